@@ -1,0 +1,180 @@
+/* err.c - messages in the git/zstd shape: "prog: what: subject: reason". */
+#include "config.h"
+#include "err.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *progname = "recpipe";
+
+void rec_setprogname(const char *argv0)
+{
+	const char *slash = argv0 ? strrchr(argv0, '/') : NULL;
+
+	if (argv0)
+		progname = slash ? slash + 1 : argv0;
+	/* libtool-style wrappers prefix "lt-"; the user typed the plain name. */
+	if (strncmp(progname, "lt-", 3) == 0)
+		progname += 3;
+}
+
+const char *rec_progname(void)
+{
+	return progname;
+}
+
+static void vwarn(const char *fmt, va_list ap, const char *reason)
+{
+	fprintf(stderr, "%s: ", progname);
+	vfprintf(stderr, fmt, ap);
+	if (reason)
+		fprintf(stderr, ": %s", reason);
+	fputc('\n', stderr);
+}
+
+void rec_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vwarn(fmt, ap, NULL);
+	va_end(ap);
+}
+
+void rec_warn_errno(const char *fmt, ...)
+{
+	const char *reason = strerror(errno);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vwarn(fmt, ap, reason);
+	va_end(ap);
+}
+
+int rec_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vwarn(fmt, ap, NULL);
+	va_end(ap);
+	return -1;
+}
+
+void rec_die(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vwarn(fmt, ap, NULL);
+	va_end(ap);
+	exit(REC_EXIT_TROUBLE);
+}
+
+void rec_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vwarn(fmt, ap, NULL);
+	va_end(ap);
+	fprintf(stderr, "Try '%s --help'.\n", progname);
+	exit(REC_EXIT_TROUBLE);
+}
+
+static void *check_alloc(void *p)
+{
+	if (!p)
+		rec_die("out of memory");
+	return p;
+}
+
+void *rec_xmalloc(size_t n)
+{
+	return check_alloc(malloc(n ? n : 1));
+}
+
+void *rec_xcalloc(size_t n, size_t size)
+{
+	return check_alloc(calloc(n ? n : 1, size ? size : 1));
+}
+
+void *rec_xrealloc(void *p, size_t n)
+{
+	return check_alloc(realloc(p, n ? n : 1));
+}
+
+char *rec_xstrdup(const char *s)
+{
+	return check_alloc(strdup(s));
+}
+
+char *rec_xstrndup(const char *s, size_t n)
+{
+	return check_alloc(strndup(s, n));
+}
+
+void rec_xgrow(void *p, size_t *cap, size_t need, size_t elem)
+{
+	void **pp = p;
+	size_t ncap = *cap ? *cap : 16;
+
+	if (need <= *cap)
+		return;
+	while (ncap < need)
+		ncap += ncap / 2 + 16;
+	if (ncap > SIZE_MAX / elem)
+		rec_die("out of memory");
+	*pp = rec_xrealloc(*pp, ncap * elem);
+	*cap = ncap;
+}
+
+static int bad_value(const char *s, const char *opt)
+{
+	return rec_error("invalid value '%s' for %s", s, opt);
+}
+
+int rec_parse_u64(const char *s, const char *opt, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	if (!*s || *s == '-' || *s == ' ')
+		return bad_value(s, opt);
+	v = strtoull(s, &end, 0);
+	if (errno || *end)
+		return bad_value(s, opt);
+	*out = v;
+	return 0;
+}
+
+int rec_parse_size(const char *s, const char *opt, size_t lo, size_t hi, size_t *out)
+{
+	uint64_t v;
+
+	if (rec_parse_u64(s, opt, &v) < 0)
+		return -1;
+	if (v < lo || v > hi)
+		return rec_error("invalid value '%s' for %s (expected %zu to %zu)", s, opt, lo, hi);
+	*out = (size_t)v;
+	return 0;
+}
+
+int rec_parse_float(const char *s, const char *opt, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	if (!*s)
+		return bad_value(s, opt);
+	v = strtod(s, &end);
+	if (errno || *end || v != v)
+		return bad_value(s, opt);
+	*out = v;
+	return 0;
+}

@@ -1,0 +1,46 @@
+/* err.h - messages, exit codes and option-value parsing shared by the tools. */
+#ifndef REC_ERR_H
+#define REC_ERR_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdnoreturn.h>
+
+enum {
+	REC_EXIT_OK = 0,      /* success */
+	REC_EXIT_FALSE = 1,   /* ran fine, the answer is "no" */
+	REC_EXIT_TROUBLE = 2  /* usage, I/O, corrupt input, out of memory */
+};
+
+#define REC_PRINTF(a, b) __attribute__((format(printf, a, b)))
+
+void rec_setprogname(const char *argv0);
+const char *rec_progname(void);
+
+/* "prog: message\n" on stderr. */
+void rec_warn(const char *fmt, ...) REC_PRINTF(1, 2);
+/* "prog: message: strerror(errno)\n" on stderr. */
+void rec_warn_errno(const char *fmt, ...) REC_PRINTF(1, 2);
+/* Prints like rec_warn and returns -1, for library code: return rec_error(...). */
+int rec_error(const char *fmt, ...) REC_PRINTF(1, 2);
+/* Prints like rec_warn and exits with REC_EXIT_TROUBLE. Tools only. */
+noreturn void rec_die(const char *fmt, ...) REC_PRINTF(1, 2);
+/* Prints "prog: msg" and "Try 'prog --help'." and exits 2. Tools only. */
+noreturn void rec_usage_error(const char *fmt, ...) REC_PRINTF(1, 2);
+
+/* Allocation that dies on failure: tools have no sensible way on. */
+void *rec_xmalloc(size_t n);
+void *rec_xcalloc(size_t n, size_t size);
+void *rec_xrealloc(void *p, size_t n);
+char *rec_xstrdup(const char *s);
+char *rec_xstrndup(const char *s, size_t n);
+/* Grows *p (of *cap elements of size elem) to hold at least need elements. */
+void rec_xgrow(void *p, size_t *cap, size_t need, size_t elem);
+
+/* Whole-string numeric parsing for option values; on failure print
+ * "prog: invalid value 'S' for OPT" and return -1. */
+int rec_parse_size(const char *s, const char *opt, size_t lo, size_t hi, size_t *out);
+int rec_parse_u64(const char *s, const char *opt, uint64_t *out);
+int rec_parse_float(const char *s, const char *opt, double *out);
+
+#endif

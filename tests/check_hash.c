@@ -1,0 +1,18 @@
+#include "config.h"
+#include "tests.h"
+
+START_TEST(test_placeholder_hash)
+{
+	ck_assert_int_eq(1, 1);
+}
+END_TEST
+
+Suite *suite_hash(void)
+{
+	Suite *s = suite_create("hash");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, test_placeholder_hash);
+	suite_add_tcase(s, tc);
+	return s;
+}

@@ -1,0 +1,36 @@
+# lib.sh - helpers for the shell tests (sourced; every test runs under sh -e).
+# $TESTDIR is the tests/cli directory, $top_srcdir the source tree.
+
+SAMPLES=$top_srcdir/data/samples
+SHARED=$top_srcdir/../shared/data
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+# expect_status N CMD... : runs CMD, which must exit with status N.
+expect_status() {
+	want=$1; shift
+	set +e
+	"$@"
+	got=$?
+	set -e
+	[ "$got" -eq "$want" ] || fail "'$*' exited $got, expected $want"
+}
+
+# expect_grep PATTERN FILE : FILE must contain a line matching PATTERN.
+expect_grep() {
+	grep -q -e "$1" "$2" || { cat "$2" >&2; fail "no line matching '$1' in $2"; }
+}
+
+# expect_lines N FILE : FILE has exactly N lines.
+expect_lines() {
+	n=$(wc -l < "$2" | tr -d ' ')
+	[ "$n" -eq "$1" ] || fail "$2 has $n lines, expected $1"
+}
+
+# skip_unless_shared FILE : skips the test when ../shared/data lacks FILE.
+skip_unless_shared() {
+	[ -r "$SHARED/$1" ] || { echo "skipped: $SHARED/$1 not present" >&2; exit 77; }
+}

@@ -1,0 +1,16 @@
+/* tests.h - the suites of the unit-test runner. */
+#ifndef REC_TESTS_H
+#define REC_TESTS_H
+
+#include <check.h>
+
+Suite *suite_stream(void);
+Suite *suite_hash(void);
+Suite *suite_text(void);
+Suite *suite_hll(void);
+Suite *suite_cross(void);
+
+/* A scratch file path under the test's temporary directory. */
+const char *test_tmpfile(const char *name);
+
+#endif
