@@ -85,6 +85,12 @@ void rec_usage_error(const char *fmt, ...)
 	exit(REC_EXIT_TROUBLE);
 }
 
+void rec_usage_exit(void)
+{
+	fprintf(stderr, "Try '%s --help'.\n", progname);
+	exit(REC_EXIT_TROUBLE);
+}
+
 static void *check_alloc(void *p)
 {
 	if (!p)

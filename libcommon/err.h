@@ -28,6 +28,10 @@ noreturn void rec_die(const char *fmt, ...) REC_PRINTF(1, 2);
 /* Prints "prog: msg" and "Try 'prog --help'." and exits 2. Tools only. */
 noreturn void rec_usage_error(const char *fmt, ...) REC_PRINTF(1, 2);
 
+/* Prints "Try 'prog --help'." and exits 2: after getopt or a value parser
+ * has already said what was wrong. */
+noreturn void rec_usage_exit(void);
+
 /* Allocation that dies on failure: tools have no sensible way on. */
 void *rec_xmalloc(size_t n);
 void *rec_xcalloc(size_t n, size_t size);

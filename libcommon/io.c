@@ -107,16 +107,21 @@ static int start_archive(struct rec_src *s)
 	return 0;
 }
 
+int rec_src_text_filter(struct rec_src *s)
+{
+	const unsigned char *p;
+	ssize_t n = rec_src_peek(s, &p, 6);
+
+	if (n < 0 || (compressed_magic(p, (size_t)n) && start_archive(s) < 0))
+		return -1;
+	return 0;
+}
+
 struct rec_src *rec_src_open_text(const char *path)
 {
 	struct rec_src *s = src_new(path);
-	const unsigned char *p;
-	ssize_t n;
 
-	if (!s)
-		return NULL;
-	n = rec_src_peek(s, &p, 6);
-	if (n < 0 || (compressed_magic(p, (size_t)n) && start_archive(s) < 0)) {
+	if (s && rec_src_text_filter(s) < 0) {
 		rec_src_close(s);
 		return NULL;
 	}

@@ -27,6 +27,9 @@ struct rec_src *rec_src_open(const char *path);
  * fly, so "rec-cross ratings.dat.gz" works. Plain text reads directly. */
 struct rec_src *rec_src_open_text(const char *path);
 void rec_src_close(struct rec_src *s);
+/* Turns on that decompression for a source opened with rec_src_open, before
+ * anything was consumed; -1 after a message. */
+int rec_src_text_filter(struct rec_src *s);
 
 /* Makes up to want bytes available at *p without consuming them; returns
  * how many are (fewer only at end of input), or -1 on a read error. */

@@ -1,3 +1,13 @@
+# --help and --version: stdout, exit 0, nothing on stderr.
 . "$TESTDIR/lib.sh"
-# placeholder: filled in below
-exit 77
+for tool in rec-cross rec-hash rec-cat rec-gen; do
+	$tool --help > help.out 2> help.err || fail "$tool --help exited $?"
+	[ -s help.out ] || fail "$tool --help printed nothing"
+	[ ! -s help.err ] || fail "$tool --help wrote to stderr"
+	expect_grep "^Usage: $tool" help.out
+done
+for tool in rec-cross rec-hash rec-cat; do
+	$tool --version > v.out 2> v.err || fail "$tool --version exited $?"
+	expect_grep "^$tool (recpipe) [0-9]" v.out
+	[ ! -s v.err ] || fail "$tool --version wrote to stderr"
+done
