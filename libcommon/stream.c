@@ -120,8 +120,9 @@ void rec_block_add_str(struct rec_block *b, size_t field, const char *s, size_t 
 	size_t used = c->soff[c->nval];
 
 	rec_xgrow(&c->soff, &c->cap_soff, c->nval + 2, sizeof(uint32_t));
-	rec_xgrow(&c->str, &c->cap_str, used + len, 1);
-	memcpy(c->str + used, s, len);
+	rec_xgrow(&c->str, &c->cap_str, used + len + 1, 1);
+	if (len)
+		memcpy(c->str + used, s, len);
 	c->soff[c->nval + 1] = (uint32_t)(used + len);
 	if (b->schema->field[field].flags & REC_FIELD_VALUED)
 		push_val(c, v);
@@ -141,8 +142,9 @@ void rec_block_end_record(struct rec_block *b, float label, float weight,
 	}
 	if (b->schema->flags & REC_HAS_GROUP) {
 		size_t used = b->goff[n];
-		rec_xgrow(&b->gstr, &b->cap_gstr, used + glen, 1);
-		memcpy(b->gstr + used, group, glen);
+		rec_xgrow(&b->gstr, &b->cap_gstr, used + glen + 1, 1);
+		if (glen)
+			memcpy(b->gstr + used, group, glen);
 		b->goff[n + 1] = (uint32_t)(used + glen);
 		bytes += glen + 1;
 	}
@@ -177,6 +179,8 @@ static inline unsigned char *buf_room(struct buf *b, size_t n)
 
 static void put_bytes(struct buf *b, const void *p, size_t n)
 {
+	if (n == 0)
+		return; /* p may be NULL then */
 	memcpy(buf_room(b, n), p, n);
 	b->len += n;
 }
@@ -609,13 +613,15 @@ static int read_header(struct rec_reader *r, struct rec_schema **out)
 	uint64_t at = r->doff + r->pos;
 	const unsigned char *h;
 	uint32_t version, len;
-	int rc = reader_need(r, 12);
+	int rc = reader_need(r, 4);
 
-	if (rc <= 0)
+	if (rc < 0)
+		return -1;
+	if (rc == 0 || memcmp(r->d.p + r->pos, REC_STREAM_MAGIC, 4) != 0)
+		return reader_fail(r, "not a recpipe stream (bad magic)", at);
+	if ((rc = reader_need(r, 12)) <= 0)
 		return rc < 0 ? -1 : reader_fail(r, "truncated stream header", at);
 	h = r->d.p + r->pos;
-	if (memcmp(h, REC_STREAM_MAGIC, 4) != 0)
-		return reader_fail(r, "not a recpipe stream (bad magic)", at);
 	version = get_u32(h + 4);
 	len = get_u32(h + 8);
 	if (version > REC_STREAM_VERSION) {
@@ -739,9 +745,10 @@ static int get_ids(struct cur *c, struct rec_block *b, size_t f)
 
 	if (!p)
 		return -1;
-	rec_xgrow(&col->id, &col->cap_id, col->nval, sizeof(uint64_t));
+	rec_xgrow(&col->id, &col->cap_id, col->nval + 1, sizeof(uint64_t));
 	if (idb == 8) {
-		memcpy(col->id, p, col->nval * 8);
+		if (col->nval)
+			memcpy(col->id, p, col->nval * 8);
 		return 0;
 	}
 	for (size_t i = 0; i < col->nval; i++) {
@@ -769,8 +776,9 @@ static int get_strings(struct cur *c, size_t nval, uint32_t **soff, size_t *cap_
 	}
 	if (!(p = take(c, total)))
 		return -1;
-	rec_xgrow(str, cap_str, total, 1);
-	memcpy(*str, p, total);
+	rec_xgrow(str, cap_str, total + 1, 1);
+	if (total)
+		memcpy(*str, p, total);
 	return 0;
 }
 
@@ -780,8 +788,9 @@ static int get_floats(struct cur *c, float **dst, size_t *cap, size_t n)
 
 	if (!p)
 		return -1;
-	rec_xgrow(dst, cap, n, sizeof(float));
-	memcpy(*dst, p, n * 4);
+	rec_xgrow(dst, cap, n + 1, sizeof(float));
+	if (n)
+		memcpy(*dst, p, n * 4);
 	return 0;
 }
 
