@@ -227,17 +227,93 @@ static void put_counts(struct buf *out, const struct rec_block *b, size_t f)
 	out->len += nbytes;
 }
 
-static void put_values(struct buf *out, const struct rec_block *b, size_t f)
+/* Distinct IDs of one column, for dictionary coding. */
+struct dict {
+	uint64_t *key;        /* open addressing; slot empty when idx is 0 */
+	uint32_t *idx;        /* 1 + position in the dictionary */
+	size_t cap;
+	uint64_t *ids;        /* the distinct IDs in first-seen order */
+	uint32_t *code;       /* per value: its position */
+	size_t nids, cap_ids, cap_code;
+};
+
+static void dict_free(struct dict *d)
+{
+	free(d->key);
+	free(d->idx);
+	free(d->ids);
+	free(d->code);
+}
+
+/* Codes the column's IDs; returns the number of distinct ones. */
+static size_t dict_build(struct dict *d, const uint64_t *id, size_t n)
+{
+	size_t cap = 64;
+
+	while (cap < 2 * n)
+		cap *= 2;
+	if (cap > d->cap) {
+		d->key = rec_xrealloc(d->key, cap * sizeof(uint64_t));
+		d->idx = rec_xrealloc(d->idx, cap * sizeof(uint32_t));
+		d->cap = cap;
+	}
+	memset(d->idx, 0, cap * sizeof(uint32_t));
+	rec_xgrow(&d->code, &d->cap_code, n + 1, sizeof(uint32_t));
+	d->nids = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t h = (size_t)((id[i] * UINT64_C(0x9e3779b97f4a7c15)) >> 40) & (cap - 1);
+		while (d->idx[h] && d->key[h] != id[i])
+			h = (h + 1) & (cap - 1);
+		if (!d->idx[h]) {
+			rec_xgrow(&d->ids, &d->cap_ids, d->nids + 1, sizeof(uint64_t));
+			d->ids[d->nids++] = id[i];
+			d->key[h] = id[i];
+			d->idx[h] = (uint32_t)d->nids;
+		}
+		d->code[i] = d->idx[h] - 1;
+	}
+	return d->nids;
+}
+
+static void put_ids(struct buf *out, const uint64_t *id, size_t n, unsigned idb)
+{
+	unsigned char *p = buf_room(out, n * 8 + 8);
+
+	for (size_t i = 0; i < n; i++)
+		memcpy(p + i * idb, &id[i], 8); /* little-endian: low bytes first */
+	out->len += n * idb;
+}
+
+/* Hashed values: plain (a 0 byte, then the IDs) or, when values repeat
+ * enough to pay for it, a dictionary (a 1 byte, the distinct IDs, then one
+ * varint position per value): repeats then cost a byte, not a match. With
+ * full 64-bit IDs large dictionaries lost to zstd's own matching on
+ * Criteo-shaped data (bench/), so those keep to 256 entries. */
+static void put_hashed(struct buf *out, const struct rec_block *b, size_t f, struct dict *d)
+{
+	const struct rec_col *c = &b->col[f];
+	size_t nval = c->off[b->n], ndict = dict_build(d, c->id, nval);
+	unsigned idb = rec_schema_id_bytes(b->schema);
+
+	if (idb <= 1 || ndict * 4 > nval * 3 || (idb > 4 && ndict > 256)) {
+		put_bytes(out, "", 1);
+		put_ids(out, c->id, nval, idb);
+		return;
+	}
+	put_bytes(out, "\1", 1);
+	put_varint(out, ndict);
+	put_ids(out, d->ids, ndict, idb);
+	for (size_t i = 0; i < nval; i++)
+		put_varint(out, d->code[i]);
+}
+
+static void put_values(struct buf *out, const struct rec_block *b, size_t f, struct dict *d)
 {
 	const struct rec_col *c = &b->col[f];
 	size_t nval = c->off[b->n];
 
 	if (b->schema->flags & REC_HASHED) {
-		unsigned idb = rec_schema_id_bytes(b->schema);
-		unsigned char *p = buf_room(out, nval * 8 + 8);
-		for (size_t i = 0; i < nval; i++)
-			memcpy(p + i * idb, &c->id[i], 8); /* little-endian: low bytes first */
-		out->len += nval * idb;
+		put_hashed(out, b, f, d);
 		return;
 	}
 	for (size_t i = 0; i < nval; i++)
@@ -245,7 +321,7 @@ static void put_values(struct buf *out, const struct rec_block *b, size_t f)
 	put_bytes(out, c->str, c->soff[nval]);
 }
 
-static void encode_payload(struct buf *out, const struct rec_block *b)
+static void encode_payload(struct buf *out, const struct rec_block *b, struct dict *d)
 {
 	const struct rec_schema *s = b->schema;
 
@@ -262,21 +338,21 @@ static void encode_payload(struct buf *out, const struct rec_block *b)
 		int kind = s->field[f].kind;
 		put_counts(out, b, f);
 		if (kind != REC_NUMERIC)
-			put_values(out, b, f);
+			put_values(out, b, f, d);
 		if (kind == REC_NUMERIC || (s->field[f].flags & REC_FIELD_VALUED))
 			put_bytes(out, c->val, c->off[b->n] * 4);
 	}
 }
 
 /* Appends a whole block chunk: head, then payload. */
-static void encode_block(struct buf *out, const struct rec_block *b)
+static void encode_block(struct buf *out, const struct rec_block *b, struct dict *d)
 {
 	size_t head = out->len;
 	uint32_t len, sum;
 
 	buf_room(out, CHUNK_HEAD);
 	out->len += CHUNK_HEAD;
-	encode_payload(out, b);
+	encode_payload(out, b, d);
 	len = (uint32_t)(out->len - head - CHUNK_HEAD);
 	sum = XXH32(out->p + head + CHUNK_HEAD, len, 0);
 	memcpy(out->p + head, REC_BLOCK_MAGIC, 4);
@@ -288,11 +364,13 @@ static void encode_block(struct buf *out, const struct rec_block *b)
 size_t rec_block_payload_size(const struct rec_block *b)
 {
 	struct buf tmp = { 0 };
+	struct dict d = { 0 };
 	size_t n;
 
-	encode_payload(&tmp, b);
+	encode_payload(&tmp, b, &d);
 	n = tmp.len;
 	free(tmp.p);
+	dict_free(&d);
 	return n;
 }
 
@@ -329,6 +407,7 @@ struct rec_writer {
 	struct rec_block *block;
 	ZSTD_CCtx *cctx;
 	struct buf enc, zout;
+	struct dict dict;
 	size_t block_bytes;
 	uint64_t records;
 	int failed;
@@ -399,7 +478,7 @@ static int writer_flush_block(struct rec_writer *w, const struct rec_block *b)
 	if (b->n == 0)
 		return 0;
 	w->enc.len = 0;
-	encode_block(&w->enc, b);
+	encode_block(&w->enc, b, &w->dict);
 	w->records += b->n;
 	return writer_emit(w, w->enc.p, w->enc.len, ZSTD_e_continue);
 }
@@ -449,6 +528,7 @@ void rec_writer_free(struct rec_writer *w)
 	ZSTD_freeCCtx(w->cctx);
 	free(w->enc.p);
 	free(w->zout.p);
+	dict_free(&w->dict);
 	free(w->name);
 	free(w);
 }
@@ -471,6 +551,8 @@ struct rec_reader {
 	struct rec_schema *schema;
 	struct rec_schema *other; /* a later concatenated header */
 	struct rec_block *block;
+	uint64_t *dict;           /* a dictionary-coded column's distinct IDs */
+	size_t cap_dict;
 	uint64_t records;
 	int failed;
 };
@@ -708,6 +790,7 @@ void rec_reader_close(struct rec_reader *r)
 	ZSTD_freeDCtx(r->dctx);
 	rec_src_close(r->src);
 	free(r->d.p);
+	free(r->dict);
 	free(r);
 }
 
@@ -737,24 +820,49 @@ static int get_counts(struct cur *c, struct rec_block *b, size_t f)
 	return 0;
 }
 
-static int get_ids(struct cur *c, struct rec_block *b, size_t f)
+static int take_ids(struct cur *c, uint64_t *dst, size_t n, unsigned idb)
 {
-	struct rec_col *col = &b->col[f];
-	unsigned idb = rec_schema_id_bytes(b->schema);
-	const unsigned char *p = take(c, col->nval * idb);
+	const unsigned char *p = take(c, n * idb);
 
 	if (!p)
 		return -1;
-	rec_xgrow(&col->id, &col->cap_id, col->nval + 1, sizeof(uint64_t));
 	if (idb == 8) {
-		if (col->nval)
-			memcpy(col->id, p, col->nval * 8);
+		if (n)
+			memcpy(dst, p, n * 8);
 		return 0;
 	}
-	for (size_t i = 0; i < col->nval; i++) {
+	for (size_t i = 0; i < n; i++) {
 		uint64_t v = 0;
 		memcpy(&v, p + i * idb, idb);
-		col->id[i] = v;
+		dst[i] = v;
+	}
+	return 0;
+}
+
+/* Plain or dictionary-coded IDs (see put_hashed). */
+static int get_ids(struct cur *c, struct rec_block *b, size_t f, struct rec_reader *r)
+{
+	struct rec_col *col = &b->col[f];
+	unsigned idb = rec_schema_id_bytes(b->schema);
+	const unsigned char *mode = take(c, 1);
+	uint64_t ndict;
+
+	rec_xgrow(&col->id, &col->cap_id, col->nval + 1, sizeof(uint64_t));
+	if (!mode || *mode > 1)
+		return -1;
+	if (*mode == 0)
+		return take_ids(c, col->id, col->nval, idb);
+	ndict = take_varint(c);
+	if (c->bad || ndict > col->nval)
+		return -1;
+	rec_xgrow(&r->dict, &r->cap_dict, ndict + 1, sizeof(uint64_t));
+	if (take_ids(c, r->dict, ndict, idb) < 0)
+		return -1;
+	for (size_t i = 0; i < col->nval; i++) {
+		uint64_t k = take_varint(c);
+		if (c->bad || k >= ndict)
+			return -1;
+		col->id[i] = r->dict[k];
 	}
 	return 0;
 }
@@ -794,7 +902,7 @@ static int get_floats(struct cur *c, float **dst, size_t *cap, size_t n)
 	return 0;
 }
 
-static int get_field(struct cur *c, struct rec_block *b, size_t f)
+static int get_field(struct cur *c, struct rec_block *b, size_t f, struct rec_reader *r)
 {
 	struct rec_col *col = &b->col[f];
 	const struct rec_field *fd = &b->schema->field[f];
@@ -804,7 +912,7 @@ static int get_field(struct cur *c, struct rec_block *b, size_t f)
 	col->nval = col->off[b->n];
 	if (fd->kind != REC_NUMERIC) {
 		int rc = (b->schema->flags & REC_HASHED)
-			? get_ids(c, b, f)
+			? get_ids(c, b, f, r)
 			: get_strings(c, col->nval, &col->soff, &col->cap_soff, &col->str, &col->cap_str);
 		if (rc < 0)
 			return -1;
@@ -814,7 +922,7 @@ static int get_field(struct cur *c, struct rec_block *b, size_t f)
 	return 0;
 }
 
-static int decode_payload(struct cur *c, struct rec_block *b, size_t n)
+static int decode_payload(struct cur *c, struct rec_block *b, size_t n, struct rec_reader *r)
 {
 	const struct rec_schema *s = b->schema;
 	size_t cap;
@@ -830,7 +938,7 @@ static int decode_payload(struct cur *c, struct rec_block *b, size_t n)
 	    get_strings(c, n, &b->goff, &cap, &b->gstr, &b->cap_gstr) < 0)
 		return -1;
 	for (size_t f = 0; f < s->nfields; f++)
-		if (get_field(c, b, f) < 0)
+		if (get_field(c, b, f, r) < 0)
 			return -1;
 	return c->p == c->end ? 0 : -1;
 }
@@ -850,7 +958,7 @@ static int reader_block(struct rec_reader *r, const struct rec_block **out)
 	if (XXH32(h + CHUNK_HEAD, len, 0) != sum)
 		return reader_fail(r, "corrupt block (checksum mismatch)", at);
 	struct cur c = { h + CHUNK_HEAD, h + CHUNK_HEAD + len, 0 };
-	if (decode_payload(&c, r->block, n) < 0)
+	if (decode_payload(&c, r->block, n, r) < 0)
 		return reader_fail(r, "corrupt block (sizes disagree)", at);
 	r->pos += CHUNK_HEAD + (size_t)len;
 	r->records += n;

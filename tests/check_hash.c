@@ -47,7 +47,7 @@ START_TEST(test_salts_separate_fields)
 	uint64_t seen[64];
 
 	for (int i = 0; i < 64; i++) {
-		char name[8];
+		char name[16];
 		snprintf(name, sizeof(name), "f%d", i);
 		seen[i] = rec_hash_value(rec_hash_salt(0, name), "x", 1);
 		for (int j = 0; j < i; j++)

@@ -58,7 +58,7 @@ static void write_stream(const char *path, const struct rec_schema *s, size_t nr
 	struct rec_writer_opts o = REC_WRITER_OPTS_INIT;
 	FILE *fp = fopen(path, "wb");
 	struct rec_writer *w;
-	char g[16];
+	char g[32];
 
 	ck_assert_ptr_nonnull(fp);
 	o.block_bytes = block_bytes;
@@ -111,7 +111,7 @@ static int read_and_compare(const char *path, const struct rec_schema *s, size_t
 	const struct rec_block *b;
 	size_t seen = 0;
 	int rc, result = 0;
-	char g[16];
+	char g[32];
 
 	if (!r) {
 		rec_block_free(want);
