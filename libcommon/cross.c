@@ -284,6 +284,8 @@ static void emit_derived(struct rec_cross *x, const struct xderived *d)
 		emit_joined(x, d, c->el, c->nel);
 		break;
 	case DERIVED_COMB:
+		if (c->nel == 0)
+			break;
 		rec_xgrow(&x->sorted, &x->cap_sorted, c->nel, sizeof(*x->sorted));
 		memcpy(x->sorted, c->el, c->nel * sizeof(*x->sorted));
 		qsort(x->sorted, c->nel, sizeof(*x->sorted), span_cmp);

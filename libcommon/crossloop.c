@@ -288,8 +288,9 @@ static void summary(const struct run *r, const char *out, size_t ninputs)
 				 r->o->joins[j].path, (unsigned long long)x->join_misses[j],
 				 x->join_misses[j] == 1 ? "" : "s");
 	if (r->o->verbosity >= 3 || (r->o->verbosity >= 2 && out && strcmp(out, "-")))
-		rec_warn("%llu records from %llu lines of %zu input%s, %zu field%s, to '%s'",
-			 (unsigned long long)rec_writer_records(r->w), (unsigned long long)r->lines,
+		rec_warn("%llu record%s from %llu line%s of %zu input%s, %zu field%s, to '%s'",
+			 (unsigned long long)rec_writer_records(r->w), rec_writer_records(r->w) == 1 ? "" : "s",
+			 (unsigned long long)r->lines, r->lines == 1 ? "" : "s",
 			 ninputs ? ninputs : 1, ninputs > 1 ? "s" : "", x->schema->nfields,
 			 x->schema->nfields == 1 ? "" : "s", out && strcmp(out, "-") ? out : "(stdout)");
 }
