@@ -21,14 +21,14 @@ timeit() {
 		t0=$(date +%s.%N)
 		$pin "$@" >/dev/null
 		t1=$(date +%s.%N)
-		t=$(echo "$t1 - $t0" | bc -l)
+		t=$(printf '%.3f' "$(echo "$t1 - $t0" | bc -l)")
 		if [ -z "$best" ] || [ "$(echo "$t < $best" | bc -l)" = 1 ]; then best=$t; fi
 	done
 	echo "$best"
 }
 
-mbs() { echo "scale=1; $1 / 1048576 / $2" | bc -l; }
-ratio() { echo "scale=2; $1 / $2" | bc -l; }
+mbs() { printf '%.1f' "$(echo "$1 / 1048576 / $2" | bc -l)"; }
+ratio() { printf '%.2f' "$(echo "$1 / $2" | bc -l)"; }
 
 criteo=$out/criteo.txt
 rows=$((mb * 1048576 / 220))

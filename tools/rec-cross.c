@@ -14,7 +14,7 @@ static void usage(void)
 	       "  -o, --output <file>      write to <file> atomically (default: stdout)\n"
 	       "  -f, --force              write binary data to a terminal\n"
 	       "  -q, --quiet, -v, --verbose  less or more on stderr\n"
-	       "      --level <n>          zstd level of the output (3)\n"
+	       "      --level <n>          zstd level of the output (4)\n"
 	       "  -h, --help               show this help\n"
 	       "      --version            show the version\n"
 	       "%s\n"

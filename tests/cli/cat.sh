@@ -6,6 +6,12 @@ rec-cross --header --label click --weight w --group user --numeric price --list 
 rec-cat log.rec > got
 printf '1\tweight=2\tgroup=u1\tprice=1.5\ttags=a\ttags=b\tnote=x y\n0\tweight=1\tgroup=u2\tnote=t\\\\ab\n1\tweight=0.5\tgroup=u1\tprice=-3\ttags=c\n' > want
 diff want got || fail "records"
+# floats print the same in a comma-decimal locale (tools never call setlocale)
+for loc in de_DE.UTF-8 fr_FR.UTF-8 C.UTF-8; do
+	LC_ALL=$loc rec-cat log.rec | cmp - want || fail "output differs under LC_ALL=$loc"
+	LC_ALL=$loc rec-cross --header --label click --weight w --group user --numeric price \
+		--list 'tags:|' --categorical note log.tsv | rec-cat | cmp - want || fail "rec-cross under $loc"
+done
 rec-cat -n 1 log.rec log.rec > got
 expect_lines 1 got
 rec-cat log.rec log.rec | wc -l | grep -q '^6$' || fail "two inputs"
