@@ -98,6 +98,9 @@ int rec_cross_take_option(struct rec_cross_opts *o, int opt, const char *arg);
 /* Checks combinations once all options are in; -1 after a message. */
 int rec_cross_check_options(const struct rec_cross_opts *o);
 void rec_cross_opts_release(struct rec_cross_opts *o);
+/* True when any option about reading text was given (rec-hash refuses them
+ * on a stream input instead of ignoring them). */
+int rec_cross_has_text_options(const struct rec_cross_opts *o);
 
 /* Reads the text inputs (ninputs paths; none = stdin) and writes one stream
  * to out (NULL or "-" = stdout). first, when not NULL, is the already opened

@@ -271,6 +271,9 @@ int rec_cross_check_options(const struct rec_cross_opts *o)
 		return rec_error("--order-by needs --group-by");
 	if (o->group_by && (o->crosses.n || o->perms.n || o->combs.n || o->pairs.n))
 		return rec_error("--group-by builds sequences; derived features cannot be used with it");
+	if (o->group_by && (o->label || o->weight || o->group))
+		return rec_error("--group-by builds one record per group: --label, --weight and --group "
+				 "cannot be used with it");
 	for (size_t i = 0; i < o->njoins; i++)
 		if (!o->joins[i].columns && !o->joins[i].header)
 			return rec_error("--join '%s': name its columns with --join-columns or --join-header",
@@ -342,4 +345,18 @@ int rec_cross_parse_cli(struct rec_cross_cli *cli, int argc, char **argv, int ha
 	cli->inputs = argv + optind;
 	cli->ninputs = (size_t)(argc - optind);
 	return 0;
+}
+
+int rec_cross_has_text_options(const struct rec_cross_opts *o)
+{
+	const struct rec_strv *lists[] = { &o->numeric, &o->categorical, &o->lists, &o->multihot,
+					   &o->skip, &o->crosses, &o->perms, &o->combs, &o->pairs,
+					   &o->log_buckets, &o->buckets };
+
+	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
+		if (lists[i]->n)
+			return 1;
+	return o->header || o->columns || o->preset || o->label || o->weight || o->group ||
+	       o->njoins || o->group_by || o->order_by || o->pad || o->skip_bad || o->text.csv ||
+	       strcmp(o->text.sep, "\t") != 0;
 }

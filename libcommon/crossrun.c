@@ -236,11 +236,16 @@ static int set_special(struct rec_cross *x)
 			char *at = strstr(name, ops[k]);
 			if (!at)
 				continue;
+			const char *ref = at + strlen(ops[k]);
 			x->label_op = codes[k];
-			if (rec_parse_number(at + strlen(ops[k]), strlen(at + strlen(ops[k])), &x->label_ref) < 0) {
+			while (*ref == ' ')
+				ref++;
+			if (rec_parse_number(ref, strlen(ref), &x->label_ref) < 0) {
 				free(name);
 				return rec_error("invalid label rule '%s'", label);
 			}
+			while (at > name && at[-1] == ' ') /* 'rating >= 4' reads as 'rating>=4' */
+				at--;
 			*at = 0;
 		}
 		x->label_col = need_col(x, name, "--label");

@@ -151,7 +151,7 @@ int rec_parse_u64(const char *s, const char *opt, uint64_t *out)
 	errno = 0;
 	if (!*s || *s == '-' || *s == ' ')
 		return bad_value(s, opt);
-	v = strtoull(s, &end, 0);
+	v = strtoull(s, &end, 10); /* base 10: "010" is ten, not eight */
 	if (errno || *end)
 		return bad_value(s, opt);
 	*out = v;

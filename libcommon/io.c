@@ -54,6 +54,7 @@ static int compressed_magic(const unsigned char *p, size_t n)
 struct archive_feed {
 	struct rec_src *src;
 	unsigned char *block;
+	size_t prefix;   /* bytes of the buffered prefix still in block */
 };
 
 static la_ssize_t feed_read(struct archive *a, void *data, const void **out)
@@ -63,10 +64,10 @@ static la_ssize_t feed_read(struct archive *a, void *data, const void **out)
 	ssize_t n;
 
 	(void)a;
-	if (s->pos < s->len) {
-		*out = s->buf + s->pos;
-		n = (ssize_t)(s->len - s->pos);
-		s->pos = s->len;
+	if (f->prefix) {
+		*out = f->block;
+		n = (ssize_t)f->prefix;
+		f->prefix = 0;
 		return n;
 	}
 	do
@@ -93,7 +94,10 @@ static int start_archive(struct rec_src *s)
 	struct archive_entry *entry;
 
 	f->src = s;
-	f->block = rec_xmalloc(SRC_BUFSIZE);
+	f->block = rec_xmalloc(s->len - s->pos > SRC_BUFSIZE ? s->len - s->pos : SRC_BUFSIZE);
+	f->prefix = s->len - s->pos;
+	memcpy(f->block, s->buf + s->pos, f->prefix);
+	s->pos = s->len = 0;
 	archive_read_support_filter_all(a);
 	archive_read_support_format_raw(a);
 	if (archive_read_open(a, f, NULL, feed_read, feed_close) != ARCHIVE_OK ||

@@ -49,9 +49,11 @@ static int run_hash(const struct rec_cross_cli *cli)
 		}
 		return rec_cross_run(&cli->x, cli->inputs, cli->ninputs, src, cli->output, cli->force);
 	}
-	if (cli->ninputs > 1) {
+	if (cli->ninputs > 1 || rec_cross_has_text_options(&cli->x)) {
 		rec_src_close(src);
-		rec_warn("hash one stream at a time (or concatenate them: cat a b | rec-hash)");
+		rec_warn(cli->ninputs > 1 ? "hash one stream at a time (or concatenate them: cat a b | rec-hash)"
+			 : "'%s' is a stream: the column and derivation options are for text input",
+			 first ? first : "(stdin)");
 		return REC_EXIT_TROUBLE;
 	}
 	struct rec_reader *rd = rec_reader_from_src(src);

@@ -49,3 +49,15 @@ expect_grep "skipped 2 bad lines (first: bad.tsv:3: column 'x'" err
 rec-cross --header --label label --numeric x --skip-bad -o out.rec bad.tsv 2> err
 expect_grep "2 records from 4 lines of 1 input, 1 field, to 'out.rec'" err
 [ "$(rec-cat out.rec | wc -l)" -eq 2 ] || fail "out.rec"
+
+# compressed input larger than the read buffer: gzip, xz and zstd, by path and on stdin
+awk 'BEGIN { for (i = 0; i < 300000; i++) print "u" i % 977 "\ti" i % 1013 "\t" i }' > big.tsv
+gzip -c big.tsv > big.tsv.gz
+xz -c big.tsv > big.tsv.xz 2>/dev/null || cp big.tsv.gz big.tsv.xz
+zstd -q -c big.tsv > big.tsv.zst
+for f in big.tsv.gz big.tsv.xz big.tsv.zst; do
+	n=$(rec-cross --columns user,item,n --categorical user,item "$f" | rec-cat | wc -l)
+	[ "$n" -eq 300000 ] || fail "$f: $n records, want 300000"
+done
+n=$(rec-cross --columns user,item,n --categorical user,item < big.tsv.gz | rec-cat | wc -l)
+[ "$n" -eq 300000 ] || fail "gzip on stdin: $n records"

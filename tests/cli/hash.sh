@@ -30,3 +30,10 @@ expect_grep "hashed already" err
 gzip -c log.tsv > log.tsv.gz
 rec-hash $opts --bits 30 log.tsv.gz | rec-cat > from-gz
 cmp from-gz direct || fail "gzip input differs"
+# text options on a stream input are refused, not ignored
+rec-cross $opts log.tsv > raw.rec
+expect_status 2 rec-hash --cross user,item raw.rec 2> err
+expect_grep "'raw.rec' is a stream: the column and derivation options are for text input" err
+# numbers are decimal: --seed 010 is ten
+[ "$(rec-hash $opts --seed 010 log.tsv | rec-cat | md5sum)" = "$(rec-hash $opts --seed 10 log.tsv | rec-cat | md5sum)" ] ||
+	fail "--seed 010 is not 10"

@@ -56,6 +56,10 @@ expect_grep "^item  *seq  *$users  *100.0%  *487650 " stats
 zcat "$r" | awk -F'::' '$1 == 1 { print $4 "\t" NR "\t" $2 }' | sort -k1,1n -k2,2n | cut -f3 > want
 rec-cat seq.rec | awk -F'\t' '$2 == "group=1"' | tr '\t' '\n' | grep '^item=' | cut -d= -f2 > got
 diff want got || fail "ml-1m user 1 sequence order"
+# the gzip file read directly gives the same sequences
+rec-cross -F '::' --columns user,item,rating,time --group-by user --order-by time \
+	--categorical item "$r" | rec-cat > direct
+rec-cat seq.rec | cmp - direct || fail "reading the .gz directly differs"
 # interleaved users are refused with the line that breaks the grouping
 zcat "$r" | awk 'NR % 2' | sort -t: -k7,7n | rec-cross -F '::' --columns user,item,rating,time \
 	--group-by user --categorical item > /dev/null 2> err && fail "ungrouped input accepted"

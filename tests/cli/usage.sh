@@ -23,3 +23,8 @@ expect_status 2 rec-cross < /dev/null 2> err
 expect_grep "no column names" err
 # a binary stream is not written to a terminal (when there is one)
 if [ -t 1 ]; then expect_status 2 rec-cross --columns a < /dev/null; fi
+expect_status 2 rec-cross --columns u,i --group-by u --label i < /dev/null 2> err
+expect_grep "cannot be used with it" err
+# a label rule may have spaces around the operator
+printf 'r\n5\n3\n' | rec-cross --header --label 'r >= 4' | rec-cat > got
+printf '1\n0\n' | cmp - got || fail "label rule with spaces"

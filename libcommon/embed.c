@@ -1,0 +1,397 @@
+/* embed.c - the embedding store.
+ *
+ * Rows live in chunks of 65536 as separate arrays (IDs, Adagrad state,
+ * values, last-seen ticks), so a row costs exactly its bytes: no per-row
+ * allocation, no padding. The index is open addressing over 4-byte row
+ * numbers with linear probing, kept between 40% and 80% full, which bounds
+ * its cost at 10 bytes per row. fp32 at dim 16: 8 + 4 + 64 = 76 bytes of row,
+ * fp16: 8 + 4 + 32 = 44. */
+#include "config.h"
+#include "embed.h"
+#include "err.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CHUNK_BITS 16
+#define CHUNK_ROWS (1u << CHUNK_BITS)
+#define CHUNK_MASK (CHUNK_ROWS - 1)
+#define CMS_DEPTH 4
+#define CMS_WIDTH_BITS 20
+
+struct rec_embed {
+	struct rec_embed_opts o;
+	size_t elt;               /* bytes per value: 4 or 2 */
+	size_t nrows, nchunks;
+	uint64_t **ids;           /* per chunk */
+	float **acc;
+	unsigned char **val;
+	uint32_t **seen;          /* only with expiry */
+	uint32_t *slot;           /* row + 1; 0 = empty */
+	size_t nslots;
+	unsigned shift;           /* 64 - log2(nslots) */
+	uint8_t *cms;             /* count-min sketch, only with min_count > 1 */
+	uint32_t now;
+};
+
+/* ---- fp16 ------------------------------------------------------------------ */
+
+uint16_t rec_half_from_float(float f)
+{
+	uint32_t x, sign, mant;
+	int exp;
+
+	memcpy(&x, &f, 4);
+	sign = (x >> 16) & 0x8000;
+	exp = (int)((x >> 23) & 0xff) - 127 + 15;
+	mant = x & 0x7fffff;
+	if (((x >> 23) & 0xff) == 0xff) /* inf or nan */
+		return (uint16_t)(sign | 0x7c00 | (mant ? 0x200 : 0));
+	if (exp >= 31)
+		return (uint16_t)(sign | 0x7c00);
+	if (exp <= 0) { /* subnormal or zero */
+		if (exp < -10)
+			return (uint16_t)sign;
+		mant |= 0x800000;
+		unsigned shift = (unsigned)(14 - exp);
+		uint32_t half = mant >> shift, rest = mant & ((1u << shift) - 1), mid = 1u << (shift - 1);
+		if (rest > mid || (rest == mid && (half & 1)))
+			half++;
+		return (uint16_t)(sign | half);
+	}
+	uint32_t half = sign | ((uint32_t)exp << 10) | (mant >> 13), rest = mant & 0x1fff;
+	if (rest > 0x1000 || (rest == 0x1000 && (half & 1)))
+		half++; /* may carry into the exponent: that is the right rounding */
+	return (uint16_t)half;
+}
+
+float rec_half_to_float(uint16_t h)
+{
+	uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1f, mant = h & 0x3ff, x;
+	float f;
+
+	if (exp == 0x1f)
+		x = sign | 0x7f800000 | (mant << 13);
+	else if (exp)
+		x = sign | ((exp - 15 + 127) << 23) | (mant << 13);
+	else if (!mant)
+		x = sign;
+	else { /* subnormal: normalise */
+		exp = 127 - 15 + 1;
+		while (!(mant & 0x400)) {
+			mant <<= 1;
+			exp--;
+		}
+		x = sign | (exp << 23) | ((mant & 0x3ff) << 13);
+	}
+	memcpy(&f, &x, 4);
+	return f;
+}
+
+/* ---- rows ------------------------------------------------------------------- */
+
+static inline size_t chunk_of(uint32_t row) { return row >> CHUNK_BITS; }
+static inline size_t index_in(uint32_t row) { return row & CHUNK_MASK; }
+
+static inline unsigned char *row_ptr(const struct rec_embed *e, uint32_t row)
+{
+	return e->val[chunk_of(row)] + index_in(row) * e->o.dim * e->elt;
+}
+
+static inline uint64_t row_id(const struct rec_embed *e, uint32_t row)
+{
+	return e->ids[chunk_of(row)][index_in(row)];
+}
+
+static void add_chunk(struct rec_embed *e)
+{
+	size_t c = e->nchunks++;
+
+	e->ids = rec_xrealloc(e->ids, e->nchunks * sizeof(*e->ids));
+	e->acc = rec_xrealloc(e->acc, e->nchunks * sizeof(*e->acc));
+	e->val = rec_xrealloc(e->val, e->nchunks * sizeof(*e->val));
+	e->seen = rec_xrealloc(e->seen, e->nchunks * sizeof(*e->seen));
+	/* malloc, not calloc: pages count only once rows are written to them */
+	e->ids[c] = rec_xmalloc(CHUNK_ROWS * sizeof(uint64_t));
+	e->acc[c] = rec_xmalloc(CHUNK_ROWS * sizeof(float));
+	e->val[c] = rec_xmalloc(CHUNK_ROWS * e->o.dim * e->elt);
+	e->seen[c] = e->o.expire_after ? rec_xmalloc(CHUNK_ROWS * sizeof(uint32_t)) : NULL;
+}
+
+static uint64_t mix64(uint64_t z)
+{
+	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+	return z ^ (z >> 31);
+}
+
+/* Initial values depend on (seed, id) only: the same in any arrival order
+ * and any number of threads. */
+static void init_row(struct rec_embed *e, uint32_t row, uint64_t id)
+{
+	float tmp[1024];
+	uint64_t state = mix64(id ^ mix64(e->o.seed + UINT64_C(0x9e3779b97f4a7c15)));
+
+	for (unsigned k = 0; k < e->o.dim; k++) {
+		state = mix64(state + UINT64_C(0x9e3779b97f4a7c15));
+		tmp[k] = e->o.init_scale * (2.0f * (float)((double)(state >> 11) * 0x1.0p-53) - 1.0f);
+	}
+	rec_embed_write(e, row, tmp);
+}
+
+static uint32_t append_row(struct rec_embed *e, uint64_t id)
+{
+	uint32_t row = (uint32_t)e->nrows++;
+
+	if (chunk_of(row) >= e->nchunks)
+		add_chunk(e);
+	e->ids[chunk_of(row)][index_in(row)] = id;
+	e->acc[chunk_of(row)][index_in(row)] = 0;
+	if (e->o.expire_after)
+		e->seen[chunk_of(row)][index_in(row)] = e->now;
+	init_row(e, row, id);
+	return row;
+}
+
+/* ---- index ------------------------------------------------------------------ */
+
+static inline size_t slot_of(const struct rec_embed *e, uint64_t id)
+{
+	return (size_t)((id * UINT64_C(0x9e3779b97f4a7c15)) >> e->shift);
+}
+
+static void index_reset(struct rec_embed *e, size_t nslots)
+{
+	free(e->slot);
+	e->nslots = nslots;
+	e->shift = 64;
+	for (size_t n = nslots; n > 1; n >>= 1)
+		e->shift--;
+	e->slot = rec_xcalloc(nslots, sizeof(uint32_t));
+	for (uint32_t r = 0; r < e->nrows; r++) {
+		size_t i = slot_of(e, row_id(e, r));
+		while (e->slot[i])
+			i = (i + 1) & (e->nslots - 1);
+		e->slot[i] = r + 1;
+	}
+}
+
+/* ---- admission: a count-min sketch of sightings ------------------------------ */
+
+static int admit(struct rec_embed *e, uint64_t id)
+{
+	size_t width = (size_t)1 << CMS_WIDTH_BITS;
+	uint8_t *cell[CMS_DEPTH];
+	unsigned lo = 255;
+
+	for (int d = 0; d < CMS_DEPTH; d++) {
+		uint64_t h = mix64(id + (uint64_t)(d + 1) * UINT64_C(0x9e3779b97f4a7c15));
+		cell[d] = &e->cms[(size_t)d * width + (h & (width - 1))];
+		if (*cell[d] < lo)
+			lo = *cell[d];
+	}
+	/* conservative update: raise only the smallest counters */
+	for (int d = 0; d < CMS_DEPTH; d++)
+		if (*cell[d] == lo && lo < 255)
+			(*cell[d])++;
+	return lo + 1 >= e->o.min_count;
+}
+
+/* ---- public ------------------------------------------------------------------ */
+
+struct rec_embed *rec_embed_new(const struct rec_embed_opts *o)
+{
+	struct rec_embed *e;
+
+	if (o->dim == 0 || o->dim > 1024 || (o->precision != REC_FP32 && o->precision != REC_FP16) ||
+	    o->min_count > 255) {
+		rec_error("invalid embedding options (dim 1..1024, min count up to 255)");
+		return NULL;
+	}
+	e = rec_xcalloc(1, sizeof(*e));
+	e->o = *o;
+	if (e->o.min_count == 0)
+		e->o.min_count = 1;
+	e->elt = o->precision == REC_FP16 ? 2 : 4;
+	index_reset(e, 1024);
+	if (e->o.min_count > 1)
+		e->cms = rec_xcalloc((size_t)CMS_DEPTH << CMS_WIDTH_BITS, 1);
+	return e;
+}
+
+void rec_embed_free(struct rec_embed *e)
+{
+	if (!e)
+		return;
+	for (size_t c = 0; c < e->nchunks; c++) {
+		free(e->ids[c]);
+		free(e->acc[c]);
+		free(e->val[c]);
+		free(e->seen[c]);
+	}
+	free(e->ids);
+	free(e->acc);
+	free(e->val);
+	free(e->seen);
+	free(e->slot);
+	free(e->cms);
+	free(e);
+}
+
+const struct rec_embed_opts *rec_embed_opts(const struct rec_embed *e)
+{
+	return &e->o;
+}
+
+uint32_t rec_embed_find(struct rec_embed *e, uint64_t id, int create)
+{
+	size_t i = slot_of(e, id), mask = e->nslots - 1;
+	uint32_t row;
+
+	for (; e->slot[i]; i = (i + 1) & mask) {
+		row = e->slot[i] - 1;
+		if (row_id(e, row) == id) {
+			if (e->o.expire_after)
+				e->seen[chunk_of(row)][index_in(row)] = e->now;
+			return row;
+		}
+	}
+	if (!create || e->nrows >= REC_EMBED_NONE - 1 || (e->cms && !admit(e, id)))
+		return REC_EMBED_NONE;
+	row = append_row(e, id);
+	e->slot[i] = row + 1;
+	if (e->nrows * 5 > e->nslots * 4)
+		index_reset(e, e->nslots * 2);
+	return row;
+}
+
+void rec_embed_read(const struct rec_embed *e, uint32_t row, float *out)
+{
+	const unsigned char *p = row_ptr(e, row);
+
+	if (e->elt == 4) {
+		memcpy(out, p, e->o.dim * 4);
+		return;
+	}
+	const uint16_t *h = (const uint16_t *)(const void *)p;
+	for (unsigned k = 0; k < e->o.dim; k++)
+		out[k] = rec_half_to_float(h[k]);
+}
+
+void rec_embed_write(struct rec_embed *e, uint32_t row, const float *in)
+{
+	unsigned char *p = row_ptr(e, row);
+
+	if (e->elt == 4) {
+		memcpy(p, in, e->o.dim * 4);
+		return;
+	}
+	uint16_t *h = (uint16_t *)(void *)p;
+	for (unsigned k = 0; k < e->o.dim; k++)
+		h[k] = rec_half_from_float(in[k]);
+}
+
+void rec_embed_axpy(const struct rec_embed *e, uint32_t row, float scale, float *out)
+{
+	const unsigned char *p = row_ptr(e, row);
+
+	if (e->elt == 4) {
+		const float *v = (const float *)(const void *)p;
+		for (unsigned k = 0; k < e->o.dim; k++)
+			out[k] += scale * v[k];
+		return;
+	}
+	const uint16_t *h = (const uint16_t *)(const void *)p;
+	for (unsigned k = 0; k < e->o.dim; k++)
+		out[k] += scale * rec_half_to_float(h[k]);
+}
+
+void rec_embed_adagrad(struct rec_embed *e, uint32_t row, const float *grad, float lr, float eps)
+{
+	float v[1024], *acc = &e->acc[chunk_of(row)][index_in(row)], sq = 0, step;
+
+	for (unsigned k = 0; k < e->o.dim; k++)
+		sq += grad[k] * grad[k];
+	*acc += sq / (float)e->o.dim;
+	step = lr / (sqrtf(*acc) + eps);
+	rec_embed_read(e, row, v);
+	for (unsigned k = 0; k < e->o.dim; k++)
+		v[k] -= step * grad[k];
+	rec_embed_write(e, row, v);
+}
+
+void rec_embed_sgd(struct rec_embed *e, uint32_t row, const float *grad, float lr, float l2)
+{
+	float v[1024];
+
+	rec_embed_read(e, row, v);
+	for (unsigned k = 0; k < e->o.dim; k++)
+		v[k] -= lr * (grad[k] + l2 * v[k]);
+	rec_embed_write(e, row, v);
+}
+
+float rec_embed_state(const struct rec_embed *e, uint32_t row)
+{
+	return e->acc[chunk_of(row)][index_in(row)];
+}
+
+void rec_embed_set_state(struct rec_embed *e, uint32_t row, float acc)
+{
+	e->acc[chunk_of(row)][index_in(row)] = acc;
+}
+
+uint64_t rec_embed_id(const struct rec_embed *e, uint32_t row)
+{
+	return row_id(e, row);
+}
+
+size_t rec_embed_rows(const struct rec_embed *e)
+{
+	return e->nrows;
+}
+
+size_t rec_embed_bytes(const struct rec_embed *e)
+{
+	size_t per_row = 8 + 4 + e->o.dim * e->elt + (e->o.expire_after ? 4 : 0);
+
+	return e->nrows * per_row + e->nslots * 4 + (e->cms ? (size_t)CMS_DEPTH << CMS_WIDTH_BITS : 0);
+}
+
+void rec_embed_tick(struct rec_embed *e)
+{
+	e->now++;
+}
+
+/* Moves row `from` into row `to` (to < from). */
+static void move_row(struct rec_embed *e, uint32_t to, uint32_t from)
+{
+	size_t rb = e->o.dim * e->elt;
+
+	e->ids[chunk_of(to)][index_in(to)] = row_id(e, from);
+	e->acc[chunk_of(to)][index_in(to)] = e->acc[chunk_of(from)][index_in(from)];
+	e->seen[chunk_of(to)][index_in(to)] = e->seen[chunk_of(from)][index_in(from)];
+	memcpy(row_ptr(e, to), row_ptr(e, from), rb);
+}
+
+size_t rec_embed_expire(struct rec_embed *e)
+{
+	uint32_t kept = 0;
+	size_t dropped, nslots = 1024;
+
+	if (!e->o.expire_after)
+		return 0;
+	for (uint32_t r = 0; r < e->nrows; r++) {
+		if (e->now - e->seen[chunk_of(r)][index_in(r)] > e->o.expire_after)
+			continue;
+		if (kept != r)
+			move_row(e, kept, r);
+		kept++;
+	}
+	dropped = e->nrows - kept;
+	e->nrows = kept;
+	while (nslots * 4 < e->nrows * 5)
+		nslots *= 2;
+	index_reset(e, nslots);
+	return dropped;
+}

@@ -1,0 +1,65 @@
+/* embed.h - the embedding store: a collisionless map from 64-bit feature IDs
+ * to rows, created on first sight, with row-wise Adagrad state, optional
+ * admission after N sightings (count-min sketch) and expiry of rows unseen for
+ * a while, in fp32 or fp16. Memory per row is the figure that decides how
+ * large a model fits: see rec_embed_bytes() and bench/embed-mem. */
+#ifndef REC_EMBED_H
+#define REC_EMBED_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum rec_precision { REC_FP32 = 0, REC_FP16 = 1 };
+
+struct rec_embed_opts {
+	unsigned dim;             /* floats per row (16) */
+	int precision;            /* REC_FP32 or REC_FP16 */
+	float init_scale;         /* new rows are uniform in [-s, s] (0.01) */
+	uint64_t seed;            /* initial values depend on (seed, id) only */
+	uint32_t min_count;       /* a row is created at the Nth sighting (1 = at once) */
+	uint32_t expire_after;    /* drop rows unseen for this many ticks (0 = never) */
+};
+#define REC_EMBED_OPTS_INIT { .dim = 16, .precision = REC_FP32, .init_scale = 0.01f, \
+			      .min_count = 1 }
+
+struct rec_embed;
+
+struct rec_embed *rec_embed_new(const struct rec_embed_opts *o);
+void rec_embed_free(struct rec_embed *e);
+const struct rec_embed_opts *rec_embed_opts(const struct rec_embed *e);
+
+#define REC_EMBED_NONE UINT32_MAX
+
+/* The row of id, or REC_EMBED_NONE. With create set, a missing row is made
+ * (once admitted: with min_count > 1 an ID must be seen that often first,
+ * and each call counts as a sighting). Marks the row as seen now. */
+uint32_t rec_embed_find(struct rec_embed *e, uint64_t id, int create);
+
+/* Row values as floats (converted from fp16 when stored so). */
+void rec_embed_read(const struct rec_embed *e, uint32_t row, float *out);
+void rec_embed_write(struct rec_embed *e, uint32_t row, const float *in);
+/* out += row * scale, without a temporary (pooling). */
+void rec_embed_axpy(const struct rec_embed *e, uint32_t row, float scale, float *out);
+/* Row-wise Adagrad: acc += mean(g^2); row -= lr * g / (sqrt(acc) + eps). */
+void rec_embed_adagrad(struct rec_embed *e, uint32_t row, const float *grad, float lr, float eps);
+/* Plain SGD with L2: row -= lr * (g + l2 * row). */
+void rec_embed_sgd(struct rec_embed *e, uint32_t row, const float *grad, float lr, float l2);
+float rec_embed_state(const struct rec_embed *e, uint32_t row);
+void rec_embed_set_state(struct rec_embed *e, uint32_t row, float acc);
+uint64_t rec_embed_id(const struct rec_embed *e, uint32_t row);
+
+size_t rec_embed_rows(const struct rec_embed *e);
+/* Bytes held: rows (ID, state, values, last-seen tick), the index, the sketch. */
+size_t rec_embed_bytes(const struct rec_embed *e);
+
+/* Advances the clock used by expiry (e.g. once per N examples). */
+void rec_embed_tick(struct rec_embed *e);
+/* Drops rows unseen for more than expire_after ticks; returns how many. Row
+ * numbers of the remaining rows change. */
+size_t rec_embed_expire(struct rec_embed *e);
+
+/* float <-> IEEE half, round to nearest even (exposed for tests). */
+uint16_t rec_half_from_float(float f);
+float rec_half_to_float(uint16_t h);
+
+#endif

@@ -1,0 +1,211 @@
+/* check_embed.c - the embedding store: identity of rows, order-independent
+ * initial values, admission, expiry, fp16 rounding, Adagrad, bytes per row. */
+#include "config.h"
+#include "tests.h"
+#include "embed.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t nth_id(uint64_t i)
+{
+	return i * UINT64_C(0x9e3779b97f4a7c15) + 12345; /* spread over all 64 bits */
+}
+
+START_TEST(test_rows_by_id)
+{
+	struct rec_embed_opts o = REC_EMBED_OPTS_INIT;
+	struct rec_embed *e = rec_embed_new(&o);
+	size_t n = 300000;
+
+	for (uint64_t i = 0; i < n; i++)
+		ck_assert_uint_eq(rec_embed_find(e, nth_id(i), 1), i);
+	ck_assert_uint_eq(rec_embed_rows(e), n);
+	for (uint64_t i = 0; i < n; i += 7) {
+		uint32_t r = rec_embed_find(e, nth_id(i), 0);
+		ck_assert_uint_eq(r, i);
+		ck_assert_uint_eq(rec_embed_id(e, r), nth_id(i));
+	}
+	ck_assert_uint_eq(rec_embed_find(e, 42, 0), REC_EMBED_NONE);
+	ck_assert_uint_eq(rec_embed_rows(e), n);
+	/* small consecutive IDs (folded with --bits) index as well */
+	for (uint64_t i = 0; i < 1000; i++)
+		rec_embed_find(e, i, 1);
+	for (uint64_t i = 0; i < 1000; i++)
+		ck_assert_uint_eq(rec_embed_id(e, rec_embed_find(e, i, 0)), i);
+	rec_embed_free(e);
+}
+END_TEST
+
+START_TEST(test_init_independent_of_order)
+{
+	struct rec_embed_opts o = REC_EMBED_OPTS_INIT;
+	struct rec_embed *a, *b;
+	float ra[16], rb[16];
+
+	o.seed = 3;
+	a = rec_embed_new(&o);
+	b = rec_embed_new(&o);
+	for (uint64_t i = 0; i < 1000; i++) {
+		rec_embed_find(a, nth_id(i), 1);
+		rec_embed_find(b, nth_id(999 - i), 1);
+	}
+	for (uint64_t i = 0; i < 1000; i++) {
+		rec_embed_read(a, rec_embed_find(a, nth_id(i), 0), ra);
+		rec_embed_read(b, rec_embed_find(b, nth_id(i), 0), rb);
+		ck_assert(memcmp(ra, rb, sizeof(ra)) == 0);
+		for (int k = 0; k < 16; k++)
+			ck_assert(fabsf(ra[k]) <= o.init_scale && ra[k] != 0);
+	}
+	rec_embed_read(a, 0, ra);
+	rec_embed_read(a, 1, rb);
+	ck_assert(memcmp(ra, rb, sizeof(ra)) != 0);
+	rec_embed_free(a);
+	rec_embed_free(b);
+}
+END_TEST
+
+START_TEST(test_admission_after_n_sightings)
+{
+	struct rec_embed_opts o = REC_EMBED_OPTS_INIT;
+	struct rec_embed *e;
+
+	o.min_count = 3;
+	e = rec_embed_new(&o);
+	ck_assert_uint_eq(rec_embed_find(e, 77, 1), REC_EMBED_NONE);
+	ck_assert_uint_eq(rec_embed_find(e, 77, 1), REC_EMBED_NONE);
+	ck_assert_uint_eq(rec_embed_find(e, 78, 1), REC_EMBED_NONE);
+	ck_assert_uint_eq(rec_embed_find(e, 77, 1), 0);
+	ck_assert_uint_eq(rec_embed_find(e, 77, 0), 0);
+	ck_assert_uint_eq(rec_embed_rows(e), 1);
+	/* a lookup without create does not count as a sighting */
+	ck_assert_uint_eq(rec_embed_find(e, 78, 0), REC_EMBED_NONE);
+	ck_assert_uint_eq(rec_embed_find(e, 78, 1), REC_EMBED_NONE);
+	ck_assert_uint_eq(rec_embed_find(e, 78, 1), 1);
+	/* of 100000 IDs seen twice, none gets a row */
+	for (int pass = 0; pass < 2; pass++)
+		for (uint64_t i = 0; i < 100000; i++)
+			rec_embed_find(e, nth_id(i), 1);
+	ck_assert_uint_le(rec_embed_rows(e), 2 + 100); /* sketch collisions admit very few */
+	rec_embed_free(e);
+}
+END_TEST
+
+START_TEST(test_expiry)
+{
+	struct rec_embed_opts o = REC_EMBED_OPTS_INIT;
+	struct rec_embed *e;
+	float before[16], after[16];
+
+	o.expire_after = 2;
+	e = rec_embed_new(&o);
+	for (uint64_t i = 0; i < 10; i++)
+		rec_embed_find(e, nth_id(i), 1);
+	rec_embed_read(e, rec_embed_find(e, nth_id(9), 0), before);
+	for (int t = 0; t < 3; t++) {
+		rec_embed_tick(e);
+		for (uint64_t i = 5; i < 10; i++) /* only the second half stays in use */
+			rec_embed_find(e, nth_id(i), 0);
+	}
+	ck_assert_uint_eq(rec_embed_expire(e), 5);
+	ck_assert_uint_eq(rec_embed_rows(e), 5);
+	for (uint64_t i = 0; i < 5; i++)
+		ck_assert_uint_eq(rec_embed_find(e, nth_id(i), 0), REC_EMBED_NONE);
+	rec_embed_read(e, rec_embed_find(e, nth_id(9), 0), after);
+	ck_assert(memcmp(before, after, sizeof(before)) == 0);
+	rec_embed_free(e);
+}
+END_TEST
+
+/* Expected bits from numpy's float32 -> float16 cast. */
+START_TEST(test_half_rounding)
+{
+	static const struct { float f; uint16_t h; } cases[] = {
+		{ 1.0f, 0x3c00 }, { 65504.0f, 0x7bff }, { 65519.0f, 0x7bff }, { 65520.0f, 0x7c00 },
+		{ 1e-8f, 0x0000 }, { 5.96e-8f, 0x0001 }, { 2.98e-8f, 0x0000 }, { 3e-8f, 0x0001 },
+		{ -2.0f, 0xc000 }, { 0.1f, 0x2e66 }, { 1.0f / 3, 0x3555 }, { 6.1035e-05f, 0x0400 },
+		{ 0.0001f, 0x068e }, { -0.0f, 0x8000 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		ck_assert_msg(rec_half_from_float(cases[i].f) == cases[i].h, "%g -> %#x, want %#x",
+			      cases[i].f, rec_half_from_float(cases[i].f), cases[i].h);
+	/* every finite half survives the trip through float */
+	for (uint32_t h = 0; h < 0x10000; h++)
+		if ((h & 0x7c00) != 0x7c00 || !(h & 0x3ff))
+			ck_assert_uint_eq(rec_half_from_float(rec_half_to_float((uint16_t)h)), h);
+	ck_assert(isnan(rec_half_to_float(rec_half_from_float(NAN))));
+}
+END_TEST
+
+START_TEST(test_adagrad_matches_formula)
+{
+	for (int prec = REC_FP32; prec <= REC_FP16; prec++) {
+		struct rec_embed_opts o = REC_EMBED_OPTS_INIT;
+		struct rec_embed *e;
+		float row[16], g[16], got[16];
+		double acc = 0;
+
+		o.dim = 16;
+		o.precision = prec;
+		e = rec_embed_new(&o);
+		rec_embed_find(e, 5, 1);
+		rec_embed_read(e, 0, row);
+		for (int step = 0; step < 3; step++) {
+			double sq = 0;
+			for (int k = 0; k < 16; k++) {
+				g[k] = (float)(k - 7) * 0.01f * (float)(step + 1);
+				sq += (double)g[k] * g[k];
+			}
+			acc += sq / 16;
+			for (int k = 0; k < 16; k++)
+				row[k] -= (float)(0.1 / (sqrt(acc) + 1e-8) * g[k]);
+			rec_embed_adagrad(e, 0, g, 0.1f, 1e-8f);
+		}
+		rec_embed_read(e, 0, got);
+		for (int k = 0; k < 16; k++)
+			ck_assert_float_eq_tol(got[k], row[k], prec == REC_FP32 ? 1e-6 : 2e-3);
+		ck_assert_float_eq_tol(rec_embed_state(e, 0), acc, 1e-6);
+		rec_embed_free(e);
+	}
+}
+END_TEST
+
+/* The accounting behind the memory targets: 88 B/row fp32, 56 B/row fp16 at
+ * dim 16 including the index (bench/embed-mem measures RSS). */
+START_TEST(test_bytes_per_row)
+{
+	for (int prec = REC_FP32; prec <= REC_FP16; prec++) {
+		struct rec_embed_opts o = REC_EMBED_OPTS_INIT;
+		struct rec_embed *e;
+
+		o.precision = prec;
+		e = rec_embed_new(&o);
+		for (uint64_t i = 0; i < 1000000; i++) {
+			rec_embed_find(e, nth_id(i), 1);
+			if (i > 1000 && (i & (i - 1)) == 0) /* just past each index doubling */
+				ck_assert_uint_le(rec_embed_bytes(e) / rec_embed_rows(e), prec == REC_FP32 ? 88 : 56);
+		}
+		ck_assert_uint_le(rec_embed_bytes(e) / rec_embed_rows(e), prec == REC_FP32 ? 88 : 56);
+		rec_embed_free(e);
+	}
+}
+END_TEST
+
+Suite *suite_embed(void)
+{
+	Suite *s = suite_create("embed");
+	TCase *tc = tcase_create("core");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_rows_by_id);
+	tcase_add_test(tc, test_init_independent_of_order);
+	tcase_add_test(tc, test_admission_after_n_sightings);
+	tcase_add_test(tc, test_expiry);
+	tcase_add_test(tc, test_half_rounding);
+	tcase_add_test(tc, test_adagrad_matches_formula);
+	tcase_add_test(tc, test_bytes_per_row);
+	suite_add_tcase(s, tc);
+	return s;
+}
