@@ -1,5 +1,5 @@
 #!/bin/sh
-# run.sh TOOLDIR OUTDIR - throughput and size benchmarks of the foundation
+# run.sh TOOLDIR OUTDIR BENCHDIR - throughput and size benchmarks of the foundation
 # tools on generated Criteo-shaped data, against zstd -3 and wc -l on the same
 # bytes in the same run, each pinned to one core. Writes OUTDIR/results.md.
 #   BENCH_MB   size of the generated Criteo-shaped input (default 1000)
@@ -7,6 +7,7 @@
 set -eu
 tools=$1
 out=$2
+benchbin=${3:-$tools/../bench}
 here=$(cd "$(dirname "$0")" && pwd)
 mb=${BENCH_MB:-1000}
 mkdir -p "$out"
@@ -93,5 +94,11 @@ t_chash=$(timeit rec-hash $cross_args "$ctr")
 	echo "| zstd -3 | $t_czstd | $(mbs "$cbytes" "$t_czstd") | 1.00 |"
 	echo "| rec-cross (raw strings) | $t_cross | $(mbs "$cbytes" "$t_cross") | $(ratio "$t_czstd" "$t_cross") |"
 	echo "| rec-hash (same options) | $t_chash | $(mbs "$cbytes" "$t_chash") | $(ratio "$t_czstd" "$t_chash") |"
+	echo
+	echo "## Embedding store: memory per row (RSS growth while creating the rows)"
+	echo
+	"$benchbin/embed-mem" "${BENCH_ROWS:-10000000}" 16
+	echo
+	echo "Targets at dim 16, with row-wise Adagrad state and the index: 88 B (fp32), 56 B (fp16)."
 } > "$out/results.md"
 cat "$out/results.md"
