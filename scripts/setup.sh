@@ -3,7 +3,8 @@
 # Run as root (or through sudo). Does nothing when all are present.
 set -e
 pkgs="build-essential autoconf automake pkg-config libzstd-dev libarchive-dev
-      libxxhash-dev check libsubunit-dev zstd python3 python3-numpy"
+      libxxhash-dev check libsubunit-dev zstd xz-utils python3 python3-numpy
+      python3-sklearn"
 missing=""
 for p in $pkgs; do
 	dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
