@@ -11,6 +11,7 @@ Suite *suite_hll(void);
 Suite *suite_cross(void);
 Suite *suite_embed(void);
 Suite *suite_metrics(void);
+Suite *suite_fm(void);
 
 /* A scratch file path under the test's temporary directory. */
 const char *test_tmpfile(const char *name);
