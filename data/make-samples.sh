@@ -1,8 +1,13 @@
 #!/bin/sh
 # make-samples.sh REC-GEN OUTDIR - writes the sample files of data/samples.
-# Deterministic: the same rec-gen writes the same bytes (tests/cli/samples.sh
-# checks the committed files against a fresh run).
+# Deterministic: the same seeds give the same bytes on any machine, and
+# tests/cli/samples.sh checks the committed files against a fresh run.
+# Run by `make samples`; see data/samples/README.md for what each file holds.
 set -eu
+if [ $# -ne 2 ]; then
+	echo "usage: sh data/make-samples.sh PATH/TO/rec-gen OUTDIR" >&2
+	exit 2
+fi
 gen=$1
 out=$2
 mkdir -p "$out"
