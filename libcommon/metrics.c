@@ -38,10 +38,11 @@ static double auc_sorted(const struct scored *v, size_t n)
 	for (size_t i = 0; i < n;) {
 		double pos = 0, neg = 0;
 		size_t j = i;
-		for (; j < n && v[j].score == v[i].score; j++) {
+		do { /* at least one step: a NaN score equals nothing, not even itself */
 			pos += v[j].label > 0.5f ? v[j].weight : 0;
 			neg += v[j].label > 0.5f ? 0 : v[j].weight;
-		}
+			j++;
+		} while (j < n && v[j].score == v[i].score);
 		area += pos * (neg_below + neg / 2);
 		neg_below += neg;
 		pos_total += pos;

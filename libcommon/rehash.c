@@ -38,7 +38,7 @@ static int hash_blocks(struct rec_reader *rd, struct rec_writer *w, const uint64
 			const char *g = (s->flags & REC_HAS_GROUP) ? b->gstr + b->goff[r] : NULL;
 			size_t glen = g ? b->goff[r + 1] - b->goff[r] : 0;
 			hash_record(rec_writer_block(w), b, r, salt, bits);
-			if (rec_writer_end_record(w, b->label[r], b->weight ? b->weight[r] : 1, g, glen) < 0)
+			if (rec_writer_end_record(w, b->label[r], (s->flags & REC_HAS_WEIGHT) ? b->weight[r] : 1, g, glen) < 0)
 				return -1;
 		}
 	return rc;

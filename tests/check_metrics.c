@@ -22,6 +22,8 @@ START_TEST(test_auc_cases)
 	/* weight 3 on the sure positive: (0.5 * 1 * 2... ) = (1*(1+0.5) + 3*2) / (4*2) */
 	ck_assert_double_eq_tol(rec_auc(s3, l3, w3, 4), (1.5 + 6.0) / 8.0, 1e-12);
 	ck_assert(isnan(rec_auc(s1, (const float[]){ 1, 1, 1, 1 }, NULL, 4)));
+	/* a NaN score ends, whatever the answer */
+	(void)rec_auc((const float[]){ NAN, 0.5f, NAN }, (const float[]){ 1, 0, 0 }, NULL, 3);
 }
 END_TEST
 

@@ -1,0 +1,134 @@
+/* fmtrain.c - LR and FM training on hashed streams. */
+#include "config.h"
+#include "fmtrain.h"
+#include "err.h"
+#include "fm.h"
+#include "hash.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct rec_fm_model *rec_fm_new(const struct rec_schema *s, const struct rec_fm_opts *o)
+{
+	struct rec_embed_opts eo = REC_EMBED_OPTS_INIT;
+	struct rec_fm_model *m;
+
+	if (!(s->flags & REC_HASHED)) {
+		rec_error("training needs a hashed stream (pipe it through rec-hash)");
+		return NULL;
+	}
+	eo.dim = o->k + 1;
+	eo.precision = o->precision;
+	eo.init_scale = o->init_scale;
+	eo.seed = o->seed;
+	eo.min_count = o->min_count;
+	m = rec_xcalloc(1, sizeof(*m));
+	m->o = *o;
+	if (!(m->table = rec_embed_new(&eo))) {
+		free(m);
+		return NULL;
+	}
+	m->schema = rec_schema_copy(s);
+	m->numeric_id = rec_xcalloc(s->nfields + 1, sizeof(uint64_t));
+	/* A numeric field has one row, keyed off its name: x is the number. */
+	for (size_t f = 0; f < s->nfields; f++)
+		m->numeric_id[f] = rec_hash_salt(s->seed, s->field[f].name) ^ UINT64_C(0x6e756d6572696300);
+	m->sum_v = rec_xcalloc(o->k + 1, sizeof(float));
+	return m;
+}
+
+void rec_fm_free(struct rec_fm_model *m)
+{
+	if (!m)
+		return;
+	rec_embed_free(m->table);
+	rec_schema_free(m->schema);
+	free(m->numeric_id);
+	free(m->R);
+	free(m->dR);
+	free(m->x);
+	free(m->rows);
+	free(m->sum_v);
+	free(m);
+}
+
+static void reserve(struct rec_fm_model *m, size_t n)
+{
+	size_t stride = m->o.k + 1;
+
+	if (n <= m->cap)
+		return;
+	m->cap = n * 2;
+	m->R = rec_xrealloc(m->R, m->cap * stride * sizeof(float));
+	m->dR = rec_xrealloc(m->dR, m->cap * stride * sizeof(float));
+	m->x = rec_xrealloc(m->x, m->cap * sizeof(float));
+	m->rows = rec_xrealloc(m->rows, m->cap * sizeof(uint32_t));
+}
+
+static void add_feature(struct rec_fm_model *m, size_t *n, uint64_t id, float x, int create)
+{
+	uint32_t row;
+
+	m->seen++;
+	if (x == 0 || (row = rec_embed_find(m->table, id, create)) == REC_EMBED_NONE)
+		return;
+	m->found++;
+	reserve(m, *n + 1);
+	m->rows[*n] = row;
+	m->x[*n] = x;
+	rec_embed_read(m->table, row, m->R + *n * (m->o.k + 1));
+	(*n)++;
+}
+
+/* Gathers record r's rows into R; returns how many. */
+static size_t gather(struct rec_fm_model *m, const struct rec_block *b, size_t r, int create)
+{
+	const struct rec_schema *s = b->schema;
+	size_t n = 0;
+
+	for (size_t f = 0; f < s->nfields; f++) {
+		const struct rec_col *c = &b->col[f];
+		for (uint32_t i = c->off[r]; i < c->off[r + 1]; i++) {
+			if (s->field[f].kind == REC_NUMERIC)
+				add_feature(m, &n, m->numeric_id[f], c->val[i], create);
+			else
+				add_feature(m, &n, c->id[i],
+					    (s->field[f].flags & REC_FIELD_VALUED) ? c->val[i] : 1, create);
+		}
+	}
+	return n;
+}
+
+float rec_fm_predict(struct rec_fm_model *m, const struct rec_block *b, size_t r)
+{
+	size_t n = gather(m, b, r, 0);
+	float z = rec_fm_forward(m->sum_v, m->R, m->x, n, m->o.k, m->w0);
+
+	return 1 / (1 + expf(-z));
+}
+
+static void train_record(struct rec_fm_model *m, const struct rec_block *b, size_t r, double *loss)
+{
+	size_t n = gather(m, b, r, 1), stride = m->o.k + 1;
+	float dz, z = rec_fm_forward(m->sum_v, m->R, m->x, n, m->o.k, m->w0);
+	float w = (b->schema->flags & REC_HAS_WEIGHT) ? b->weight[r] : 1;
+
+	*loss += w * rec_logistic_loss(z, b->label[r], &dz);
+	dz *= w;
+	rec_fm_backward(m->dR, m->R, m->x, m->sum_v, n, m->o.k, dz);
+	for (size_t i = 0; i < n; i++) {
+		float *g = m->dR + i * stride;
+		for (size_t j = 0; j < stride; j++)
+			g[j] += m->o.l2 * m->R[i * stride + j];
+		rec_embed_adagrad(m->table, m->rows[i], g, m->o.lr, m->o.eps);
+	}
+	m->w0_acc += dz * dz;
+	m->w0 -= m->o.lr * dz / (sqrtf(m->w0_acc) + m->o.eps);
+}
+
+void rec_fm_train_block(struct rec_fm_model *m, const struct rec_block *b, double *loss)
+{
+	for (size_t r = 0; r < b->n; r++)
+		train_record(m, b, r, loss);
+}

@@ -1,0 +1,37 @@
+# Training finds the planted truth of data/samples/ctr-*.tsv: logistic
+# regression cannot see the gender x category cross, a factorization machine
+# learns it, and logistic regression given the cross as a feature gets close
+# to the Bayes-optimal AUC the generator knows.
+. "$TESTDIR/lib.sh"
+truth=$SAMPLES/ctr-test.truth
+bayes=$(sed -n 's/^bayes_auc = //p' "$truth")
+nocross=$(sed -n 's/^nocross_auc = //p' "$truth")
+cols="--header --label click --categorical user,item,gender,age,category --numeric price --list tags:|"
+rec-hash $cols "$SAMPLES/ctr-train.tsv" > train.rec
+rec-hash $cols "$SAMPLES/ctr-test.tsv" > test.rec
+rec-hash $cols --cross category,gender "$SAMPLES/ctr-train.tsv" > trainx.rec
+rec-hash $cols --cross category,gender "$SAMPLES/ctr-test.tsv" > testx.rec
+
+# valid AUC after the last epoch
+auc_of() { rec-train --seed 1 "$@" 2>&1 >/dev/null | sed -n 's/.*valid auc \([0-9.]*\).*/\1/p' | tail -n 1; }
+lr=$(auc_of --model lr --epochs 2 --valid test.rec train.rec)
+fm=$(auc_of --model fm --epochs 2 --valid test.rec train.rec)
+lrx=$(auc_of --model lr --epochs 2 --valid testx.rec trainx.rec)
+echo "bayes $bayes nocross $nocross: lr $lr fm $fm lr+cross $lrx" >&2
+awk -v b="$bayes" -v n="$nocross" -v lr="$lr" -v fm="$fm" -v lrx="$lrx" 'BEGIN {
+	if (lr == "" || fm == "" || lrx == "") exit 1
+	if (lr > n + 0.01) exit 1          # no cross, no gain from it
+	if (fm < n + 0.04) exit 1          # FM finds the cross ...
+	if (lrx < b - 0.02) exit 1         # ... and so does LR handed the cross
+	if (lrx > b + 0.01 || fm > b + 0.01) exit 1  # nobody beats Bayes
+}' || fail "AUCs off: bayes $bayes nocross $nocross lr $lr fm $fm lr+cross $lrx"
+
+# same seed, same numbers; a raw stream is refused
+a=$(rec-train --seed 3 --valid test.rec train.rec 2>&1 | grep 'valid auc')
+b=$(rec-train --seed 3 --valid test.rec train.rec 2>&1 | grep 'valid auc')
+[ "$a" = "$b" ] || fail "not reproducible"
+rec-cross $cols "$SAMPLES/ctr-test.tsv" > raw.rec
+expect_status 2 rec-train raw.rec 2> err
+expect_grep "needs a hashed stream" err
+expect_status 2 rec-train --valid testx.rec train.rec 2> err
+expect_grep "differs from the training stream's" err
