@@ -50,6 +50,9 @@ z3=$(zstd -3 -c -q "$criteo" | wc -c)
 h64=$(rec-hash --preset criteo "$criteo" | wc -c)
 h24=$(rec-hash --preset criteo --bits 24 "$criteo" | wc -c)
 
+train_rows=${BENCH_TRAIN_ROWS:-2000000}
+head -n "$train_rows" "$criteo" | rec-hash --preset criteo --bits 24 > "$out/train.rec"
+
 ctr=$out/ctr.tsv
 if [ ! -s "$ctr" ]; then
 	rec-gen ctr --rows $((mb * 4000)) --seed 2 > "$ctr"
@@ -94,6 +97,15 @@ t_chash=$(timeit rec-hash $cross_args "$ctr")
 	echo "| zstd -3 | $t_czstd | $(mbs "$cbytes" "$t_czstd") | 1.00 |"
 	echo "| rec-cross (raw strings) | $t_cross | $(mbs "$cbytes" "$t_cross") | $(ratio "$t_czstd" "$t_cross") |"
 	echo "| rec-hash (same options) | $t_chash | $(mbs "$cbytes" "$t_chash") | $(ratio "$t_czstd" "$t_chash") |"
+	echo
+	echo "## Training throughput, one core, hashed Criteo-shaped data ($train_rows rows, one epoch)"
+	echo
+	echo "| model | examples/s | rows | bytes/row |"
+	echo "|---|---:|---:|---:|"
+	for m in lr fm; do
+		$pin rec-train --model "$m" "$out/train.rec" 2>&1 |
+			sed -n "s/.*examples, train logloss [0-9.]*, \([0-9]*\) examples\/s, \([0-9]*\) rows, \([0-9.]*\) bytes\/row/| $m | \1 | \2 | \3 |/p"
+	done
 	echo
 	echo "## Embedding store: memory per row (RSS growth while creating the rows)"
 	echo
