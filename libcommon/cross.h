@@ -92,6 +92,11 @@ struct rec_cross_cli {
 int rec_cross_parse_cli(struct rec_cross_cli *cli, int argc, char **argv, int hashing,
 			void (*usage)(void));
 
+/* The whole main of rec-cross (hashing 0) and rec-hash (hashing 1): parses
+ * the command line, then returns run's exit status. */
+int rec_cross_main(int argc, char **argv, int hashing, void (*usage)(void),
+		   int (*run)(const struct rec_cross_cli *cli));
+
 /* Takes one shared option (its getopt_long value and optarg). Returns 1 when
  * taken, 0 when the option is not a shared one, -1 after a message. */
 int rec_cross_take_option(struct rec_cross_opts *o, int opt, const char *arg);

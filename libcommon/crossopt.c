@@ -360,3 +360,22 @@ int rec_cross_has_text_options(const struct rec_cross_opts *o)
 	       o->njoins || o->group_by || o->order_by || o->pad || o->skip_bad || o->text.csv ||
 	       strcmp(o->text.sep, "\t") != 0;
 }
+
+int rec_cross_main(int argc, char **argv, int hashing, void (*usage)(void),
+		   int (*run)(const struct rec_cross_cli *cli))
+{
+	struct rec_cross_cli cli = REC_CROSS_CLI_INIT;
+	int rc, status;
+
+	rec_setprogname(argv[0]);
+	rc = rec_cross_parse_cli(&cli, argc, argv, hashing, usage);
+	if (rc != 0) {
+		rec_cross_opts_release(&cli.x);
+		if (rc < 0)
+			rec_usage_exit();
+		return REC_EXIT_OK;
+	}
+	status = run(&cli);
+	rec_cross_opts_release(&cli.x);
+	return status;
+}

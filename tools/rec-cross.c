@@ -24,20 +24,12 @@ static void usage(void)
 	       rec_cross_options_help);
 }
 
+static int run_cross(const struct rec_cross_cli *cli)
+{
+	return rec_cross_run(&cli->x, cli->inputs, cli->ninputs, NULL, cli->output, cli->force);
+}
+
 int main(int argc, char **argv)
 {
-	struct rec_cross_cli cli = REC_CROSS_CLI_INIT;
-	int rc, status;
-
-	rec_setprogname(argv[0]);
-	rc = rec_cross_parse_cli(&cli, argc, argv, 0, usage);
-	if (rc != 0) {
-		rec_cross_opts_release(&cli.x);
-		if (rc < 0)
-			rec_usage_exit();
-		return REC_EXIT_OK;
-	}
-	status = rec_cross_run(&cli.x, cli.inputs, cli.ninputs, NULL, cli.output, cli.force);
-	rec_cross_opts_release(&cli.x);
-	return status;
+	return rec_cross_main(argc, argv, 0, usage, run_cross);
 }

@@ -64,18 +64,5 @@ static int run_hash(const struct rec_cross_cli *cli)
 
 int main(int argc, char **argv)
 {
-	struct rec_cross_cli cli = REC_CROSS_CLI_INIT;
-	int rc, status;
-
-	rec_setprogname(argv[0]);
-	rc = rec_cross_parse_cli(&cli, argc, argv, 1, usage);
-	if (rc != 0) {
-		rec_cross_opts_release(&cli.x);
-		if (rc < 0)
-			rec_usage_exit();
-		return REC_EXIT_OK;
-	}
-	status = run_hash(&cli);
-	rec_cross_opts_release(&cli.x);
-	return status;
+	return rec_cross_main(argc, argv, 1, usage, run_hash);
 }
