@@ -7,6 +7,7 @@
 #include "config.h"
 #include "err.h"
 #include "io.h"
+#include "metrics.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -279,41 +280,6 @@ static int gen_close(struct gen *g)
 	return status;
 }
 
-/* ---- exact AUC with ties, for the truth files ----------------------------- */
-
-struct scored {
-	double score;
-	int label;
-};
-
-static int by_score(const void *a, const void *b)
-{
-	double x = ((const struct scored *)a)->score, y = ((const struct scored *)b)->score;
-
-	return (x > y) - (x < y);
-}
-
-/* Mann-Whitney U / (pos * neg): tied scores share their mean rank. */
-static double auc(struct scored *v, size_t n)
-{
-	double pos = 0, rank_sum = 0;
-
-	qsort(v, n, sizeof(*v), by_score);
-	for (size_t i = 0; i < n;) {
-		size_t j = i, npos = 0;
-
-		while (j < n && v[j].score == v[i].score)
-			npos += (size_t)v[j++].label;
-		rank_sum += (double)npos * ((double)(i + 1) + (double)j) / 2;
-		pos += (double)npos;
-		i = j;
-	}
-	if (pos == 0 || pos == (double)n)
-		return 0.5;
-	return (rank_sum - pos * (pos + 1) / 2) / (pos * ((double)n - pos));
-}
-
-/* Writes a probability with 6 decimals and returns it as printed. */
 static double out_prob(struct gen *g, double v)
 {
 	char tmp[64];
@@ -352,7 +318,7 @@ static const double ctr_pair_effect[CTR_CATEGORIES / 2] = {
 struct ctr_state {
 	struct rng r;
 	struct zipf items;
-	struct scored *bayes, *nocross; /* with --truth: one per row */
+	float *bayes, *nocross, *click; /* with --truth: one per row, for rec_auc */
 	double clicks, logloss;
 };
 
@@ -435,8 +401,9 @@ static void ctr_row(struct gen *g, struct ctr_state *st, size_t i)
 	out_fmt(g, "\t%d\n", x.hour);
 	st->clicks += click;
 	if (st->bayes) {
-		st->bayes[i] = (struct scored){ p, click };
-		st->nocross[i] = (struct scored){ nocross, click };
+		st->bayes[i] = (float)p;
+		st->nocross[i] = (float)nocross;
+		st->click[i] = (float)click;
 		st->logloss -= log(click ? p : 1 - p);
 	}
 }
@@ -457,10 +424,10 @@ static void ctr_truth(struct gen *g, const struct gen_opts *o, struct ctr_state 
 		truth_fmt(g, "age_effect.%d = %g\n", ctr_age[a], ctr_age_effect[a]);
 	truth_fmt(g, "rows = %zu\nclick_rate = %.6f\n", o->rows, st->clicks / (double)o->rows);
 	truth_fmt(g, "# AUC of p against click: the best any model can do on these rows\n"
-		  "bayes_auc = %.6f\nbayes_logloss = %.6f\n", auc(st->bayes, o->rows),
+		  "bayes_auc = %.6f\nbayes_logloss = %.6f\n", rec_auc(st->bayes, st->click, NULL, o->rows),
 		  st->logloss / (double)o->rows);
 	truth_fmt(g, "# AUC of the logit without the cross: the best a model blind to\n"
-		  "# gender x category can do\nnocross_auc = %.6f\n", auc(st->nocross, o->rows));
+		  "# gender x category can do\nnocross_auc = %.6f\n", rec_auc(st->nocross, st->click, NULL, o->rows));
 }
 
 static void gen_ctr(const struct gen_opts *o, struct gen *g)
@@ -473,6 +440,7 @@ static void gen_ctr(const struct gen_opts *o, struct gen *g)
 	if (g->truth.fp) {
 		st.bayes = rec_xcalloc(o->rows, sizeof(*st.bayes));
 		st.nocross = rec_xcalloc(o->rows, sizeof(*st.nocross));
+		st.click = rec_xcalloc(o->rows, sizeof(*st.click));
 	}
 	out_str(g, "click\tp\tuser\titem\tgender\tage\tcategory\tprice\ttags\thour\n");
 	for (i = 0; i < o->rows && !g->err; i++)
@@ -481,6 +449,7 @@ static void gen_ctr(const struct gen_opts *o, struct gen *g)
 		ctr_truth(g, o, &st);
 	free(st.bayes);
 	free(st.nocross);
+	free(st.click);
 }
 
 /* ---- seq: item cycles a user follows with probability q ------------------
