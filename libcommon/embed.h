@@ -35,6 +35,11 @@ const struct rec_embed_opts *rec_embed_opts(const struct rec_embed *e);
  * and each call counts as a sighting). Marks the row as seen now. */
 uint32_t rec_embed_find(struct rec_embed *e, uint64_t id, int create);
 
+/* Hints for a batch of lookups: fetch the index slot of id, or a row, into
+ * the cache ahead of rec_embed_find / rec_embed_read. */
+void rec_embed_prefetch(const struct rec_embed *e, uint64_t id);
+void rec_embed_prefetch_row(const struct rec_embed *e, uint32_t row);
+
 /* Row values as floats (converted from fp16 when stored so). */
 void rec_embed_read(const struct rec_embed *e, uint32_t row, float *out);
 void rec_embed_write(struct rec_embed *e, uint32_t row, const float *in);

@@ -49,6 +49,7 @@ void rec_fm_free(struct rec_fm_model *m)
 	free(m->dR);
 	free(m->x);
 	free(m->rows);
+	free(m->ids);
 	free(m->sum_v);
 	free(m);
 }
@@ -64,40 +65,60 @@ static void reserve(struct rec_fm_model *m, size_t n)
 	m->dR = rec_xrealloc(m->dR, m->cap * stride * sizeof(float));
 	m->x = rec_xrealloc(m->x, m->cap * sizeof(float));
 	m->rows = rec_xrealloc(m->rows, m->cap * sizeof(uint32_t));
+	m->ids = rec_xrealloc(m->ids, m->cap * sizeof(uint64_t));
 }
 
-static void add_feature(struct rec_fm_model *m, size_t *n, uint64_t id, float x, int create)
+/* Numbers enter as sign(x) ln(1 + |x|): heavy-tailed counts (Criteo's
+ * integers reach millions) would otherwise swamp the logit. */
+static float squash(float x)
 {
-	uint32_t row;
-
-	m->seen++;
-	if (x == 0 || (row = rec_embed_find(m->table, id, create)) == REC_EMBED_NONE)
-		return;
-	m->found++;
-	reserve(m, *n + 1);
-	m->rows[*n] = row;
-	m->x[*n] = x;
-	rec_embed_read(m->table, row, m->R + *n * (m->o.k + 1));
-	(*n)++;
+	return x < 0 ? -log1pf(-x) : log1pf(x);
 }
 
-/* Gathers record r's rows into R; returns how many. */
-static size_t gather(struct rec_fm_model *m, const struct rec_block *b, size_t r, int create)
+/* Lists record r's (ID, value) pairs into m->ids / m->x; returns how many. */
+static size_t list_features(struct rec_fm_model *m, const struct rec_block *b, size_t r)
 {
 	const struct rec_schema *s = b->schema;
 	size_t n = 0;
 
 	for (size_t f = 0; f < s->nfields; f++) {
 		const struct rec_col *c = &b->col[f];
-		for (uint32_t i = c->off[r]; i < c->off[r + 1]; i++) {
-			if (s->field[f].kind == REC_NUMERIC)
-				add_feature(m, &n, m->numeric_id[f], c->val[i], create);
-			else
-				add_feature(m, &n, c->id[i],
-					    (s->field[f].flags & REC_FIELD_VALUED) ? c->val[i] : 1, create);
+		reserve(m, n + (c->off[r + 1] - c->off[r]));
+		for (uint32_t i = c->off[r]; i < c->off[r + 1]; i++, n++) {
+			if (s->field[f].kind == REC_NUMERIC) {
+				m->ids[n] = m->numeric_id[f];
+				m->x[n] = squash(c->val[i]);
+			} else {
+				m->ids[n] = c->id[i];
+				m->x[n] = (s->field[f].flags & REC_FIELD_VALUED) ? c->val[i] : 1;
+			}
 		}
 	}
 	return n;
+}
+
+/* Gathers record r's rows into R; returns how many. Lookups go in waves
+ * (prefetch every index slot, then find, prefetch every row, then read), so
+ * the cache misses of one feature overlap those of the others. */
+static size_t gather(struct rec_fm_model *m, const struct rec_block *b, size_t r, int create)
+{
+	size_t n = list_features(m, b, r), kept = 0, stride = m->o.k + 1;
+
+	for (size_t i = 0; i < n; i++)
+		rec_embed_prefetch(m->table, m->ids[i]);
+	for (size_t i = 0; i < n; i++) {
+		uint32_t row = m->x[i] == 0 ? REC_EMBED_NONE : rec_embed_find(m->table, m->ids[i], create);
+		if (row == REC_EMBED_NONE)
+			continue;
+		rec_embed_prefetch_row(m->table, row);
+		m->rows[kept] = row;
+		m->x[kept++] = m->x[i];
+	}
+	m->seen += n;
+	m->found += kept;
+	for (size_t i = 0; i < kept; i++)
+		rec_embed_read(m->table, m->rows[i], m->R + i * stride);
+	return kept;
 }
 
 float rec_fm_predict(struct rec_fm_model *m, const struct rec_block *b, size_t r)

@@ -33,6 +33,7 @@ struct rec_fm_model {
 	/* scratch for one example */
 	float *R, *dR, *x, *sum_v;
 	uint32_t *rows;
+	uint64_t *ids;
 	size_t cap;
 	/* coverage while scoring: features seen, features with a row */
 	uint64_t seen, found;
