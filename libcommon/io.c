@@ -98,6 +98,7 @@ static int start_archive(struct rec_src *s)
 	f->prefix = s->len - s->pos;
 	memcpy(f->block, s->buf + s->pos, f->prefix);
 	s->pos = s->len = 0;
+	s->eof = 0; /* that was the compressed input's end; the text's is ahead */
 	archive_read_support_filter_all(a);
 	archive_read_support_format_raw(a);
 	if (archive_read_open(a, f, NULL, feed_read, feed_close) != ARCHIVE_OK ||

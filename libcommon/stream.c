@@ -562,6 +562,26 @@ int rec_stream_sniff(const unsigned char *p, size_t n)
 	return n >= 4 && p[0] == 0x28 && p[1] == 0xb5 && p[2] == 0x2f && p[3] == 0xfd;
 }
 
+int rec_stream_sniff_content(const unsigned char *p, size_t n)
+{
+	unsigned char head[4];
+	ZSTD_DCtx *d;
+	int is_stream = 0;
+
+	if (!rec_stream_sniff(p, n) || !(d = ZSTD_createDCtx()))
+		return 0;
+	ZSTD_inBuffer in = { p, n, 0 };
+	ZSTD_outBuffer out = { head, sizeof(head), 0 };
+	while (out.pos < out.size && in.pos < in.size) {
+		size_t before = in.pos + out.pos;
+		if (ZSTD_isError(ZSTD_decompressStream(d, &out, &in)) || in.pos + out.pos == before)
+			break;
+	}
+	is_stream = out.pos == sizeof(head) && memcmp(head, REC_STREAM_MAGIC, 4) == 0;
+	ZSTD_freeDCtx(d);
+	return is_stream;
+}
+
 static int reader_fail(struct rec_reader *r, const char *what, uint64_t off)
 {
 	r->failed = 1;

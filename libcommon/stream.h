@@ -169,5 +169,8 @@ void rec_reader_close(struct rec_reader *r);
 
 /* True when the bytes start like a recpipe stream (a zstd frame). */
 int rec_stream_sniff(const unsigned char *p, size_t n);
+/* True when they are a zstd frame whose content starts with the stream
+ * magic: tells a stream from zstd-compressed text. n: what is at hand. */
+int rec_stream_sniff_content(const unsigned char *p, size_t n);
 
 #endif

@@ -35,14 +35,14 @@ static int run_hash(const struct rec_cross_cli *cli)
 	const char *first = cli->ninputs ? cli->inputs[0] : NULL;
 	struct rec_src *src = rec_src_open(first);
 	const unsigned char *p;
-	ssize_t n = src ? rec_src_peek(src, &p, 4) : -1;
+	ssize_t n = src ? rec_src_peek(src, &p, 1 << 16) : -1;
 	int status;
 
 	if (n < 0) {
 		rec_src_close(src);
 		return REC_EXIT_TROUBLE;
 	}
-	if (!rec_stream_sniff(p, (size_t)n)) {
+	if (!rec_stream_sniff_content(p, (size_t)n)) { /* text, maybe compressed */
 		if (rec_src_text_filter(src) < 0) {
 			rec_src_close(src);
 			return REC_EXIT_TROUBLE;

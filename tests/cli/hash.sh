@@ -37,3 +37,6 @@ expect_grep "'raw.rec' is a stream: the column and derivation options are for te
 # numbers are decimal: --seed 010 is ten
 [ "$(rec-hash $opts --seed 010 log.tsv | rec-cat | md5sum)" = "$(rec-hash $opts --seed 10 log.tsv | rec-cat | md5sum)" ] ||
 	fail "--seed 010 is not 10"
+# zstd-compressed text is text, a zstd stream is a stream
+zstd -q -c log.tsv > log.tsv.zst
+rec-hash $opts --bits 30 log.tsv.zst | rec-cat | cmp - direct || fail "zstd text input"
