@@ -292,7 +292,7 @@ int rec_out_open(struct rec_out *o, const char *path, int binary, int force)
 	sprintf(o->tmp, "%s.tmp.XXXXXX", path);
 	fd = mkstemp(o->tmp);
 	if (fd < 0) {
-		rec_warn_errno("cannot create '%s'", o->tmp);
+		rec_warn_errno("cannot create '%s'", path);
 		free(o->path);
 		free(o->tmp);
 		memset(o, 0, sizeof(*o));

@@ -28,3 +28,6 @@ expect_grep "cannot be used with it" err
 # a label rule may have spaces around the operator
 printf 'r\n5\n3\n' | rec-cross --header --label 'r >= 4' | rec-cat > got
 printf '1\n0\n' | cmp - got || fail "label rule with spaces"
+# an output that cannot be created is named as the user gave it
+expect_status 2 rec-cross --columns a -o /nonexistent/x.rec < /dev/null 2> err
+expect_grep "^rec-cross: cannot create '/nonexistent/x.rec': No such file or directory$" err
