@@ -324,6 +324,12 @@ void rec_embed_adagrad(struct rec_embed *e, uint32_t row, const float *grad, flo
 		sq += grad[k] * grad[k];
 	*acc += sq / (float)e->o.dim;
 	step = lr / (sqrtf(*acc) + eps);
+	if (e->elt == 4) { /* in place: no round trip through a copy */
+		float *w = (float *)(void *)row_ptr(e, row);
+		for (unsigned k = 0; k < e->o.dim; k++)
+			w[k] -= step * grad[k];
+		return;
+	}
 	rec_embed_read(e, row, v);
 	for (unsigned k = 0; k < e->o.dim; k++)
 		v[k] -= step * grad[k];

@@ -148,8 +148,24 @@ static void train_record(struct rec_fm_model *m, const struct rec_block *b, size
 	m->w0 -= m->o.lr * dz / (sqrtf(m->w0_acc) + m->o.eps);
 }
 
+/* Starts fetching the index slots of record r's IDs, a record ahead of its
+ * turn, so that its lookups find them in cache. */
+static void prefetch_record(const struct rec_fm_model *m, const struct rec_block *b, size_t r)
+{
+	for (size_t f = 0; f < b->schema->nfields; f++) {
+		const struct rec_col *c = &b->col[f];
+		if (b->schema->field[f].kind == REC_NUMERIC)
+			continue;
+		for (uint32_t i = c->off[r]; i < c->off[r + 1]; i++)
+			rec_embed_prefetch(m->table, c->id[i]);
+	}
+}
+
 void rec_fm_train_block(struct rec_fm_model *m, const struct rec_block *b, double *loss)
 {
-	for (size_t r = 0; r < b->n; r++)
+	for (size_t r = 0; r < b->n; r++) {
+		if (r + 1 < b->n)
+			prefetch_record(m, b, r + 1);
 		train_record(m, b, r, loss);
+	}
 }
