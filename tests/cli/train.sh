@@ -26,6 +26,10 @@ awk -v b="$bayes" -v n="$nocross" -v lr="$lr" -v fm="$fm" -v lrx="$lrx" 'BEGIN {
 	if (lrx > b + 0.01 || fm > b + 0.01) exit 1  # nobody beats Bayes
 }' || fail "AUCs off: bayes $bayes nocross $nocross lr $lr fm $fm lr+cross $lrx"
 
+# fp16 rows cost 32 bytes less per row at dim 8 and lose little
+fm16=$(auc_of --model fm --epochs 2 --row-precision fp16 --valid test.rec train.rec)
+awk -v a="$fm" -v b="$fm16" 'BEGIN { exit !(b != "" && b > a - 0.01) }' || fail "fp16 FM AUC $fm16 vs fp32 $fm"
+
 # same seed, same numbers; a raw stream is refused
 a=$(rec-train --seed 3 --valid test.rec train.rec 2>&1 | grep 'valid auc')
 b=$(rec-train --seed 3 --valid test.rec train.rec 2>&1 | grep 'valid auc')
