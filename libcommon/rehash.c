@@ -53,8 +53,10 @@ int rec_hash_stream(struct rec_reader *rd, const struct rec_cross_opts *o, const
 	uint64_t *salt;
 	int ok;
 
-	if (in->flags & REC_HASHED)
-		return rec_error("'%s': stream is hashed already", rec_reader_name(rd)) ? REC_EXIT_TROUBLE : 0;
+	if (in->flags & REC_HASHED) {
+		rec_error("'%s': stream is hashed already", rec_reader_name(rd));
+		return REC_EXIT_TROUBLE;
+	}
 	s = rec_schema_copy(in);
 	s->flags |= REC_HASHED;
 	s->seed = o->seed;
