@@ -37,6 +37,7 @@ int main(void)
 	srunner_add_suite(sr, suite_embed());
 	srunner_add_suite(sr, suite_metrics());
 	srunner_add_suite(sr, suite_fm());
+	srunner_add_suite(sr, suite_model());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

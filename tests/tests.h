@@ -12,6 +12,7 @@ Suite *suite_cross(void);
 Suite *suite_embed(void);
 Suite *suite_metrics(void);
 Suite *suite_fm(void);
+Suite *suite_model(void);
 
 /* A scratch file path under the test's temporary directory. */
 const char *test_tmpfile(const char *name);

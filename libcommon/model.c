@@ -1,0 +1,419 @@
+/* model.c - model files through libarchive: tar, zstd-compressed. */
+#include "config.h"
+#include "model.h"
+#include "io.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- key = value -------------------------------------------------------- */
+
+void rec_kv_set(struct rec_kv *kv, const char *key, const char *val)
+{
+	for (size_t i = 0; i < kv->n; i++)
+		if (strcmp(kv->key[i], key) == 0) {
+			free(kv->val[i]);
+			kv->val[i] = rec_xstrdup(val);
+			return;
+		}
+	size_t cap = kv->cap;
+	rec_xgrow(&kv->key, &cap, kv->n + 1, sizeof(char *));
+	kv->val = rec_xrealloc(kv->val, cap * sizeof(char *));
+	kv->cap = cap;
+	kv->key[kv->n] = rec_xstrdup(key);
+	kv->val[kv->n++] = rec_xstrdup(val);
+}
+
+void rec_kv_setf(struct rec_kv *kv, const char *key, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	rec_kv_set(kv, key, buf);
+}
+
+const char *rec_kv_get(const struct rec_kv *kv, const char *key)
+{
+	for (size_t i = 0; i < kv->n; i++)
+		if (strcmp(kv->key[i], key) == 0)
+			return kv->val[i];
+	return NULL;
+}
+
+void rec_kv_free(struct rec_kv *kv)
+{
+	for (size_t i = 0; i < kv->n; i++) {
+		free(kv->key[i]);
+		free(kv->val[i]);
+	}
+	free(kv->key);
+	free(kv->val);
+	memset(kv, 0, sizeof(*kv));
+}
+
+size_t rec_dtype_size(const char *dtype)
+{
+	static const struct { const char *name; size_t size; } types[] = {
+		{ "f32", 4 }, { "f16", 2 }, { "bf16", 2 }, { "i8", 1 }, { "u32", 4 },
+		{ "u64", 8 }, { "i64", 8 },
+	};
+
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if (strcmp(dtype, types[i].name) == 0)
+			return types[i].size;
+	return 0;
+}
+
+static int valid_tensor_name(const char *name)
+{
+	if (!*name || strlen(name) > 200 || strcmp(name, "MANIFEST") == 0)
+		return 0;
+	for (const char *p = name; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		      *p == '_' || *p == '.' || *p == '-'))
+			return 0;
+	return 1;
+}
+
+/* ---- writing ----------------------------------------------------------- */
+
+struct rec_model_writer {
+	struct rec_out out;
+	struct rec_tensor *t;
+	size_t nt;
+};
+
+struct rec_model_writer *rec_model_create(const char *path, int force)
+{
+	struct rec_model_writer *w = rec_xcalloc(1, sizeof(*w));
+
+	if (rec_out_open(&w->out, path, 1, force) < 0) {
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+int rec_model_add(struct rec_model_writer *w, const char *name, const char *dtype,
+		  const size_t *shape, size_t ndim, const void *data)
+{
+	struct rec_tensor *t;
+	size_t bytes = rec_dtype_size(dtype);
+
+	if (!valid_tensor_name(name) || !bytes || ndim == 0 || ndim > REC_MODEL_MAX_DIMS)
+		return rec_error("tensor '%s': invalid name, dtype '%s' or rank %zu", name, dtype, ndim);
+	w->t = rec_xrealloc(w->t, (w->nt + 1) * sizeof(*w->t));
+	t = &w->t[w->nt++];
+	memset(t, 0, sizeof(*t));
+	t->name = rec_xstrdup(name);
+	snprintf(t->dtype, sizeof(t->dtype), "%s", dtype);
+	for (size_t d = 0; d < ndim; d++) {
+		t->shape[d] = shape[d];
+		bytes *= shape[d];
+	}
+	t->ndim = ndim;
+	t->bytes = bytes;
+	t->data = data;
+	return 0;
+}
+
+static char *manifest_text(const struct rec_model_writer *w, const struct rec_kv *kv, size_t *len)
+{
+	size_t cap = 256, n = 0;
+	char *s;
+
+	for (size_t i = 0; kv && i < kv->n; i++)
+		cap += strlen(kv->key[i]) + strlen(kv->val[i]) + 4;
+	cap += w->nt * (220 + REC_MODEL_MAX_DIMS * 21);
+	s = rec_xmalloc(cap);
+	n += (size_t)snprintf(s + n, cap - n, "rec.format_version = %u\n", REC_MODEL_VERSION);
+	for (size_t i = 0; kv && i < kv->n; i++)
+		if (strcmp(kv->key[i], "rec.format_version") && strncmp(kv->key[i], "tensor.", 7))
+			n += (size_t)snprintf(s + n, cap - n, "%s = %s\n", kv->key[i], kv->val[i]);
+	for (size_t i = 0; i < w->nt; i++) {
+		n += (size_t)snprintf(s + n, cap - n, "tensor.%s = %s", w->t[i].name, w->t[i].dtype);
+		for (size_t d = 0; d < w->t[i].ndim; d++)
+			n += (size_t)snprintf(s + n, cap - n, " %zu", w->t[i].shape[d]);
+		n += (size_t)snprintf(s + n, cap - n, "\n");
+	}
+	*len = n;
+	return s;
+}
+
+static int put_member(struct archive *a, const char *name, const void *data, size_t len)
+{
+	struct archive_entry *e = archive_entry_new();
+	const char *p = data;
+	int rc = 0;
+
+	archive_entry_set_pathname(e, name);
+	archive_entry_set_size(e, (la_int64_t)len);
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_perm(e, 0644);
+	if (archive_write_header(a, e) != ARCHIVE_OK)
+		rc = -1;
+	for (size_t done = 0; rc == 0 && done < len;) {
+		size_t chunk = len - done < (1u << 24) ? len - done : (1u << 24);
+		la_ssize_t wrote = archive_write_data(a, p + done, chunk);
+		if (wrote <= 0)
+			rc = -1;
+		else
+			done += (size_t)wrote;
+	}
+	archive_entry_free(e);
+	return rc;
+}
+
+static int write_archive(struct rec_model_writer *w, const struct rec_kv *kv)
+{
+	struct archive *a = archive_write_new();
+	size_t len;
+	char *manifest = manifest_text(w, kv, &len);
+	int rc = 0;
+
+	if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
+	    archive_write_add_filter_zstd(a) != ARCHIVE_OK ||
+	    archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK ||
+	    archive_write_open_FILE(a, w->out.fp) != ARCHIVE_OK)
+		rc = -1;
+	if (rc == 0)
+		rc = put_member(a, "MANIFEST", manifest, len);
+	for (size_t i = 0; rc == 0 && i < w->nt; i++)
+		rc = put_member(a, w->t[i].name, w->t[i].data, w->t[i].bytes);
+	if (rc == 0 && archive_write_close(a) != ARCHIVE_OK)
+		rc = -1;
+	if (rc < 0)
+		rec_error("cannot write '%s': %s", rec_out_name(&w->out),
+			  archive_error_string(a) ? archive_error_string(a) : strerror(errno));
+	archive_write_free(a);
+	free(manifest);
+	return rc;
+}
+
+static void writer_free(struct rec_model_writer *w)
+{
+	for (size_t i = 0; i < w->nt; i++)
+		free(w->t[i].name);
+	free(w->t);
+	free(w);
+}
+
+int rec_model_commit(struct rec_model_writer *w, const struct rec_kv *manifest)
+{
+	int rc = write_archive(w, manifest);
+
+	if (rc == 0)
+		rc = rec_out_commit(&w->out);
+	else
+		rec_out_abort(&w->out);
+	writer_free(w);
+	return rc;
+}
+
+void rec_model_abort(struct rec_model_writer *w)
+{
+	rec_out_abort(&w->out);
+	writer_free(w);
+}
+
+/* ---- reading ----------------------------------------------------------- */
+
+/* "f32 3 16" into a tensor's dtype and shape; -1 when malformed. */
+static int parse_decl(struct rec_tensor *t, const char *name, const char *val)
+{
+	char *end;
+	const char *p = val;
+	size_t bytes, len = strcspn(p, " ");
+
+	if (len == 0 || len >= sizeof(t->dtype))
+		return -1;
+	memcpy(t->dtype, p, len);
+	t->dtype[len] = 0;
+	if (!(bytes = rec_dtype_size(t->dtype)) || !valid_tensor_name(name))
+		return -1;
+	for (p += len; *p == ' ' && t->ndim < REC_MODEL_MAX_DIMS; t->ndim++) {
+		unsigned long long d = strtoull(p + 1, &end, 10);
+		if (end == p + 1 || d > (1ull << 40) || bytes > (SIZE_MAX >> 1) / (d ? d : 1))
+			return -1;
+		t->shape[t->ndim] = (size_t)d;
+		bytes *= (size_t)d;
+		p = end;
+	}
+	t->name = rec_xstrdup(name);
+	t->bytes = bytes;
+	return *p || t->ndim == 0 ? -1 : 0;
+}
+
+/* One "key = value" line; tensor lines become declared, empty tensors. */
+static int parse_line(struct rec_model *m, char *line, size_t lineno)
+{
+	char *eq = strstr(line, " = ");
+
+	if (!eq || eq == line)
+		return rec_error("'%s': MANIFEST line %zu: expected 'key = value'", m->name, lineno);
+	*eq = 0;
+	if (strncmp(line, "tensor.", 7) == 0) {
+		m->t = rec_xrealloc(m->t, (m->nt + 1) * sizeof(*m->t));
+		memset(&m->t[m->nt], 0, sizeof(*m->t));
+		if (rec_model_tensor(m, line + 7) || parse_decl(&m->t[m->nt++], line + 7, eq + 3) < 0)
+			return rec_error("'%s': MANIFEST line %zu: bad or repeated tensor '%s'", m->name,
+					 lineno, line + 7);
+		return 0;
+	}
+	rec_kv_set(&m->manifest, line, eq + 3);
+	return 0;
+}
+
+static int parse_manifest(struct rec_model *m, char *text)
+{
+	const char *v;
+	size_t lineno = 0;
+
+	for (char *line = text, *nl; *line; line = nl + 1) {
+		nl = strchr(line, '\n');
+		if (!nl)
+			return rec_error("'%s': MANIFEST does not end with a newline", m->name);
+		*nl = 0;
+		if (parse_line(m, line, ++lineno) < 0)
+			return -1;
+	}
+	if (!(v = rec_kv_get(&m->manifest, "rec.format_version")))
+		return rec_error("'%s': MANIFEST has no rec.format_version", m->name);
+	if (strtoul(v, NULL, 10) > REC_MODEL_VERSION || strtoul(v, NULL, 10) == 0)
+		return rec_error("'%s': model is format v%s, this build reads up to v%u", m->name, v,
+				 REC_MODEL_VERSION);
+	return 0;
+}
+
+static int read_data(struct archive *a, void *dst, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		la_ssize_t n = archive_read_data(a, (char *)dst + got, len - got);
+		if (n <= 0)
+			return -1;
+		got += (size_t)n;
+	}
+	return 0;
+}
+
+/* Reads one member after the manifest into its declared tensor. */
+static int read_member(struct rec_model *m, struct archive *a, struct archive_entry *e)
+{
+	const char *name = archive_entry_pathname(e);
+	struct rec_tensor *t = (struct rec_tensor *)rec_model_tensor(m, name ? name : "");
+	la_int64_t size = archive_entry_size(e);
+
+	if (!t)
+		return rec_error("'%s': member '%s' is not declared in the MANIFEST", m->name, name);
+	if (t->data)
+		return rec_error("'%s': tensor '%s' appears twice", m->name, name);
+	if (size < 0 || (uint64_t)size != t->bytes)
+		return rec_error("'%s': tensor '%s' has %lld bytes, the MANIFEST says %zu", m->name, name,
+				 (long long)size, t->bytes);
+	t->owned = rec_xmalloc(t->bytes ? t->bytes : 1);
+	t->data = t->owned;
+	if (read_data(a, t->owned, t->bytes) < 0)
+		return rec_error("'%s': tensor '%s' is truncated: %s", m->name, name,
+				 archive_error_string(a) ? archive_error_string(a) : "early end");
+	return 0;
+}
+
+static int read_manifest(struct rec_model *m, struct archive *a)
+{
+	struct archive_entry *e;
+	la_int64_t size;
+	char *text;
+	int rc;
+
+	if (archive_read_next_header(a, &e) != ARCHIVE_OK)
+		return rec_error("'%s': not a model file: %s", m->name,
+				 archive_error_string(a) ? archive_error_string(a) : "empty");
+	size = archive_entry_size(e);
+	if (strcmp(archive_entry_pathname(e), "MANIFEST") != 0 || size < 0 || size > (1 << 24))
+		return rec_error("'%s': not a model file: the first member is not a MANIFEST", m->name);
+	text = rec_xmalloc((size_t)size + 1);
+	rc = read_data(a, text, (size_t)size);
+	text[size] = 0;
+	if (rc < 0)
+		rec_error("'%s': truncated MANIFEST", m->name);
+	else
+		rc = parse_manifest(m, text);
+	free(text);
+	return rc;
+}
+
+static int read_all(struct rec_model *m, struct archive *a)
+{
+	struct archive_entry *e;
+	int rc;
+
+	if (read_manifest(m, a) < 0)
+		return -1;
+	while ((rc = archive_read_next_header(a, &e)) == ARCHIVE_OK)
+		if (read_member(m, a, e) < 0)
+			return -1;
+	if (rc != ARCHIVE_EOF)
+		return rec_error("'%s': corrupt or truncated model: %s", m->name,
+				 archive_error_string(a) ? archive_error_string(a) : "bad member");
+	for (size_t i = 0; i < m->nt; i++)
+		if (!m->t[i].data)
+			return rec_error("'%s': tensor '%s' is in the MANIFEST but not in the file",
+					 m->name, m->t[i].name);
+	return 0;
+}
+
+struct rec_model *rec_model_open(const char *path)
+{
+	struct rec_model *m = rec_xcalloc(1, sizeof(*m));
+	struct archive *a = archive_read_new();
+	int stdin_ = !path || strcmp(path, "-") == 0, rc;
+
+	m->name = rec_xstrdup(stdin_ ? "(stdin)" : path);
+	archive_read_support_filter_all(a);
+	archive_read_support_format_tar(a);
+	rc = stdin_ ? archive_read_open_fd(a, 0, 1 << 16) : archive_read_open_filename(a, path, 1 << 16);
+	if (rc != ARCHIVE_OK) {
+		rec_error("cannot open '%s': %s", m->name, archive_error_string(a));
+		rc = -1;
+	} else {
+		rc = read_all(m, a);
+	}
+	archive_read_free(a);
+	if (rc < 0) {
+		rec_model_close(m);
+		return NULL;
+	}
+	return m;
+}
+
+const struct rec_tensor *rec_model_tensor(const struct rec_model *m, const char *name)
+{
+	for (size_t i = 0; i < m->nt; i++)
+		if (m->t[i].name && strcmp(m->t[i].name, name) == 0)
+			return &m->t[i];
+	return NULL;
+}
+
+void rec_model_close(struct rec_model *m)
+{
+	if (!m)
+		return;
+	for (size_t i = 0; i < m->nt; i++) {
+		free(m->t[i].name);
+		free(m->t[i].owned);
+	}
+	free(m->t);
+	rec_kv_free(&m->manifest);
+	free(m->name);
+	free(m);
+}

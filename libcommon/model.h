@@ -1,0 +1,67 @@
+/* model.h - model files: a zstd-compressed tar archive (`tar -tvf` lists
+ * it) holding a MANIFEST of "key = value" lines first, then one member per
+ * tensor in raw little-endian bytes, each declared in the manifest as
+ * "tensor.<name> = <dtype> <d0> [<d1> ...]". Described in rec-model(5). */
+#ifndef REC_MODEL_H
+#define REC_MODEL_H
+
+#include <stddef.h>
+
+#include "err.h"
+
+#define REC_MODEL_VERSION 1u
+#define REC_MODEL_MAX_DIMS 4
+
+/* An ordered list of key = value pairs. */
+struct rec_kv {
+	char **key, **val;
+	size_t n, cap;
+};
+
+/* Replaces the value of key, or appends the pair. */
+void rec_kv_set(struct rec_kv *kv, const char *key, const char *val);
+void rec_kv_setf(struct rec_kv *kv, const char *key, const char *fmt, ...) REC_PRINTF(3, 4);
+/* The value of key, or NULL. */
+const char *rec_kv_get(const struct rec_kv *kv, const char *key);
+void rec_kv_free(struct rec_kv *kv);
+
+struct rec_tensor {
+	char *name;
+	char dtype[8];             /* f32 f16 bf16 i8 u32 u64 i64 */
+	size_t shape[REC_MODEL_MAX_DIMS], ndim;
+	size_t bytes;
+	const void *data;
+	void *owned;               /* read tensors own their data */
+};
+
+/* Bytes of one element of dtype, 0 when unknown. */
+size_t rec_dtype_size(const char *dtype);
+
+struct rec_model_writer;
+
+/* Starts a model at path (NULL or "-" = stdout; a terminal is refused unless
+ * force); the file appears only on commit. NULL after a message. */
+struct rec_model_writer *rec_model_create(const char *path, int force);
+/* Adds a tensor; data must stay valid until commit. -1 on a bad name/dtype. */
+int rec_model_add(struct rec_model_writer *w, const char *name, const char *dtype,
+		  const size_t *shape, size_t ndim, const void *data);
+/* Writes the manifest (the caller's keys, rec.format_version and the tensor
+ * lines) and every tensor, then renames into place. Frees w. */
+int rec_model_commit(struct rec_model_writer *w, const struct rec_kv *manifest);
+/* Drops the model: nothing is left behind. Frees w. */
+void rec_model_abort(struct rec_model_writer *w);
+
+struct rec_model {
+	char *name;
+	struct rec_kv manifest;    /* without the tensor lines */
+	struct rec_tensor *t;
+	size_t nt;
+};
+
+/* Reads a whole model, checking every member against the manifest. NULL
+ * after a one-line message naming the file and what was wrong. */
+struct rec_model *rec_model_open(const char *path);
+const struct rec_tensor *rec_model_tensor(const struct rec_model *m, const char *name);
+void rec_model_close(struct rec_model *m);
+
+#endif

@@ -1,0 +1,192 @@
+/* check_model.c - model files: round trips, manifest checks, truncation,
+ * atomic writes, and that tar lists them. */
+#include "config.h"
+#include "tests.h"
+#include "model.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static float small[3 * 16];
+static uint64_t ids[5] = { 1, 2, 3, UINT64_MAX, 0 };
+
+static void write_model(const char *path, float *big, size_t nbig)
+{
+	struct rec_model_writer *w = rec_model_create(path, 0);
+	struct rec_kv kv = { 0 };
+
+	ck_assert_ptr_nonnull(w);
+	for (int i = 0; i < 48; i++)
+		small[i] = (float)i * 0.25f - 3;
+	ck_assert_int_eq(rec_model_add(w, "mlp.0.weight", "f32", (size_t[]){ 3, 16 }, 2, small), 0);
+	ck_assert_int_eq(rec_model_add(w, "embd.0.ids", "u64", (size_t[]){ 5 }, 1, ids), 0);
+	ck_assert_int_eq(rec_model_add(w, "empty", "f16", (size_t[]){ 0, 8 }, 2, NULL), 0);
+	if (big)
+		ck_assert_int_eq(rec_model_add(w, "big", "f32", (size_t[]){ nbig }, 1, big), 0);
+	ck_assert_int_eq(rec_model_add(w, "bad/name", "f32", (size_t[]){ 1 }, 1, small), -1);
+	ck_assert_int_eq(rec_model_add(w, "x", "f64", (size_t[]){ 1 }, 1, small), -1);
+	rec_kv_set(&kv, "model.kind", "fm");
+	rec_kv_setf(&kv, "model.dim", "%d", 16);
+	rec_kv_set(&kv, "model.kind", "lr"); /* replaces */
+	ck_assert_int_eq(rec_model_commit(w, &kv), 0);
+	rec_kv_free(&kv);
+}
+
+START_TEST(test_round_trip)
+{
+	const char *path = test_tmpfile("m.recm");
+	size_t nbig = 5u << 20;
+	float *big = malloc(nbig * sizeof(float));
+	struct rec_model *m;
+	const struct rec_tensor *t;
+
+	for (size_t i = 0; i < nbig; i++)
+		big[i] = (float)(i % 1000) - 0.5f;
+	write_model(path, big, nbig);
+	m = rec_model_open(path);
+	ck_assert_ptr_nonnull(m);
+	ck_assert_str_eq(rec_kv_get(&m->manifest, "model.kind"), "lr");
+	ck_assert_str_eq(rec_kv_get(&m->manifest, "model.dim"), "16");
+	ck_assert_str_eq(rec_kv_get(&m->manifest, "rec.format_version"), "1");
+	t = rec_model_tensor(m, "mlp.0.weight");
+	ck_assert_ptr_nonnull(t);
+	ck_assert_str_eq(t->dtype, "f32");
+	ck_assert_uint_eq(t->ndim, 2);
+	ck_assert_uint_eq(t->shape[1], 16);
+	ck_assert(memcmp(t->data, small, sizeof(small)) == 0);
+	ck_assert(memcmp(rec_model_tensor(m, "embd.0.ids")->data, ids, sizeof(ids)) == 0);
+	ck_assert_uint_eq(rec_model_tensor(m, "empty")->bytes, 0);
+	ck_assert(memcmp(rec_model_tensor(m, "big")->data, big, nbig * sizeof(float)) == 0);
+	ck_assert_ptr_null(rec_model_tensor(m, "nope"));
+	rec_model_close(m);
+	free(big);
+}
+END_TEST
+
+START_TEST(test_tar_lists_it)
+{
+	const char *path = test_tmpfile("t.recm"), *list = test_tmpfile("list.txt");
+	char cmd[1200], line[256];
+	FILE *fp;
+
+	write_model(path, NULL, 0);
+	snprintf(cmd, sizeof(cmd), "tar -tf '%s' > '%s' 2>/dev/null || tar --zstd -tf '%s' > '%s'",
+		 path, list, path, list);
+	ck_assert_int_eq(system(cmd), 0);
+	fp = fopen(list, "r");
+	ck_assert_ptr_nonnull(fp);
+	ck_assert_ptr_nonnull(fgets(line, sizeof(line), fp));
+	ck_assert_str_eq(line, "MANIFEST\n");
+	fclose(fp);
+}
+END_TEST
+
+START_TEST(test_truncation_and_corruption)
+{
+	const char *path = test_tmpfile("c.recm"), *cut = test_tmpfile("cut.recm");
+	FILE *fp = NULL, *saved = stderr;
+	unsigned char *buf = malloc(1 << 20);
+	size_t n;
+
+	write_model(path, NULL, 0);
+	fp = fopen(path, "rb");
+	n = fread(buf, 1, 1 << 20, fp);
+	fclose(fp);
+	stderr = fopen("/dev/null", "w");
+	for (size_t len = 0; len < n; len += 1 + len / 50) {
+		fp = fopen(cut, "wb");
+		fwrite(buf, 1, len, fp);
+		fclose(fp);
+		ck_assert_msg(rec_model_open(cut) == NULL, "cut at %zu of %zu accepted", len, n);
+	}
+	fclose(stderr);
+	stderr = saved;
+	free(buf);
+}
+END_TEST
+
+/* Archives built by hand: what the loader must refuse. */
+static void raw_archive(const char *path, const char *manifest, const char *member, size_t len)
+{
+	struct archive *a = archive_write_new();
+	struct archive_entry *e;
+	static char zeros[4096];
+
+	archive_write_set_format_pax_restricted(a);
+	archive_write_add_filter_zstd(a);
+	ck_assert_int_eq(archive_write_open_filename(a, path), ARCHIVE_OK);
+	for (int i = 0; i < (member ? 2 : 1); i++) {
+		e = archive_entry_new();
+		archive_entry_set_pathname(e, i ? member : "MANIFEST");
+		archive_entry_set_size(e, (la_int64_t)(i ? len : strlen(manifest)));
+		archive_entry_set_filetype(e, AE_IFREG);
+		archive_entry_set_perm(e, 0644);
+		archive_write_header(a, e);
+		archive_write_data(a, i ? zeros : manifest, i ? len : strlen(manifest));
+		archive_entry_free(e);
+	}
+	archive_write_close(a);
+	archive_write_free(a);
+}
+
+START_TEST(test_manifest_checks)
+{
+	const char *path = test_tmpfile("bad.recm");
+	static const struct { const char *manifest, *member; size_t len; } cases[] = {
+		{ "rec.format_version = 1\ntensor.w = f32 3 16\n", "w", 100 },     /* size */
+		{ "rec.format_version = 1\n", "w", 4 },                           /* undeclared */
+		{ "rec.format_version = 1\ntensor.w = f32 1\n", NULL, 0 },        /* missing */
+		{ "rec.format_version = 2\n", NULL, 0 },                          /* newer */
+		{ "rec.format_version = 1\ntensor.w = f64 1\n", "w", 8 },         /* dtype */
+		{ "rec.format_version = 1\nno equals sign\n", NULL, 0 },          /* line */
+		{ "model.kind = fm\n", NULL, 0 },                                 /* no version */
+	};
+	FILE *saved = stderr;
+
+	stderr = fopen("/dev/null", "w");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		raw_archive(path, cases[i].manifest, cases[i].member, cases[i].len);
+		ck_assert_msg(rec_model_open(path) == NULL, "case %zu accepted", i);
+	}
+	raw_archive(path, "rec.format_version = 1\ntensor.w = f32 1\n", "w", 4);
+	struct rec_model *m = rec_model_open(path);
+	ck_assert_ptr_nonnull(m); /* the control case loads */
+	rec_model_close(m);
+	fclose(stderr);
+	stderr = saved;
+}
+END_TEST
+
+START_TEST(test_abort_leaves_nothing)
+{
+	char dir[] = "/tmp/rec-model.XXXXXX", path[64];
+	struct rec_model_writer *w;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/m.recm", dir);
+	w = rec_model_create(path, 0);
+	ck_assert_int_eq(rec_model_add(w, "w", "f32", (size_t[]){ 3, 16 }, 2, small), 0);
+	rec_model_abort(w);
+	ck_assert_int_ne(access(path, F_OK), 0);
+	ck_assert_int_eq(rmdir(dir), 0); /* empty: no temporary file either */
+}
+END_TEST
+
+Suite *suite_model(void)
+{
+	Suite *s = suite_create("model");
+	TCase *tc = tcase_create("core");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_round_trip);
+	tcase_add_test(tc, test_tar_lists_it);
+	tcase_add_test(tc, test_truncation_and_corruption);
+	tcase_add_test(tc, test_manifest_checks);
+	tcase_add_test(tc, test_abort_leaves_nothing);
+	suite_add_tcase(s, tc);
+	return s;
+}
