@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "embed.h"
+#include "model.h"
 #include "stream.h"
 
 struct rec_fm_opts {
@@ -49,3 +50,12 @@ void rec_fm_train_block(struct rec_fm_model *m, const struct rec_block *b, doubl
 float rec_fm_predict(struct rec_fm_model *m, const struct rec_block *b, size_t r);
 
 #endif
+
+/* Saves the model (manifest + tensors: bias, embd.ids, embd.rows,
+ * embd.state) atomically; extra holds the caller's provenance keys. */
+int rec_fm_save(const struct rec_fm_model *m, const char *path, const struct rec_kv *extra);
+/* Loads a model saved by rec_fm_save; NULL after a message. */
+struct rec_fm_model *rec_fm_load(const char *path);
+/* -1 (after a message naming both) when a stream's schema is not the one
+ * the model was trained on. */
+int rec_fm_check_schema(const struct rec_fm_model *m, const struct rec_schema *s, const char *name);

@@ -17,6 +17,7 @@ struct train_opts {
 	struct rec_fm_opts fm;    /* --dim, --lr, --l2, --seed, --row-precision, --min-count */
 	size_t epochs;            /* --epochs (1) */
 	const char *valid;        /* --valid <file>: evaluated after every epoch */
+	const char *output;       /* -o, --output <model>: written atomically at the end */
 	int verbosity;            /* -q/-v (2) */
 	char **inputs;            /* hashed streams; none = stdin */
 	size_t ninputs;
@@ -35,6 +36,7 @@ static void usage(void)
 	       "      --row-precision fp32|fp16  how rows are stored (fp32)\n"
 	       "      --min-count <n>        give an ID a row at its n-th sighting (1)\n"
 	       "      --seed <n>             initial values (0)\n"
+	       "  -o, --output <model>       write the model there (a .recm file, see rec-eval)\n"
 	       "  -q, --quiet, -v, --verbose  less or more on stderr\n"
 	       "  -h, --help                 show this help\n"
 	       "      --version              show the version\n");
@@ -51,6 +53,7 @@ static const struct option long_options[] = {
 	{ "lr", required_argument, NULL, OPT_LR },
 	{ "min-count", required_argument, NULL, OPT_MIN_COUNT },
 	{ "model", required_argument, NULL, OPT_MODEL },
+	{ "output", required_argument, NULL, 'o' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "row-precision", required_argument, NULL, OPT_PRECISION },
 	{ "seed", required_argument, NULL, OPT_SEED },
@@ -94,6 +97,7 @@ static int take_option(struct train_opts *o, int c, const char *arg)
 	case 'q': o->verbosity--; return 0;
 	case 'v': o->verbosity++; return 0;
 	case OPT_VALID: o->valid = arg; return 0;
+	case 'o': o->output = arg; return 0;
 	case OPT_MODEL:
 		if (strcmp(arg, "lr") && strcmp(arg, "fm"))
 			return rec_error("unknown model '%s' (lr, fm)", arg);
@@ -115,7 +119,7 @@ static void parse_args(struct train_opts *o, int argc, char **argv)
 {
 	int c;
 
-	while ((c = getopt_long(argc, argv, "hqv", long_options, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, "ho:qv", long_options, NULL)) != -1)
 		if (take_option(o, c, optarg) < 0)
 			rec_usage_exit();
 	if (strcmp(o->model, "lr") == 0)
@@ -138,7 +142,6 @@ static double now(void)
 static struct rec_reader *open_input(const char *path, struct rec_fm_model **m, const struct train_opts *o)
 {
 	struct rec_reader *r = rec_reader_open(path);
-	char *a, *b;
 
 	if (!r)
 		return NULL;
@@ -148,12 +151,7 @@ static struct rec_reader *open_input(const char *path, struct rec_fm_model **m, 
 			rec_reader_close(r);
 			return NULL;
 		}
-	} else if (!rec_schema_equal((*m)->schema, rec_reader_schema(r))) {
-		a = rec_schema_describe((*m)->schema);
-		b = rec_schema_describe(rec_reader_schema(r));
-		rec_warn("'%s': schema [%s] differs from the training stream's [%s]", rec_reader_name(r), b, a);
-		free(a);
-		free(b);
+	} else if (rec_fm_check_schema(*m, rec_reader_schema(r), rec_reader_name(r)) < 0) {
 		rec_reader_close(r);
 		return NULL;
 	}
@@ -178,7 +176,7 @@ static int train_file(const char *path, struct rec_fm_model **m, const struct tr
 }
 
 /* Scores a stream: AUC, logloss and coverage on stderr. */
-static int validate(struct rec_fm_model *m, const struct train_opts *o, size_t epoch)
+static int validate(struct rec_fm_model *m, const struct train_opts *o, size_t epoch, struct rec_kv *prov)
 {
 	struct rec_reader *r = open_input(o->valid, &m, o);
 	const struct rec_block *b;
@@ -198,10 +196,14 @@ static int validate(struct rec_fm_model *m, const struct train_opts *o, size_t e
 			p[n] = rec_fm_predict(m, b, i);
 			y[n] = b->label[i];
 		}
-	if (rc == 0 && o->verbosity >= 2)
-		rec_warn("epoch %zu: valid auc %.4f logloss %.4f coverage %.3f (%zu records)", epoch,
-			 rec_auc(p, y, NULL, n), rec_logloss(p, y, NULL, n),
-			 m->seen ? (double)m->found / (double)m->seen : 0, n);
+	if (rc == 0) {
+		double auc = rec_auc(p, y, NULL, n), ll = rec_logloss(p, y, NULL, n);
+		rec_kv_setf(prov, "train.valid_auc", "%.6f", auc);
+		rec_kv_setf(prov, "train.valid_logloss", "%.6f", ll);
+		if (o->verbosity >= 2)
+			rec_warn("epoch %zu: valid auc %.4f logloss %.4f coverage %.3f (%zu records)", epoch,
+				 auc, ll, m->seen ? (double)m->found / (double)m->seen : 0, n);
+	}
 	free(p);
 	free(y);
 	rec_reader_close(r);
@@ -211,6 +213,8 @@ static int validate(struct rec_fm_model *m, const struct train_opts *o, size_t e
 static int run_train(const struct train_opts *o)
 {
 	struct rec_fm_model *m = NULL;
+	struct rec_kv prov = { 0 };
+	uint64_t seen = 0;
 	int ok = 1;
 
 	for (size_t e = 1; ok && e <= o->epochs; e++) {
@@ -224,9 +228,18 @@ static int run_train(const struct train_opts *o)
 				 examples ? loss / (double)examples : 0, (double)examples / (now() - t0),
 				 rec_embed_rows(m->table),
 				 (double)rec_embed_bytes(m->table) / (double)(rec_embed_rows(m->table) + !rec_embed_rows(m->table)));
+		seen += examples;
 		if (ok && o->valid)
-			ok = validate(m, o, e) == 0;
+			ok = validate(m, o, e, &prov) == 0;
 	}
+	if (ok && o->output) {
+		rec_kv_setf(&prov, "train.examples", "%llu", (unsigned long long)seen);
+		rec_kv_setf(&prov, "train.epochs", "%zu", o->epochs);
+		rec_kv_setf(&prov, "train.lr", "%g", o->fm.lr);
+		rec_kv_setf(&prov, "train.l2", "%g", o->fm.l2);
+		ok = rec_fm_save(m, o->output, &prov) == 0;
+	}
+	rec_kv_free(&prov);
 	rec_fm_free(m);
 	return ok ? REC_EXIT_OK : REC_EXIT_TROUBLE;
 }

@@ -38,4 +38,35 @@ rec-cross $cols "$SAMPLES/ctr-test.tsv" > raw.rec
 expect_status 2 rec-train raw.rec 2> err
 expect_grep "needs a hashed stream" err
 expect_status 2 rec-train --valid testx.rec train.rec 2> err
-expect_grep "differs from the training stream's" err
+expect_grep "is not the model's" err
+
+# save -> load -> score gives the very AUC training saw on the same stream
+rec-train --model fm --epochs 2 --seed 1 --valid test.rec -o fm.recm train.rec 2> /dev/null
+tar -tf fm.recm | head -n 1 | grep -qx MANIFEST || fail "MANIFEST is not the first member"
+saved=$(tar -xOf fm.recm MANIFEST | sed -n 's/^train.valid_auc = //p')
+rec-eval -m fm.recm --json test.rec > eval.json
+grep -q "\"auc\": $saved," eval.json || fail "rec-eval AUC differs from training's $saved: $(cat eval.json)"
+# --predict: one score per record; scikit-learn agrees on the AUC
+rec-eval -m fm.recm --predict test.rec > pred.tsv 2> eval.txt
+expect_lines 10000 pred.tsv
+if /usr/bin/python3 -c 'import sklearn' 2>/dev/null; then
+	/usr/bin/python3 - "$saved" <<'PY'
+import sys
+from sklearn.metrics import roc_auc_score
+rows = [l.split('\t') for l in open('pred.tsv')]
+auc = roc_auc_score([float(r[1]) for r in rows], [float(r[0]) for r in rows])
+assert abs(auc - float(sys.argv[1])) < 2e-6, (auc, sys.argv[1])
+PY
+fi
+# release gates, schema and file checks
+expect_status 0 rec-eval -m fm.recm --min-auc 0.7 test.rec > /dev/null
+expect_status 1 rec-eval -m fm.recm --min-auc 0.95 test.rec > /dev/null
+expect_status 2 rec-eval -m fm.recm testx.rec > /dev/null 2> err
+expect_grep "is not the model's" err
+head -c 300 fm.recm > cut.recm
+expect_status 2 rec-eval -m cut.recm test.rec > /dev/null 2> err
+expect_grep "cut.recm" err
+expect_status 2 rec-eval -m train.rec test.rec > /dev/null 2> err
+expect_grep "train.rec" err
+expect_status 2 rec-eval test.rec 2> err
+expect_grep "name the model with -m" err
