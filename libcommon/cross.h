@@ -73,7 +73,9 @@ enum {
 };
 /* getopt_long entries for the shared options, ended by a zero entry. */
 extern const struct option rec_cross_long_options[];
-/* The usage lines of the shared options, for --help. */
+/* The usage lines of the shared options, for --help: output, then input,
+ * roles, joins, derivations and sequences. */
+extern const char rec_cross_output_help[];
 extern const char rec_cross_options_help[];
 
 /* The command line of rec-cross and rec-hash. */

@@ -122,6 +122,14 @@ const struct option rec_cross_long_options[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
+const char rec_cross_output_help[] =
+"  -o, --output <file>      write to <file> atomically (default: stdout)\n"
+"  -f, --force              write binary data to a terminal\n"
+"  -q, --quiet, -v, --verbose  less or more on stderr\n"
+"      --level <n>          zstd level of the output (4)\n"
+"  -h, --help               show this help\n"
+"      --version            show the version\n";
+
 const char rec_cross_options_help[] =
 "Input:\n"
 "  -F, --sep <sep>          field separator, one or more bytes (default: tab;\n"

@@ -11,17 +11,11 @@ static void usage(void)
 	printf("Usage: rec-cross [options] [<file>...]\n"
 	       "Read delimited text (TSV by default; gzip, xz, bzip2 and zstd input is\n"
 	       "decompressed) and write a raw feature stream (see rec-stream(5)).\n\n"
-	       "  -o, --output <file>      write to <file> atomically (default: stdout)\n"
-	       "  -f, --force              write binary data to a terminal\n"
-	       "  -q, --quiet, -v, --verbose  less or more on stderr\n"
-	       "      --level <n>          zstd level of the output (4)\n"
-	       "  -h, --help               show this help\n"
-	       "      --version            show the version\n"
-	       "%s\n"
+	       "%s%s\n"
 	       "Example:\n"
 	       "  rec-cross --header --label 'rating>=4' --categorical user,item,gender \\\n"
 	       "      --cross item,gender ratings.tsv | rec-hash > train.rec\n",
-	       rec_cross_options_help);
+	       rec_cross_output_help, rec_cross_options_help);
 }
 
 static int run_cross(const struct rec_cross_cli *cli)

@@ -16,17 +16,11 @@ static void usage(void)
 	       "hashed on different machines agree.\n\n"
 	       "      --seed <n>           hash seed (0)\n"
 	       "      --bits <b>           keep the low <b> bits: 2^b buckets (64)\n"
-	       "  -o, --output <file>      write to <file> atomically (default: stdout)\n"
-	       "  -f, --force              write binary data to a terminal\n"
-	       "  -q, --quiet, -v, --verbose  less or more on stderr\n"
-	       "      --level <n>          zstd level of the output (4)\n"
-	       "  -h, --help               show this help\n"
-	       "      --version            show the version\n"
-	       "%s\n"
+	       "%s%s\n"
 	       "Examples:\n"
 	       "  rec-hash --preset criteo --bits 24 < train.txt > train.rec\n"
 	       "  rec-cross --header --categorical user,item --cross user,item log.tsv | rec-hash\n",
-	       rec_cross_options_help);
+	       rec_cross_output_help, rec_cross_options_help);
 }
 
 /* A stream input is hashed as it is; anything else is text for rec-cross's engine. */
