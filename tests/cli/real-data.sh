@@ -43,6 +43,23 @@ want=$(awk -F'|' 'NR == FNR { n[$1] = 0; for (i = 6; i <= 24; i++) n[$1] += $i; 
 	{ split($0, f, "\t"); s += n[f[2]] } END { print s }' "$m/u.item" "$m/u.data")
 expect_grep "^genres  *list  *[0-9]*  *[0-9.]*%  *$want " stats
 
+# MovieLens-100K as a CTR task with a temporal split: the last 20% of the
+# ratings by time are the test period; users are the group key for GAUC
+sort -t "$(printf '\t')" -k4,4n -s "$m/u.data" > sorted
+head -n 80000 sorted > ml.train
+tail -n 20000 sorted > ml.test
+set -- --columns user,item,rating,time --label 'rating>=4' --group user \
+	--join "$m/u.user" --join-sep '|' --join-columns user,age,gender,occupation,zip \
+	--join "$m/u.item" --join-sep '|' --join-columns item,title,date,video,url,g0..g18 \
+	--categorical user,item,age,gender,occupation --multi-hot genres=g0..g18 --cross item,gender,age
+rec-hash "$@" ml.train > mltr.rec
+rec-hash "$@" ml.test > mlte.rec
+rec-train --model lr --seed 1 -o ml.recm mltr.rec 2> /dev/null
+rec-eval -m ml.recm --json mlte.rec > ml.json
+awk '{ for (i = 1; i <= NF; i++) if ($i == "\"auc\":") auc = $(i + 1) + 0 } END { exit !(auc > 0.65) }' ml.json ||
+	fail "ml-100k temporal split: $(cat ml.json)"
+grep -q '"gauc": 0\.[6-9]' ml.json || fail "ml-100k GAUC: $(cat ml.json)"
+
 # MovieLens-1M: '::' ratings, sorted by user, into chronological sequences
 skip_unless_shared movielens-1m/ratings.dat.users1-2999.gz
 r=$SHARED/movielens-1m/ratings.dat.users1-2999.gz
