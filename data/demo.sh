@@ -21,6 +21,14 @@ echo
 echo "== rec-cat --stats train.rec"
 rec-cat --stats "$out/train.rec"
 echo
+echo "== rec-train --model fm, then rec-eval on the test rows (Bayes-optimal AUC:" \
+	"$(sed -n 's/^bayes_auc = //p' "$samples/ctr-test.truth"))"
+cols="--header --label click --categorical user,item,gender,age,category --numeric price --list tags:|"
+rec-hash $cols "$samples/ctr-train.tsv" > "$out/tr.rec"
+rec-hash $cols "$samples/ctr-test.tsv" > "$out/te.rec"
+rec-train --model fm --epochs 2 -o "$out/fm.recm" "$out/tr.rec"
+rec-eval -m "$out/fm.recm" "$out/te.rec"
+echo
 echo "== sequences: sort | rec-cross --group-by user --order-by time"
 sort -t "$(printf '\t')" -k1,1 -s "$samples/seq.tsv" \
 	| rec-cross --columns user,item,rating,time --group-by user --order-by time \
