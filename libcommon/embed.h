@@ -63,6 +63,20 @@ void rec_embed_tick(struct rec_embed *e);
  * numbers of the remaining rows change. */
 size_t rec_embed_expire(struct rec_embed *e);
 
+/* Model files (embedio.c): the tensors embd.ids (u64), embd.rows (f32,
+ * rows x dim) and embd.state (f32 Adagrad accumulators). Saving copies the
+ * table into a dump that must live until the writer commits. */
+struct rec_model;
+struct rec_model_writer;
+struct rec_embed_dump {
+	uint64_t *ids;
+	float *rows, *state;
+};
+int rec_embed_save(const struct rec_embed *e, struct rec_model_writer *w, struct rec_embed_dump *d);
+void rec_embed_dump_free(struct rec_embed_dump *d);
+/* Fills an empty table from a model's tensors; -1 after a message. */
+int rec_embed_load(struct rec_embed *e, const struct rec_model *mf);
+
 /* float <-> IEEE half, round to nearest even (exposed for tests). */
 uint16_t rec_half_from_float(float f);
 float rec_half_to_float(uint16_t h);

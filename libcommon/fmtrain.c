@@ -10,22 +10,60 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct rec_fm_model *rec_fm_new(const struct rec_schema *s, const struct rec_fm_opts *o)
+/* Rows in the embedding store, by kind:
+ *   lr, fm     [w, v_1..v_k]                    state: Adagrad accumulator
+ *   ffm        [w, v_0 (k), .., v_{F-1} (k)]    state: Adagrad accumulator
+ *   lr + ftrl  [w, z]                           state: n, FTRL's sum of g^2
+ * An FTRL row holds one coordinate, so the store's per-row accumulator is
+ * the per-coordinate n the algorithm wants. w is recomputed from z and n at
+ * each update and kept in the row, so that scoring reads it like any LR
+ * weight. SGD keeps no state (it stays 0). */
+static unsigned row_dim(const struct rec_schema *s, const struct rec_fm_opts *o)
+{
+	if (o->optimizer == REC_OPT_FTRL)
+		return 2;
+	return 1 + (o->ffm ? (unsigned)s->nfields : 1) * o->k;
+}
+
+/* -1 after a message (starting with pre) when the options make no model. */
+static int check_opts(const struct rec_schema *s, const struct rec_fm_opts *o, const char *pre)
+{
+	if (!(s->flags & REC_HASHED))
+		return rec_error("%straining needs a hashed stream (pipe it through rec-hash)", pre);
+	if (!rec_optimizer_name(o->optimizer))
+		return rec_error("%sunknown optimizer %d", pre, o->optimizer);
+	if (o->optimizer == REC_OPT_FTRL && (o->k || o->ffm))
+		return rec_error("%sftrl trains logistic regression only, not %s", pre,
+				 o->ffm ? "ffm" : "fm");
+	if (o->optimizer == REC_OPT_FTRL && o->precision == REC_FP16)
+		return rec_error("%sftrl needs fp32 rows: fp16 would round away the gradients z sums",
+				 pre);
+	if (o->ffm && o->k == 0)
+		return rec_error("%sffm needs at least one factor", pre);
+	if (o->ffm && 1 + (uint64_t)s->nfields * o->k > 1024)
+		return rec_error("%sffm rows of 1 + %zu fields x %u factors exceed 1024 floats", pre,
+				 s->nfields, o->k);
+	return 0;
+}
+
+static struct rec_fm_model *fm_new(const struct rec_schema *s, const struct rec_fm_opts *o,
+				   const char *pre)
 {
 	struct rec_embed_opts eo = REC_EMBED_OPTS_INIT;
 	struct rec_fm_model *m;
 
-	if (!(s->flags & REC_HASHED)) {
-		rec_error("training needs a hashed stream (pipe it through rec-hash)");
+	if (check_opts(s, o, pre) < 0)
 		return NULL;
-	}
-	eo.dim = o->k + 1;
+	eo.dim = row_dim(s, o);
 	eo.precision = o->precision;
-	eo.init_scale = o->init_scale;
+	/* FTRL starts from z = 0, hence w = 0 */
+	eo.init_scale = o->optimizer == REC_OPT_FTRL ? 0 : o->init_scale;
 	eo.seed = o->seed;
 	eo.min_count = o->min_count;
 	m = rec_xcalloc(1, sizeof(*m));
 	m->o = *o;
+	m->dim = eo.dim;
+	m->nf = (unsigned)s->nfields;
 	if (!(m->table = rec_embed_new(&eo))) {
 		free(m);
 		return NULL;
@@ -39,6 +77,11 @@ struct rec_fm_model *rec_fm_new(const struct rec_schema *s, const struct rec_fm_
 	return m;
 }
 
+struct rec_fm_model *rec_fm_new(const struct rec_schema *s, const struct rec_fm_opts *o)
+{
+	return fm_new(s, o, "");
+}
+
 void rec_fm_free(struct rec_fm_model *m)
 {
 	if (!m)
@@ -50,14 +93,50 @@ void rec_fm_free(struct rec_fm_model *m)
 	free(m->dR);
 	free(m->x);
 	free(m->rows);
+	free(m->fld);
 	free(m->ids);
 	free(m->sum_v);
 	free(m);
 }
 
+static const char *const optimizer_names[] = {
+	[REC_OPT_ADAGRAD] = "adagrad", [REC_OPT_SGD] = "sgd", [REC_OPT_FTRL] = "ftrl"
+};
+
+const char *rec_optimizer_name(int opt)
+{
+	if (opt < 0 || (size_t)opt >= sizeof(optimizer_names) / sizeof(optimizer_names[0]))
+		return NULL;
+	return optimizer_names[opt];
+}
+
+int rec_optimizer_parse(const char *name)
+{
+	for (size_t i = 0; i < sizeof(optimizer_names) / sizeof(optimizer_names[0]); i++)
+		if (strcmp(name, optimizer_names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+static inline float lr_at(float lr, uint64_t warmup, int decay, uint64_t t)
+{
+	uint64_t w = warmup ? warmup : 1;
+
+	if (t < warmup)
+		return lr * (float)((double)t / (double)warmup);
+	if (!decay || t <= w)
+		return lr;
+	return lr * (float)sqrt((double)w / (double)t);
+}
+
+float rec_lr_at(float lr, uint64_t warmup, int decay, uint64_t t)
+{
+	return lr_at(lr, warmup, decay, t);
+}
+
 static void reserve(struct rec_fm_model *m, size_t n)
 {
-	size_t stride = m->o.k + 1;
+	size_t stride = m->dim;
 
 	if (n <= m->cap)
 		return;
@@ -66,6 +145,7 @@ static void reserve(struct rec_fm_model *m, size_t n)
 	m->dR = rec_xrealloc(m->dR, m->cap * stride * sizeof(float));
 	m->x = rec_xrealloc(m->x, m->cap * sizeof(float));
 	m->rows = rec_xrealloc(m->rows, m->cap * sizeof(uint32_t));
+	m->fld = rec_xrealloc(m->fld, m->cap * sizeof(uint32_t));
 	m->ids = rec_xrealloc(m->ids, m->cap * sizeof(uint64_t));
 }
 
@@ -76,7 +156,8 @@ static float squash(float x)
 	return x < 0 ? -log1pf(-x) : log1pf(x);
 }
 
-/* Lists record r's (ID, value) pairs into m->ids / m->x; returns how many. */
+/* Lists record r's (ID, value, field) into m->ids / m->x / m->fld; returns
+ * how many. */
 static size_t list_features(struct rec_fm_model *m, const struct rec_block *b, size_t r)
 {
 	const struct rec_schema *s = b->schema;
@@ -86,6 +167,7 @@ static size_t list_features(struct rec_fm_model *m, const struct rec_block *b, s
 		const struct rec_col *c = &b->col[f];
 		reserve(m, n + (c->off[r + 1] - c->off[r]));
 		for (uint32_t i = c->off[r]; i < c->off[r + 1]; i++, n++) {
+			m->fld[n] = (uint32_t)f;
 			if (s->field[f].kind == REC_NUMERIC) {
 				m->ids[n] = m->numeric_id[f];
 				m->x[n] = squash(c->val[i]);
@@ -103,7 +185,7 @@ static size_t list_features(struct rec_fm_model *m, const struct rec_block *b, s
  * the cache misses of one feature overlap those of the others. */
 static size_t gather(struct rec_fm_model *m, const struct rec_block *b, size_t r, int create)
 {
-	size_t n = list_features(m, b, r), kept = 0, stride = m->o.k + 1;
+	size_t n = list_features(m, b, r), kept = 0, stride = m->dim;
 
 	for (size_t i = 0; i < n; i++)
 		rec_embed_prefetch(m->table, m->ids[i]);
@@ -113,6 +195,7 @@ static size_t gather(struct rec_fm_model *m, const struct rec_block *b, size_t r
 			continue;
 		rec_embed_prefetch_row(m->table, row);
 		m->rows[kept] = row;
+		m->fld[kept] = m->fld[i];
 		m->x[kept++] = m->x[i];
 	}
 	m->seen += n;
@@ -122,31 +205,114 @@ static size_t gather(struct rec_fm_model *m, const struct rec_block *b, size_t r
 	return kept;
 }
 
+/* The logit of the n features gathered; opt is the model's optimizer. */
+static inline float logit(struct rec_fm_model *m, size_t n, int opt)
+{
+	float z = m->w0;
+
+	if (opt == REC_OPT_FTRL) { /* rows [w, z]: w is every other float */
+		for (size_t i = 0; i < n; i++)
+			z += m->R[2 * i] * m->x[i];
+		return z;
+	}
+	if (m->o.ffm)
+		return rec_ffm_forward(m->sum_v, m->R, m->x, m->fld, n, m->nf, m->o.k, z);
+	return rec_fm_forward(m->sum_v, m->R, m->x, n, m->o.k, z);
+}
+
 float rec_fm_predict(struct rec_fm_model *m, const struct rec_block *b, size_t r)
 {
 	size_t n = gather(m, b, r, 0);
-	float z = rec_fm_forward(m->sum_v, m->R, m->x, n, m->o.k, m->w0);
 
-	return 1 / (1 + expf(-z));
+	return 1 / (1 + expf(-logit(m, n, m->o.optimizer)));
 }
 
-static void train_record(struct rec_fm_model *m, const struct rec_block *b, size_t r, double *loss)
+static void bias_adagrad(struct rec_fm_model *m, float dz, float lr)
 {
-	size_t n = gather(m, b, r, 1), stride = m->o.k + 1;
-	float dz, z = rec_fm_forward(m->sum_v, m->R, m->x, n, m->o.k, m->w0);
+	m->w0_acc += dz * dz;
+	m->w0 -= lr * dz / (sqrtf(m->w0_acc) + m->o.eps);
+}
+
+/* Row-wise Adagrad, the L2 of every row the example touches added to its
+ * gradient. */
+static void step_adagrad(struct rec_fm_model *m, size_t n, float dz, float lr)
+{
+	size_t stride = m->dim;
+
+	for (size_t i = 0; i < n; i++) {
+		float *g = m->dR + i * stride;
+		const float *w = m->R + i * stride;
+		for (size_t j = 0; j < stride; j++)
+			g[j] += m->o.l2 * w[j];
+		rec_embed_adagrad(m->table, m->rows[i], g, lr, m->o.eps);
+	}
+	bias_adagrad(m, dz, lr);
+}
+
+/* Plain SGD; the bias has no L2, as under Adagrad. */
+static void step_sgd(struct rec_fm_model *m, size_t n, float dz, float lr)
+{
+	for (size_t i = 0; i < n; i++)
+		rec_embed_sgd(m->table, m->rows[i], m->dR + i * m->dim, lr, m->o.l2);
+	m->w0 -= lr * dz;
+}
+
+/* FTRL-Proximal on one coordinate (McMahan et al. 2013, algorithm 1) with
+ * alpha = lr. The row is read afresh rather than from R: an ID may occur
+ * twice in one example. */
+static void ftrl_update(struct rec_fm_model *m, uint32_t row, float g, float alpha)
+{
+	float wz[2], n = rec_embed_state(m->table, row), l1 = m->o.l1;
+	float sigma = (sqrtf(n + g * g) - sqrtf(n)) / alpha;
+
+	rec_embed_read(m->table, row, wz);
+	wz[1] += g - sigma * wz[0];
+	n += g * g;
+	if (fabsf(wz[1]) <= l1)
+		wz[0] = 0;
+	else
+		wz[0] = -(wz[1] - copysignf(l1, wz[1])) /
+			((m->o.ftrl_beta + sqrtf(n)) / alpha + m->o.l2);
+	rec_embed_write(m->table, row, wz);
+	rec_embed_set_state(m->table, row, n);
+}
+
+/* The bias keeps Adagrad under FTRL: it is dense and must not be zeroed, so
+ * L1 has nothing to do there, and the bias tensor stays [w0, acc]. */
+static void step_ftrl(struct rec_fm_model *m, size_t n, float dz, float lr)
+{
+	for (size_t i = 0; i < n; i++)
+		ftrl_update(m, m->rows[i], dz * m->x[i], lr);
+	bias_adagrad(m, dz, lr);
+}
+
+/* opt is a constant in each inlined copy: the optimizer costs a branch per
+ * block, not per example or coordinate. */
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+
+ALWAYS_INLINE void train_record(struct rec_fm_model *m, const struct rec_block *b, size_t r,
+				double *loss, int opt)
+{
+	size_t n = gather(m, b, r, 1);
+	float dz, z = logit(m, n, opt), lr = lr_at(m->o.lr, m->o.warmup, m->o.decay, m->t++);
 	float w = (b->schema->flags & REC_HAS_WEIGHT) ? b->weight[r] : 1;
 
 	*loss += w * rec_logistic_loss(z, b->label[r], &dz);
 	dz *= w;
-	rec_fm_backward(m->dR, m->R, m->x, m->sum_v, n, m->o.k, dz);
-	for (size_t i = 0; i < n; i++) {
-		float *g = m->dR + i * stride;
-		for (size_t j = 0; j < stride; j++)
-			g[j] += m->o.l2 * m->R[i * stride + j];
-		rec_embed_adagrad(m->table, m->rows[i], g, m->o.lr, m->o.eps);
+	if (lr == 0) /* the start of warm-up: nothing moves, accumulators included */
+		return;
+	if (opt == REC_OPT_FTRL) {
+		step_ftrl(m, n, dz, lr);
+		return;
 	}
-	m->w0_acc += dz * dz;
-	m->w0 -= m->o.lr * dz / (sqrtf(m->w0_acc) + m->o.eps);
+	if (m->o.ffm)
+		rec_ffm_backward(m->dR, m->R, m->x, m->fld, n, m->nf, m->o.k, dz);
+	else
+		rec_fm_backward(m->dR, m->R, m->x, m->sum_v, n, m->o.k, dz);
+	if (opt == REC_OPT_SGD)
+		step_sgd(m, n, dz, lr);
+	else
+		step_adagrad(m, n, dz, lr);
 }
 
 /* Starts fetching the index slots of record r's IDs, a record ahead of its
@@ -162,12 +328,28 @@ static void prefetch_record(const struct rec_fm_model *m, const struct rec_block
 	}
 }
 
-void rec_fm_train_block(struct rec_fm_model *m, const struct rec_block *b, double *loss)
+ALWAYS_INLINE void train_records(struct rec_fm_model *m, const struct rec_block *b, double *loss,
+				 int opt)
 {
 	for (size_t r = 0; r < b->n; r++) {
 		if (r + 1 < b->n)
 			prefetch_record(m, b, r + 1);
-		train_record(m, b, r, loss);
+		train_record(m, b, r, loss, opt);
+	}
+}
+
+void rec_fm_train_block(struct rec_fm_model *m, const struct rec_block *b, double *loss)
+{
+	switch (m->o.optimizer) {
+	case REC_OPT_SGD:
+		train_records(m, b, loss, REC_OPT_SGD);
+		break;
+	case REC_OPT_FTRL:
+		train_records(m, b, loss, REC_OPT_FTRL);
+		break;
+	default:
+		train_records(m, b, loss, REC_OPT_ADAGRAD);
+		break;
 	}
 }
 
@@ -233,9 +415,46 @@ int rec_fm_check_schema(const struct rec_fm_model *m, const struct rec_schema *s
 	return -1;
 }
 
+static const char *kind_name(const struct rec_fm_opts *o)
+{
+	return o->ffm ? "ffm" : o->k ? "fm" : "lr";
+}
+
+/* The shortest decimal that reads back as the same float: 0.05 rather
+ * than 0.0500000007. */
+static void kv_set_float(struct rec_kv *kv, const char *key, float v)
+{
+	char buf[32];
+
+	for (int prec = 6; prec <= 9; prec++) {
+		snprintf(buf, sizeof(buf), "%.*g", prec, (double)v);
+		if (strtof(buf, NULL) == v)
+			break;
+	}
+	rec_kv_set(kv, key, buf);
+}
+
+/* The optimizer's settings and clock, so that a loaded model trains on as
+ * this one would have. */
+static void optim_to_kv(const struct rec_fm_model *m, struct rec_kv *kv)
+{
+	rec_kv_set(kv, "model.optimizer", rec_optimizer_name(m->o.optimizer));
+	kv_set_float(kv, "model.init_scale", m->o.init_scale);
+	kv_set_float(kv, "optim.lr", m->o.lr);
+	kv_set_float(kv, "optim.l2", m->o.l2);
+	kv_set_float(kv, "optim.eps", m->o.eps);
+	if (m->o.optimizer == REC_OPT_FTRL) {
+		kv_set_float(kv, "optim.l1", m->o.l1);
+		kv_set_float(kv, "optim.ftrl_beta", m->o.ftrl_beta);
+	}
+	rec_kv_setf(kv, "optim.warmup", "%llu", (unsigned long long)m->o.warmup);
+	rec_kv_setf(kv, "optim.decay", "%d", m->o.decay);
+	rec_kv_setf(kv, "optim.examples", "%llu", (unsigned long long)m->t);
+}
+
 int rec_fm_save(const struct rec_fm_model *m, const char *path, const struct rec_kv *extra)
 {
-	size_t n = rec_embed_rows(m->table), stride = m->o.k + 1;
+	size_t n = rec_embed_rows(m->table), stride = m->dim;
 	uint64_t *ids = rec_xmalloc((n + 1) * sizeof(uint64_t));
 	float *rows = rec_xmalloc((n * stride + 1) * sizeof(float)), *state = rec_xmalloc((n + 1) * sizeof(float));
 	float bias[2] = { m->w0, m->w0_acc };
@@ -251,10 +470,11 @@ int rec_fm_save(const struct rec_fm_model *m, const char *path, const struct rec
 	}
 	for (size_t i = 0; extra && i < extra->n; i++)
 		rec_kv_set(&kv, extra->key[i], extra->val[i]);
-	rec_kv_set(&kv, "model.kind", m->o.k ? "fm" : "lr");
+	rec_kv_set(&kv, "model.kind", kind_name(&m->o));
 	rec_kv_setf(&kv, "model.dim", "%u", m->o.k);
 	rec_kv_set(&kv, "model.row_precision", m->o.precision == REC_FP16 ? "fp16" : "fp32");
 	rec_kv_setf(&kv, "model.seed", "%llu", (unsigned long long)m->o.seed);
+	optim_to_kv(m, &kv);
 	rec_kv_set(&kv, "stream.schema", schema);
 	schema_to_kv(m->schema, &kv);
 	if (w && rec_model_add(w, "bias", "f32", (size_t[]){ 2 }, 1, bias) == 0 &&
@@ -285,15 +505,28 @@ static const void *tensor(const struct rec_model *mf, const char *name, const ch
 	return t->data;
 }
 
+/* The row layout in words, for messages. */
+static const char *layout(const struct rec_fm_model *m)
+{
+	if (m->o.optimizer == REC_OPT_FTRL)
+		return "ftrl's [w, z]";
+	return m->o.ffm ? "ffm's 1 + fields x k" : "1 + k";
+}
+
 static int load_rows(struct rec_fm_model *m, const struct rec_model *mf)
 {
 	const struct rec_tensor *t = rec_model_tensor(mf, "embd.ids");
-	size_t n = t ? t->bytes / 8 : 0, stride = m->o.k + 1;
+	const struct rec_tensor *rt = rec_model_tensor(mf, "embd.rows");
+	size_t n = t ? t->bytes / 8 : 0, stride = m->dim;
 	const uint64_t *ids = tensor(mf, "embd.ids", "u64", n);
-	const float *rows = ids ? tensor(mf, "embd.rows", "f32", n * stride) : NULL;
-	const float *state = rows ? tensor(mf, "embd.state", "f32", n) : NULL;
-	const float *bias = state ? tensor(mf, "bias", "f32", 2) : NULL;
+	const float *rows, *state, *bias;
 
+	if (ids && rt && (rt->ndim != 2 || rt->shape[1] != stride))
+		return rec_error("'%s': embd.rows has rows of %zu floats, not the %zu of %s", mf->name,
+				 rt->ndim == 2 ? rt->shape[1] : 0, stride, layout(m));
+	rows = ids ? tensor(mf, "embd.rows", "f32", n * stride) : NULL;
+	state = rows ? tensor(mf, "embd.state", "f32", n) : NULL;
+	bias = state ? tensor(mf, "bias", "f32", 2) : NULL;
 	if (!bias)
 		return -1;
 	for (size_t r = 0; r < n; r++) {
@@ -309,6 +542,61 @@ static int load_rows(struct rec_fm_model *m, const struct rec_model *mf)
 	return 0;
 }
 
+/* A number from the manifest into *out when the key is there (older models
+ * lack the optim.* keys: the defaults stand); -1 after a message when it is
+ * not a number. */
+static int kv_float(const struct rec_model *mf, const char *key, float *out)
+{
+	const char *v = rec_kv_get(&mf->manifest, key);
+	char *end;
+
+	if (!v)
+		return 0;
+	*out = strtof(v, &end);
+	if (end == v || *end)
+		return rec_error("'%s': bad %s in the MANIFEST", mf->name, key);
+	return 0;
+}
+
+static int kv_u64(const struct rec_model *mf, const char *key, uint64_t *out)
+{
+	const char *v = rec_kv_get(&mf->manifest, key);
+	char *end;
+
+	if (!v)
+		return 0;
+	*out = strtoull(v, &end, 10);
+	if (end == v || *end)
+		return rec_error("'%s': bad %s in the MANIFEST", mf->name, key);
+	return 0;
+}
+
+static int optim_from_kv(const struct rec_model *mf, struct rec_fm_opts *o, uint64_t *t)
+{
+	const char *opt = rec_kv_get(&mf->manifest, "model.optimizer");
+	uint64_t decay = 0;
+	const struct { const char *key; float *out; } f[] = {
+		{ "model.init_scale", &o->init_scale }, { "optim.lr", &o->lr }, { "optim.l2", &o->l2 },
+		{ "optim.eps", &o->eps }, { "optim.l1", &o->l1 }, { "optim.ftrl_beta", &o->ftrl_beta },
+	};
+	const struct { const char *key; uint64_t *out; } u[] = {
+		{ "model.seed", &o->seed }, { "optim.warmup", &o->warmup }, { "optim.decay", &decay },
+		{ "optim.examples", t },
+	};
+
+	o->optimizer = opt ? rec_optimizer_parse(opt) : REC_OPT_ADAGRAD;
+	if (o->optimizer < 0)
+		return rec_error("'%s': unknown model.optimizer '%s'", mf->name, opt);
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+		if (kv_float(mf, f[i].key, f[i].out) < 0)
+			return -1;
+	for (size_t i = 0; i < sizeof(u) / sizeof(u[0]); i++)
+		if (kv_u64(mf, u[i].key, u[i].out) < 0)
+			return -1;
+	o->decay = decay != 0;
+	return 0;
+}
+
 /* Options and schema back from the manifest. */
 static struct rec_fm_model *model_from_manifest(const struct rec_model *mf)
 {
@@ -318,18 +606,22 @@ static struct rec_fm_model *model_from_manifest(const struct rec_model *mf)
 	const char *prec = rec_kv_get(&mf->manifest, "model.row_precision");
 	struct rec_schema *m_schema;
 	struct rec_fm_model *m;
+	uint64_t t = 0;
 
-	if (!kind || (strcmp(kind, "lr") && strcmp(kind, "fm")) || !dim) {
-		rec_error("'%s': not an lr or fm model (model.kind '%s')", mf->name, kind ? kind : "");
+	if (!kind || (strcmp(kind, "lr") && strcmp(kind, "fm") && strcmp(kind, "ffm")) || !dim) {
+		rec_error("'%s': not an lr, fm or ffm model (model.kind '%s')", mf->name,
+			  kind ? kind : "");
 		return NULL;
 	}
 	o.k = (unsigned)strtoul(dim, NULL, 10);
+	o.ffm = strcmp(kind, "ffm") == 0;
 	o.precision = prec && strcmp(prec, "fp16") == 0 ? REC_FP16 : REC_FP32;
 	o.min_count = 1; /* every saved row is back at once */
-	if (!(m_schema = schema_from_kv(&mf->manifest, mf->name)))
+	if (optim_from_kv(mf, &o, &t) < 0 || !(m_schema = schema_from_kv(&mf->manifest, mf->name)))
 		return NULL;
 	m = rec_xcalloc(1, sizeof(*m));
 	m->o = o;
+	m->t = t;
 	m->schema = m_schema;
 	return m;
 }
@@ -338,15 +630,21 @@ struct rec_fm_model *rec_fm_load(const char *path)
 {
 	struct rec_model *mf = rec_model_open(path);
 	struct rec_fm_model *shell = mf ? model_from_manifest(mf) : NULL, *m = NULL;
+	char *pre = NULL;
 
 	if (shell) {
-		m = rec_fm_new(shell->schema, &shell->o);
+		pre = rec_xmalloc(strlen(mf->name) + 5);
+		sprintf(pre, "'%s': ", mf->name);
+		m = fm_new(shell->schema, &shell->o, pre);
 		if (m && load_rows(m, mf) < 0) {
 			rec_fm_free(m);
 			m = NULL;
 		}
+		if (m)
+			m->t = shell->t;
 		rec_fm_free(shell);
 	}
+	free(pre);
 	rec_model_close(mf);
 	return m;
 }

@@ -278,6 +278,7 @@ static mode_t current_umask(void)
 
 int rec_out_open(struct rec_out *o, const char *path, int binary, int force)
 {
+	struct stat st;
 	int fd;
 
 	memset(o, 0, sizeof(*o));
@@ -288,6 +289,16 @@ int rec_out_open(struct rec_out *o, const char *path, int binary, int force)
 		return 0;
 	}
 	o->path = rec_xstrdup(path);
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		/* /dev/null, a FIFO: nothing to replace, nothing to half-write */
+		if (!(o->fp = fopen(path, "wb"))) {
+			rec_warn_errno("cannot open '%s'", path);
+			free(o->path);
+			o->path = NULL;
+			return -1;
+		}
+		return 0;
+	}
 	o->tmp = rec_xmalloc(strlen(path) + 16);
 	sprintf(o->tmp, "%s.tmp.XXXXXX", path);
 	fd = mkstemp(o->tmp);
@@ -324,7 +335,8 @@ void rec_out_abort(struct rec_out *o)
 		return;
 	if (o->path) {
 		fclose(o->fp);
-		unlink(o->tmp);
+		if (o->tmp)
+			unlink(o->tmp);
 	}
 	out_release(o);
 }
@@ -344,12 +356,13 @@ int rec_out_commit(struct rec_out *o)
 	}
 	failed = fflush(o->fp) != 0 || ferror(o->fp);
 	failed |= fclose(o->fp) != 0;
-	if (!failed && rename(o->tmp, o->path) == 0) {
+	if (!failed && (!o->tmp || rename(o->tmp, o->path) == 0)) {
 		out_release(o);
 		return 0;
 	}
 	rec_warn_errno("cannot write '%s'", o->path);
-	unlink(o->tmp);
+	if (o->tmp)
+		unlink(o->tmp);
 	out_release(o);
 	return -1;
 }

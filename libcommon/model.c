@@ -2,6 +2,7 @@
 #include "config.h"
 #include "model.h"
 #include "io.h"
+#include "stream.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -416,4 +417,76 @@ void rec_model_close(struct rec_model *m)
 	rec_kv_free(&m->manifest);
 	free(m->name);
 	free(m);
+}
+
+const void *rec_model_expect(const struct rec_model *m, const char *name, const char *dtype,
+			     size_t count)
+{
+	const struct rec_tensor *t = rec_model_tensor(m, name);
+
+	if (!t || strcmp(t->dtype, dtype) != 0 || t->bytes != count * rec_dtype_size(dtype)) {
+		rec_error("'%s': tensor '%s' missing or not %zu x %s", m->name, name, count, dtype);
+		return NULL;
+	}
+	return t->data;
+}
+
+void rec_schema_to_kv(const struct rec_schema *s, struct rec_kv *kv)
+{
+	char key[64], *all = rec_schema_describe(s);
+
+	rec_kv_set(kv, "stream.schema", all);
+	free(all);
+	rec_kv_setf(kv, "stream.flags", "%u", (unsigned)s->flags);
+	rec_kv_setf(kv, "stream.id_bits", "%u", (unsigned)s->id_bits);
+	rec_kv_setf(kv, "stream.seed", "%llu", (unsigned long long)s->seed);
+	rec_kv_setf(kv, "stream.fields", "%zu", s->nfields);
+	for (size_t f = 0; f < s->nfields; f++) {
+		snprintf(key, sizeof(key), "stream.field.%zu", f);
+		rec_kv_setf(kv, key, "%s %s %u", s->field[f].name, rec_kind_name(s->field[f].kind),
+			    (unsigned)s->field[f].flags);
+	}
+}
+
+struct rec_schema *rec_schema_from_kv(const struct rec_kv *kv, const char *name)
+{
+	const char *flags = rec_kv_get(kv, "stream.flags"), *bits = rec_kv_get(kv, "stream.id_bits");
+	const char *seed = rec_kv_get(kv, "stream.seed"), *nf = rec_kv_get(kv, "stream.fields");
+	struct rec_schema *s;
+	char key[64], fname[REC_MAX_NAME + 1], kind[8];
+	unsigned fl;
+
+	if (!flags || !bits || !seed || !nf) {
+		rec_error("'%s': the MANIFEST lacks the stream schema", name);
+		return NULL;
+	}
+	s = rec_schema_new((uint32_t)strtoul(flags, NULL, 10));
+	s->id_bits = (uint32_t)strtoul(bits, NULL, 10);
+	s->seed = strtoull(seed, NULL, 10);
+	for (size_t f = 0, n = strtoul(nf, NULL, 10); f < n; f++) {
+		const char *v;
+		snprintf(key, sizeof(key), "stream.field.%zu", f);
+		v = rec_kv_get(kv, key);
+		if (!v || sscanf(v, "%255s %7s %u", fname, kind, &fl) != 3 ||
+		    rec_schema_add(s, fname, rec_kind_parse(kind), (int)fl) < 0) {
+			rec_error("'%s': bad %s in the MANIFEST", name, key);
+			rec_schema_free(s);
+			return NULL;
+		}
+	}
+	return s;
+}
+
+int rec_schema_check(const struct rec_schema *model, const struct rec_schema *s, const char *name)
+{
+	char *a, *b;
+
+	if (rec_schema_equal(model, s))
+		return 0;
+	a = rec_schema_describe(model);
+	b = rec_schema_describe(s);
+	rec_error("'%s': stream schema [%s] is not the model's [%s]", name, b, a);
+	free(a);
+	free(b);
+	return -1;
 }

@@ -63,5 +63,18 @@ struct rec_model {
 struct rec_model *rec_model_open(const char *path);
 const struct rec_tensor *rec_model_tensor(const struct rec_model *m, const char *name);
 void rec_model_close(struct rec_model *m);
+/* The data of tensor name if it holds count elements of dtype; NULL after a
+ * message otherwise. */
+const void *rec_model_expect(const struct rec_model *m, const char *name, const char *dtype,
+			     size_t count);
+
+/* The stream schema as manifest keys (stream.*), so that a model reads and
+ * hashes new data exactly as it was trained, and back. */
+struct rec_schema;
+void rec_schema_to_kv(const struct rec_schema *s, struct rec_kv *kv);
+struct rec_schema *rec_schema_from_kv(const struct rec_kv *kv, const char *name);
+/* -1 (after a message naming both) when a stream's schema is not the one a
+ * model was trained on. */
+int rec_schema_check(const struct rec_schema *model, const struct rec_schema *s, const char *name);
 
 #endif

@@ -1,10 +1,12 @@
 #!/bin/sh
 # setup.sh - installs the Debian 12 packages recpipe builds and tests with.
 # Run as root (or through sudo). Does nothing when all are present.
+# --bench adds what `make bench` compares against (PyTorch, GNU time).
 set -e
 pkgs="build-essential autoconf automake pkg-config libzstd-dev libarchive-dev
-      libxxhash-dev check libsubunit-dev zstd xz-utils python3 python3-numpy
-      python3-sklearn"
+      libxxhash-dev libopenblas-dev libopenblas0-pthread check libsubunit-dev
+      zstd xz-utils python3 python3-numpy python3-sklearn"
+[ "${1:-}" = --bench ] && pkgs="$pkgs python3-torch time"
 missing=""
 for p in $pkgs; do
 	dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"

@@ -38,6 +38,8 @@ int main(void)
 	srunner_add_suite(sr, suite_metrics());
 	srunner_add_suite(sr, suite_fm());
 	srunner_add_suite(sr, suite_model());
+	srunner_add_suite(sr, suite_plot());
+	srunner_add_suite(sr, suite_net());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -13,6 +13,8 @@ Suite *suite_embed(void);
 Suite *suite_metrics(void);
 Suite *suite_fm(void);
 Suite *suite_model(void);
+Suite *suite_plot(void);
+Suite *suite_net(void);
 
 /* A scratch file path under the test's temporary directory. */
 const char *test_tmpfile(const char *name);

@@ -1,10 +1,11 @@
 /* rec-eval - score a hashed stream with a trained model and report metrics. */
 #include "config.h"
 #include "err.h"
-#include "fmtrain.h"
+#include "ctr.h"
 #include "hash.h"
 #include "io.h"
 #include "metrics.h"
+#include "plot.h"
 
 #include <getopt.h>
 #include <math.h>
@@ -17,21 +18,24 @@ struct eval_opts {
 	int json;                 /* --json: metrics as one JSON object */
 	int predict;              /* --predict: score, label, group per record on stdout */
 	double min_auc;           /* --min-auc: exit 1 below it (-1 = off) */
+	struct rec_plot_spec plot[8]; /* --plot [<kind>:]<file>, repeatable */
+	size_t nplots;
 	char **inputs;            /* hashed streams; none = stdin */
 	size_t ninputs;
 };
 
 /* Everything scored, kept for the metrics. */
 struct scores {
-	float *p, *y;
+	float *p, *y, *w;
 	uint64_t *g;
 	size_t n, cap;
-	int groups;
+	int groups, weighted;
 };
 
 static void usage(void)
 {
-	printf("Usage: rec-eval -m <model> [--json] [--predict] [--min-auc <x>] [<file>...]\n"
+	printf("Usage: rec-eval -m <model> [--json] [--predict] [--min-auc <x>]\n"
+	       "                [--plot [<kind>:]<file>]... [<file>...]\n"
 	       "Score hashed feature streams with a model from rec-train and print AUC,\n"
 	       "logloss, group AUC (over the stream's group key), calibration and coverage.\n\n"
 	       "  -m, --model <file>     the model\n"
@@ -39,17 +43,22 @@ static void usage(void)
 	       "      --predict          write 'score<TAB>label[<TAB>group]' per record to\n"
 	       "                         stdout; the metrics go to stderr\n"
 	       "      --min-auc <x>      exit 1 when the AUC is below x (for release gates)\n"
+	       "      --plot [<kind>:]<file>\n"
+	       "                         draw a ROC curve or a calibration plot as SVG;\n"
+	       "                         <kind> is roc or calibration, else the file name\n"
+	       "                         starts with roc or calib; may be repeated\n"
 	       "  -h, --help             show this help\n"
 	       "      --version          show the version\n");
 }
 
-enum { OPT_JSON = 256, OPT_PREDICT, OPT_MIN_AUC, OPT_VERSION };
+enum { OPT_JSON = 256, OPT_PREDICT, OPT_MIN_AUC, OPT_PLOT, OPT_VERSION };
 
 static const struct option long_options[] = {
 	{ "help", no_argument, NULL, 'h' },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "min-auc", required_argument, NULL, OPT_MIN_AUC },
 	{ "model", required_argument, NULL, 'm' },
+	{ "plot", required_argument, NULL, OPT_PLOT },
 	{ "predict", no_argument, NULL, OPT_PREDICT },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 }
@@ -70,6 +79,14 @@ static void parse_args(struct eval_opts *o, int argc, char **argv)
 			if (rec_parse_float(optarg, "--min-auc", &o->min_auc) < 0)
 				rec_usage_exit();
 			break;
+		case OPT_PLOT:
+			if (o->nplots == sizeof(o->plot) / sizeof(o->plot[0]))
+				rec_usage_error("too many --plot options (at most %zu)", o->nplots);
+			if (rec_plot_parse(optarg, &o->plot[o->nplots++]) < 0)
+				rec_usage_error("cannot tell the kind of --plot '%s': use roc:<file>, "
+						"calibration:<file>, or a name starting with roc or calib",
+						optarg);
+			break;
 		default: rec_usage_exit();
 		}
 	}
@@ -79,37 +96,44 @@ static void parse_args(struct eval_opts *o, int argc, char **argv)
 	o->ninputs = (size_t)(argc - optind);
 }
 
-static void keep(struct scores *s, float p, float y, uint64_t g)
+static void keep(struct scores *s, float p, float y, float w, uint64_t g)
 {
 	size_t cap = s->cap;
 
 	rec_xgrow(&s->p, &cap, s->n + 1, sizeof(float));
 	s->y = rec_xrealloc(s->y, cap * sizeof(float));
+	s->w = rec_xrealloc(s->w, cap * sizeof(float));
 	s->g = rec_xrealloc(s->g, cap * sizeof(uint64_t));
 	s->cap = cap;
 	s->p[s->n] = p;
 	s->y[s->n] = y;
+	s->w[s->n] = w;
 	s->g[s->n++] = g;
 }
 
-static int score_block(struct rec_fm_model *m, const struct rec_block *b, struct scores *s, int predict)
+static int score_block(struct rec_ctr *m, const struct rec_block *b, struct scores *s, int predict)
 {
 	int grouped = (b->schema->flags & REC_HAS_GROUP) != 0;
+	int weighted = (b->schema->flags & REC_HAS_WEIGHT) != 0;
+	float *p = rec_xmalloc((b->n + 1) * sizeof(float));
+	int rc = 0;
 
 	s->groups = grouped;
-	for (size_t r = 0; r < b->n; r++) {
-		float p = rec_fm_predict(m, b, r);
+	s->weighted = weighted;
+	rec_ctr_predict_block(m, b, p);
+	for (size_t r = 0; rc == 0 && r < b->n; r++) {
 		const char *g = grouped ? b->gstr + b->goff[r] : "";
 		size_t glen = grouped ? b->goff[r + 1] - b->goff[r] : 0;
-		keep(s, p, b->label[r], rec_hash_group(g, glen));
-		if (predict && (grouped ? printf("%.6f\t%g\t%.*s\n", p, b->label[r], (int)glen, g)
-			       : printf("%.6f\t%g\n", p, b->label[r])) < 0)
-			return -1;
+		keep(s, p[r], b->label[r], weighted ? b->weight[r] : 1, rec_hash_group(g, glen));
+		if (predict && (grouped ? printf("%.6f\t%g\t%.*s\n", p[r], b->label[r], (int)glen, g)
+			       : printf("%.6f\t%g\n", p[r], b->label[r])) < 0)
+			rc = -1;
 	}
-	return 0;
+	free(p);
+	return rc;
 }
 
-static int score_input(struct rec_fm_model *m, const char *path, struct scores *s, int predict)
+static int score_input(struct rec_ctr *m, const char *path, struct scores *s, int predict)
 {
 	struct rec_reader *r = rec_reader_open(path);
 	const struct rec_block *b;
@@ -117,20 +141,21 @@ static int score_input(struct rec_fm_model *m, const char *path, struct scores *
 
 	if (!r)
 		return -1;
-	rc = rec_fm_check_schema(m, rec_reader_schema(r), rec_reader_name(r));
+	rc = rec_ctr_check_schema(m, rec_reader_schema(r), rec_reader_name(r));
 	while (rc == 0 && (rc = rec_reader_next(r, &b)) > 0)
 		rc = score_block(m, b, s, predict) < 0 ? -1 : 0;
 	rec_reader_close(r);
 	return rc;
 }
 
-static void report(FILE *fp, const struct scores *s, const struct rec_fm_model *m, int json)
+static void report(FILE *fp, const struct scores *s, const struct rec_ctr *m, int json)
 {
 	size_t used = 0;
-	double auc = rec_auc(s->p, s->y, NULL, s->n), ll = rec_logloss(s->p, s->y, NULL, s->n);
+	const float *w = s->weighted ? s->w : NULL;
+	double auc = rec_auc(s->p, s->y, w, s->n), ll = rec_logloss(s->p, s->y, w, s->n);
 	double gauc = s->groups ? rec_gauc(s->p, s->y, s->g, s->n, &used) : NAN;
 	double cal = rec_calibration(s->p, s->y, s->n);
-	double cov = m->seen ? (double)m->found / (double)m->seen : 0;
+	double cov = rec_ctr_coverage(m);
 
 	if (json) {
 		fprintf(fp, "{\"records\": %zu, \"auc\": %.6f, \"logloss\": %.6f, ", s->n, auc, ll);
@@ -147,7 +172,7 @@ static void report(FILE *fp, const struct scores *s, const struct rec_fm_model *
 
 static int run_eval(const struct eval_opts *o)
 {
-	struct rec_fm_model *m = rec_fm_load(o->model);
+	struct rec_ctr *m = rec_ctr_load(o->model);
 	struct scores s = { 0 };
 	int status = REC_EXIT_OK;
 
@@ -159,15 +184,19 @@ static int run_eval(const struct eval_opts *o)
 			status = REC_EXIT_TROUBLE;
 	if (status == REC_EXIT_OK) {
 		report(o->predict ? stderr : stdout, &s, m, o->json);
-		if (o->min_auc >= 0 && !(rec_auc(s.p, s.y, NULL, s.n) >= o->min_auc))
+		if (o->min_auc >= 0 && !(rec_auc(s.p, s.y, s.weighted ? s.w : NULL, s.n) >= o->min_auc))
 			status = REC_EXIT_FALSE;
+		for (size_t i = 0; i < o->nplots; i++)
+			if (rec_plot_draw(&o->plot[i], s.p, s.y, s.weighted ? s.w : NULL, s.n, o->model) < 0)
+				status = REC_EXIT_TROUBLE;
 		if (fflush(stdout) != 0)
 			status = rec_error("cannot write to standard output") ? REC_EXIT_TROUBLE : status;
 	}
 	free(s.p);
 	free(s.y);
 	free(s.g);
-	rec_fm_free(m);
+	free(s.w);
+	rec_ctr_free(m);
 	return status;
 }
 

@@ -1,92 +1,260 @@
-/* rec-train - train a model on hashed feature streams. */
+/* rec-train - train a click model on hashed feature streams. */
 #include "config.h"
+#include "ctr.h"
 #include "err.h"
-#include "fmtrain.h"
 #include "metrics.h"
 #include "stream.h"
 
+#include <cblas.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 struct train_opts {
-	const char *model;        /* --model lr|fm (fm) */
-	struct rec_fm_opts fm;    /* --dim, --lr, --l2, --seed, --row-precision, --min-count */
+	const char *model;        /* --model (fm) */
+	struct rec_fm_opts fm;    /* lr, fm, ffm */
+	struct rec_net_opts net;  /* deepfm, dlrm, ncf */
+	int set_dim;              /* --dim given (defaults differ per kind) */
+	int threads;              /* --threads (all cores) */
 	size_t epochs;            /* --epochs (1) */
-	const char *valid;        /* --valid <file>: evaluated after every epoch */
-	const char *output;       /* -o, --output <model>: written atomically at the end */
+	const char *valid;        /* --valid <file>: scored after every epoch */
+	size_t patience;          /* --patience: stop after this many epochs without gain */
+	const char *output;       /* -o: written atomically */
+	const char *init;         /* --init <model>: warm start */
+	const char *checkpoint;   /* --checkpoint <file> */
+	uint64_t every;           /* --checkpoint-every <examples> */
+	int resume;               /* --resume: go on from the checkpoint */
 	int verbosity;            /* -q/-v (2) */
 	char **inputs;            /* hashed streams; none = stdin */
 	size_t ninputs;
+};
+
+/* Where training stands: a checkpoint records it, --resume goes back to it. */
+struct progress {
+	size_t epoch, input;      /* 1-based epoch, index into inputs */
+	uint64_t records;         /* records of that input done */
+	uint64_t examples;        /* in all */
+	uint64_t since_checkpoint;
+	double loss, t0, last_show;
+	uint64_t epoch_examples;
+	double best;              /* best validation logloss */
+	size_t stale;             /* epochs since it improved */
 };
 
 static void usage(void)
 {
 	printf("Usage: rec-train [options] [<file>...]\n"
 	       "Train a click model on hashed feature streams (rec-hash output).\n\n"
-	       "      --model lr|fm          logistic regression or factorization machine (fm)\n"
-	       "      --dim <k>              FM factors per feature (8)\n"
-	       "      --lr <rate>            Adagrad learning rate (0.05)\n"
-	       "      --l2 <c>               L2 on the rows an example touches (1e-5)\n"
+	       "Model:\n"
+	       "      --model <kind>         lr, fm, ffm, deepfm, dlrm or ncf (fm)\n"
+	       "      --dim <k>              factors / embedding width (8 for fm and ffm, 4 is\n"
+	       "                             common for ffm; 16 for the deep models)\n"
+	       "      --hidden <n,n..>       MLP layers: deepfm's deep part, dlrm's top,\n"
+	       "                             ncf's tower (128,64)\n"
+	       "      --bottom <n,n..>       dlrm: bottom MLP layers before the k-wide one (64)\n"
+	       "      --user-field <name>, --item-field <name>  ncf's fields (user, item)\n"
+	       "Optimization:\n"
+	       "      --optimizer <name>     lr/fm/ffm rows: adagrad, sgd, or ftrl (lr only)\n"
+	       "                             (adagrad); deep models: row-wise Adagrad on\n"
+	       "                             embeddings, Adam on the MLPs\n"
+	       "      --lr <rate>            embedding learning rate, FTRL's alpha (0.05)\n"
+	       "      --dense-lr <rate>      Adam's learning rate for the MLPs (0.001)\n"
+	       "      --l2 <c>, --l1 <c>     L2 on the rows an example touches (1e-5); FTRL's L1\n"
+	       "      --warmup <n>           ramp the learning rates up over n examples (0)\n"
+	       "      --decay                after warm-up, scale them by sqrt(warmup / t)\n"
+	       "      --batch <n>            deep models: examples per update (512)\n"
 	       "      --epochs <n>           passes over the input files (1)\n"
-	       "      --valid <file>         a hashed stream scored after every epoch\n"
+	       "      --threads <n>          deep models: threads (all cores; 1 is bit-for-bit\n"
+	       "                             reproducible with --seed)\n"
+	       "Embeddings:\n"
 	       "      --row-precision fp32|fp16  how rows are stored (fp32)\n"
 	       "      --min-count <n>        give an ID a row at its n-th sighting (1)\n"
+	       "      --init-scale <s>       rows start uniform in [-s, s] (0.01; deep 0.05)\n"
 	       "      --seed <n>             initial values (0)\n"
+	       "Validation, fine-tuning, checkpoints:\n"
+	       "      --valid <file>         a hashed stream scored after every epoch\n"
+	       "      --patience <n>         with --valid: stop after n epochs without a better\n"
+	       "                             logloss; the model written is the best epoch's\n"
+	       "      --init <model>         start from a trained model (fine-tuning); its\n"
+	       "                             architecture wins over --model/--dim/--hidden\n"
+	       "      --freeze <what>        with --init: keep 'embeddings' or 'dense' fixed\n"
+	       "      --checkpoint <file>    write the model there every --checkpoint-every\n"
+	       "                             examples (atomically)\n"
+	       "      --checkpoint-every <n> (1000000)\n"
+	       "      --resume               go on from the checkpoint where it stopped\n"
 	       "  -o, --output <model>       write the model there (a .recm file, see rec-eval)\n"
 	       "  -q, --quiet, -v, --verbose  less or more on stderr\n"
 	       "  -h, --help                 show this help\n"
 	       "      --version              show the version\n");
 }
 
-enum { OPT_MODEL = 256, OPT_DIM, OPT_LR, OPT_L2, OPT_EPOCHS, OPT_VALID, OPT_PRECISION,
-       OPT_MIN_COUNT, OPT_SEED, OPT_VERSION };
+enum { OPT_MODEL = 256, OPT_DIM, OPT_LR, OPT_L2, OPT_L1, OPT_EPOCHS, OPT_VALID, OPT_PRECISION,
+       OPT_MIN_COUNT, OPT_SEED, OPT_VERSION, OPT_HIDDEN, OPT_BOTTOM, OPT_BATCH, OPT_DENSE_LR,
+       OPT_INIT_SCALE, OPT_THREADS, OPT_USER, OPT_ITEM, OPT_OPTIMIZER, OPT_WARMUP, OPT_DECAY,
+       OPT_PATIENCE, OPT_INIT, OPT_FREEZE, OPT_CHECKPOINT, OPT_EVERY, OPT_RESUME };
 
 static const struct option long_options[] = {
+	{ "batch", required_argument, NULL, OPT_BATCH },
+	{ "bottom", required_argument, NULL, OPT_BOTTOM },
+	{ "checkpoint", required_argument, NULL, OPT_CHECKPOINT },
+	{ "checkpoint-every", required_argument, NULL, OPT_EVERY },
+	{ "decay", no_argument, NULL, OPT_DECAY },
+	{ "dense-lr", required_argument, NULL, OPT_DENSE_LR },
 	{ "dim", required_argument, NULL, OPT_DIM },
 	{ "epochs", required_argument, NULL, OPT_EPOCHS },
+	{ "freeze", required_argument, NULL, OPT_FREEZE },
 	{ "help", no_argument, NULL, 'h' },
+	{ "hidden", required_argument, NULL, OPT_HIDDEN },
+	{ "init", required_argument, NULL, OPT_INIT },
+	{ "init-scale", required_argument, NULL, OPT_INIT_SCALE },
+	{ "item-field", required_argument, NULL, OPT_ITEM },
+	{ "l1", required_argument, NULL, OPT_L1 },
 	{ "l2", required_argument, NULL, OPT_L2 },
 	{ "lr", required_argument, NULL, OPT_LR },
 	{ "min-count", required_argument, NULL, OPT_MIN_COUNT },
 	{ "model", required_argument, NULL, OPT_MODEL },
+	{ "optimizer", required_argument, NULL, OPT_OPTIMIZER },
 	{ "output", required_argument, NULL, 'o' },
+	{ "patience", required_argument, NULL, OPT_PATIENCE },
 	{ "quiet", no_argument, NULL, 'q' },
+	{ "resume", no_argument, NULL, OPT_RESUME },
 	{ "row-precision", required_argument, NULL, OPT_PRECISION },
 	{ "seed", required_argument, NULL, OPT_SEED },
+	{ "threads", required_argument, NULL, OPT_THREADS },
+	{ "user-field", required_argument, NULL, OPT_USER },
 	{ "valid", required_argument, NULL, OPT_VALID },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "warmup", required_argument, NULL, OPT_WARMUP },
 	{ NULL, 0, NULL, 0 }
 };
 
-static int take_number(struct train_opts *o, int c, const char *arg)
+/* "128,64": 1 to max widths of 1..65536. */
+static int take_layers(const char *arg, const char *opt, unsigned *v, size_t max, size_t *n)
+{
+	const char *p = arg;
+	char *end;
+
+	*n = 0;
+	do {
+		unsigned long x = strtoul(p, &end, 10);
+		if (end == p || x < 1 || x > 65536 || *n == max || (*end && *end != ','))
+			return rec_error("invalid value '%s' for %s (widths like 128,64)", arg, opt);
+		v[(*n)++] = (unsigned)x;
+		p = end + 1;
+	} while (*end);
+	return 0;
+}
+
+static int take_rate(const char *arg, const char *opt, float *out, float *out2)
 {
 	double d;
+
+	if (rec_parse_float(arg, opt, &d) < 0)
+		return -1;
+	if (!(d >= 0) || d > 1e6)
+		return rec_error("invalid value '%s' for %s", arg, opt);
+	*out = (float)d;
+	if (out2)
+		*out2 = (float)d;
+	return 0;
+}
+
+static int take_count(struct train_opts *o, int c, const char *arg)
+{
 	size_t z;
 
 	switch (c) {
 	case OPT_DIM:
 		if (rec_parse_size(arg, "--dim", 1, 1023, &z) < 0)
 			return -1;
-		o->fm.k = (unsigned)z;
+		o->fm.k = o->net.k = (unsigned)z;
+		o->set_dim = 1;
 		return 0;
 	case OPT_EPOCHS: return rec_parse_size(arg, "--epochs", 1, 100000, &o->epochs);
+	case OPT_PATIENCE: return rec_parse_size(arg, "--patience", 1, 100000, &o->patience);
+	case OPT_BATCH: return rec_parse_size(arg, "--batch", 1, 1 << 20, &o->net.batch);
+	case OPT_THREADS:
+		if (rec_parse_size(arg, "--threads", 1, 1024, &z) < 0)
+			return -1;
+		o->threads = (int)z;
+		return 0;
 	case OPT_MIN_COUNT:
 		if (rec_parse_size(arg, "--min-count", 1, 255, &z) < 0)
 			return -1;
-		o->fm.min_count = (uint32_t)z;
+		o->fm.min_count = o->net.min_count = (uint32_t)z;
 		return 0;
-	case OPT_SEED: return rec_parse_u64(arg, "--seed", &o->fm.seed);
-	default:
-		if (rec_parse_float(arg, c == OPT_LR ? "--lr" : "--l2", &d) < 0 || d < 0)
-			return rec_error("invalid value '%s' for %s", arg, c == OPT_LR ? "--lr" : "--l2");
-		*(c == OPT_LR ? &o->fm.lr : &o->fm.l2) = (float)d;
+	case OPT_WARMUP:
+		if (rec_parse_u64(arg, "--warmup", &o->fm.warmup) < 0)
+			return -1;
+		o->net.warmup = o->fm.warmup;
+		return 0;
+	case OPT_EVERY:
+		if (rec_parse_u64(arg, "--checkpoint-every", &o->every) < 0 || o->every == 0)
+			return rec_error("invalid value '%s' for --checkpoint-every", arg);
+		return 0;
+	case OPT_SEED:
+		if (rec_parse_u64(arg, "--seed", &o->fm.seed) < 0)
+			return -1;
+		o->net.seed = o->fm.seed;
 		return 0;
 	}
+	return -1;
+}
+
+static int take_float(struct train_opts *o, int c, const char *arg)
+{
+	switch (c) {
+	case OPT_LR: return take_rate(arg, "--lr", &o->fm.lr, &o->net.lr);
+	case OPT_L2: return take_rate(arg, "--l2", &o->fm.l2, &o->net.l2);
+	case OPT_L1: return take_rate(arg, "--l1", &o->fm.l1, NULL);
+	case OPT_DENSE_LR: return take_rate(arg, "--dense-lr", &o->net.dense_lr, NULL);
+	case OPT_INIT_SCALE:
+		return take_rate(arg, "--init-scale", &o->fm.init_scale, &o->net.init_scale);
+	}
+	return -1;
+}
+
+static int take_name(struct train_opts *o, int c, const char *arg)
+{
+	switch (c) {
+	case OPT_MODEL:
+		if (!rec_ctr_kind_known(arg))
+			return rec_error("unknown model '%s' (lr, fm, ffm, deepfm, dlrm, ncf)", arg);
+		o->model = arg;
+		return 0;
+	case OPT_OPTIMIZER:
+		if ((o->fm.optimizer = rec_optimizer_parse(arg)) < 0)
+			return rec_error("invalid value '%s' for --optimizer (adagrad, sgd, ftrl)", arg);
+		return 0;
+	case OPT_PRECISION:
+		if (strcmp(arg, "fp32") && strcmp(arg, "fp16"))
+			return rec_error("invalid value '%s' for --row-precision (fp32, fp16)", arg);
+		o->fm.precision = o->net.precision = strcmp(arg, "fp16") ? REC_FP32 : REC_FP16;
+		return 0;
+	case OPT_FREEZE:
+		if (strcmp(arg, "embeddings") == 0)
+			o->net.freeze |= REC_FREEZE_EMBED;
+		else if (strcmp(arg, "dense") == 0)
+			o->net.freeze |= REC_FREEZE_DENSE;
+		else
+			return rec_error("invalid value '%s' for --freeze (embeddings, dense)", arg);
+		return 0;
+	case OPT_USER:
+	case OPT_ITEM:
+		if (strlen(arg) >= sizeof(o->net.user_field))
+			return rec_error("field name '%s' is too long", arg);
+		strcpy(c == OPT_USER ? o->net.user_field : o->net.item_field, arg);
+		return 0;
+	}
+	return -1;
 }
 
 static int take_option(struct train_opts *o, int c, const char *arg)
@@ -96,23 +264,39 @@ static int take_option(struct train_opts *o, int c, const char *arg)
 	case OPT_VERSION: printf("rec-train (recpipe) %s\n", PACKAGE_VERSION); exit(REC_EXIT_OK);
 	case 'q': o->verbosity--; return 0;
 	case 'v': o->verbosity++; return 0;
-	case OPT_VALID: o->valid = arg; return 0;
 	case 'o': o->output = arg; return 0;
-	case OPT_MODEL:
-		if (strcmp(arg, "lr") && strcmp(arg, "fm"))
-			return rec_error("unknown model '%s' (lr, fm)", arg);
-		o->model = arg;
-		return 0;
-	case OPT_PRECISION:
-		if (strcmp(arg, "fp32") && strcmp(arg, "fp16"))
-			return rec_error("invalid value '%s' for --row-precision (fp32, fp16)", arg);
-		o->fm.precision = strcmp(arg, "fp16") ? REC_FP32 : REC_FP16;
-		return 0;
-	case OPT_DIM: case OPT_LR: case OPT_L2: case OPT_EPOCHS: case OPT_MIN_COUNT: case OPT_SEED:
-		return take_number(o, c, arg);
+	case OPT_VALID: o->valid = arg; return 0;
+	case OPT_INIT: o->init = arg; return 0;
+	case OPT_CHECKPOINT: o->checkpoint = arg; return 0;
+	case OPT_RESUME: o->resume = 1; return 0;
+	case OPT_DECAY: o->fm.decay = o->net.decay = 1; return 0;
+	case OPT_HIDDEN:
+		return take_layers(arg, "--hidden", o->net.hidden, REC_MLP_MAX_LAYERS - 1, &o->net.nhidden);
+	case OPT_BOTTOM:
+		return take_layers(arg, "--bottom", o->net.bottom, REC_MLP_MAX_LAYERS - 1, &o->net.nbottom);
+	case OPT_MODEL: case OPT_OPTIMIZER: case OPT_PRECISION: case OPT_FREEZE: case OPT_USER: case OPT_ITEM:
+		return take_name(o, c, arg);
+	case OPT_LR: case OPT_L2: case OPT_L1: case OPT_DENSE_LR: case OPT_INIT_SCALE:
+		return take_float(o, c, arg);
 	default:
-		return -1;
+		return take_count(o, c, arg);
 	}
+}
+
+static void check_args(struct train_opts *o)
+{
+	if (o->epochs > 1 && o->ninputs == 0)
+		rec_usage_error("several epochs need input files, not standard input");
+	if (o->patience && !o->valid)
+		rec_usage_error("--patience needs --valid");
+	if (o->net.freeze && !o->init && !o->resume)
+		rec_usage_error("--freeze needs --init (a model to fine-tune)");
+	if (o->resume && !o->checkpoint)
+		rec_usage_error("--resume needs --checkpoint <file>");
+	if (o->resume && o->init)
+		rec_usage_error("--resume and --init exclude each other");
+	if (o->resume && o->ninputs == 0)
+		rec_usage_error("--resume needs input files, not standard input");
 }
 
 static void parse_args(struct train_opts *o, int argc, char **argv)
@@ -122,12 +306,15 @@ static void parse_args(struct train_opts *o, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "ho:qv", long_options, NULL)) != -1)
 		if (take_option(o, c, optarg) < 0)
 			rec_usage_exit();
-	if (strcmp(o->model, "lr") == 0)
-		o->fm.k = 0;
 	o->inputs = argv + optind;
 	o->ninputs = (size_t)(argc - optind);
-	if (o->epochs > 1 && o->ninputs == 0)
-		rec_usage_error("several epochs need input files, not standard input");
+	check_args(o);
+	if (strcmp(o->model, "lr") == 0)
+		o->fm.k = 0;
+	o->fm.ffm = strcmp(o->model, "ffm") == 0;
+	if (o->fm.ffm && !o->set_dim)
+		o->fm.k = 4;
+	o->net.kind = rec_net_kind_parse(o->model);
 }
 
 static double now(void)
@@ -138,45 +325,164 @@ static double now(void)
 	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
-/* Opens one input; the first fixes the schema, later ones must agree. */
-static struct rec_reader *open_input(const char *path, struct rec_fm_model **m, const struct train_opts *o)
+static void set_threads(int n)
+{
+	if (n <= 0) {
+		long cores = sysconf(_SC_NPROCESSORS_ONLN);
+		n = cores > 0 ? (int)cores : 1;
+	}
+#ifdef _OPENMP
+	omp_set_num_threads(n);
+#endif
+	openblas_set_num_threads(n);
+}
+
+/* --init / --resume: a trained model with this run's optimization settings. */
+static struct rec_ctr *warm_start(const char *path, const struct train_opts *o, int resume)
+{
+	struct rec_ctr *c = rec_ctr_load(path);
+
+	if (!c || resume)
+		return c;
+	if (c->net) {
+		c->net->o.lr = o->net.lr;
+		c->net->o.dense_lr = o->net.dense_lr;
+		c->net->o.l2 = o->net.l2;
+		c->net->o.batch = o->net.batch;
+		c->net->o.freeze = o->net.freeze;
+		c->net->o.warmup = o->net.warmup;
+		c->net->o.decay = o->net.decay;
+		c->net->trained = 0;
+	} else {
+		c->fm->o.lr = o->fm.lr;
+		c->fm->o.l2 = o->fm.l2;
+		c->fm->o.warmup = o->fm.warmup;
+		c->fm->o.decay = o->fm.decay;
+		c->fm->t = 0;
+	}
+	return c;
+}
+
+static struct rec_ctr *new_model(const struct rec_schema *s, const struct train_opts *o)
+{
+	struct rec_ctr *c = rec_xcalloc(1, sizeof(*c));
+
+	if (o->net.kind >= 0)
+		c->net = rec_net_new(s, &o->net);
+	else
+		c->fm = rec_fm_new(s, &o->fm);
+	if (!c->net && !c->fm) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* Opens one input; the first makes the model (unless --init made it), and
+ * every one must have the model's schema. */
+static struct rec_reader *open_input(const char *path, struct rec_ctr **m, const struct train_opts *o)
 {
 	struct rec_reader *r = rec_reader_open(path);
 
 	if (!r)
 		return NULL;
-	if (!*m) {
-		*m = rec_fm_new(rec_reader_schema(r), &o->fm);
-		if (!*m) {
-			rec_reader_close(r);
-			return NULL;
-		}
-	} else if (rec_fm_check_schema(*m, rec_reader_schema(r), rec_reader_name(r)) < 0) {
+	if (!*m && !(*m = new_model(rec_reader_schema(r), o))) {
+		rec_reader_close(r);
+		return NULL;
+	}
+	if (rec_ctr_check_schema(*m, rec_reader_schema(r), rec_reader_name(r)) < 0) {
 		rec_reader_close(r);
 		return NULL;
 	}
 	return r;
 }
 
-static int train_file(const char *path, struct rec_fm_model **m, const struct train_opts *o,
-		      double *loss, uint64_t *examples)
+/* What a model file says about the run that wrote it. */
+static void provenance(struct rec_kv *kv, const struct train_opts *o, const struct progress *p)
 {
+	rec_kv_setf(kv, "train.examples", "%llu", (unsigned long long)p->examples);
+	rec_kv_setf(kv, "train.epochs", "%zu", o->epochs);
+	rec_kv_setf(kv, "train.epoch", "%zu", p->epoch);
+	rec_kv_setf(kv, "train.input", "%zu", p->input);
+	rec_kv_setf(kv, "train.records", "%llu", (unsigned long long)p->records);
+	if (o->init)
+		rec_kv_set(kv, "train.init", o->init);
+}
+
+static double mib(size_t bytes)
+{
+	return (double)bytes / (1024.0 * 1024.0);
+}
+
+static void show_progress(const struct rec_ctr *m, struct progress *p, int final)
+{
+	double t = now(), secs = t - p->t0;
+	size_t rows = rec_embed_rows(rec_ctr_table(m)), bytes = rec_embed_bytes(rec_ctr_table(m));
+
+	if (!final && t - p->last_show < 1)
+		return;
+	p->last_show = t;
+	fprintf(stderr, "\r\033[Krec-train: epoch %zu: %llu examples, %.0f/s, loss %.4f, %zu rows, %.0f MiB",
+		p->epoch, (unsigned long long)p->epoch_examples,
+		secs > 0 ? (double)p->epoch_examples / secs : 0,
+		p->epoch_examples ? p->loss / (double)p->epoch_examples : 0, rows, mib(bytes));
+	if (final)
+		fputc('\r', stderr), fputs("\033[K", stderr);
+}
+
+static int checkpoint(const struct rec_ctr *m, const struct train_opts *o, const struct progress *p)
+{
+	struct rec_kv kv = { 0 };
+	int rc;
+
+	provenance(&kv, o, p);
+	rc = rec_ctr_save(m, o->checkpoint, &kv);
+	rec_kv_free(&kv);
+	if (rc == 0 && o->verbosity >= 3)
+		rec_warn("checkpoint: %llu examples into '%s'", (unsigned long long)p->examples, o->checkpoint);
+	return rc;
+}
+
+/* Trains on one input; with skip, passes over the records a resumed run has
+ * done already (whole blocks: checkpoints fall between blocks). */
+static int train_input(struct rec_ctr **m, const struct train_opts *o, struct progress *p, uint64_t skip)
+{
+	const char *path = o->ninputs ? o->inputs[p->input] : NULL;
 	struct rec_reader *r = open_input(path, m, o);
 	const struct rec_block *b;
-	int rc;
+	int rc, tty = o->verbosity >= 2 && isatty(STDERR_FILENO);
 
 	if (!r)
 		return -1;
+	p->records = 0;
 	while ((rc = rec_reader_next(r, &b)) > 0) {
-		rec_fm_train_block(*m, b, loss);
-		*examples += b->n;
+		p->records += b->n;
+		if (p->records <= skip)
+			continue;
+		rec_ctr_train_block(*m, b, &p->loss);
+		p->examples += b->n;
+		p->epoch_examples += b->n;
+		p->since_checkpoint += b->n;
+		if (tty)
+			show_progress(*m, p, 0);
+		if (o->checkpoint && p->since_checkpoint >= o->every) {
+			p->since_checkpoint = 0;
+			if (checkpoint(*m, o, p) < 0) {
+				rc = -1;
+				break;
+			}
+		}
 	}
+	if (rc == 0 && p->records < skip)
+		rc = rec_error("'%s': %llu records, the checkpoint is %llu into it", rec_reader_name(r),
+			       (unsigned long long)p->records, (unsigned long long)skip);
 	rec_reader_close(r);
 	return rc;
 }
 
-/* Scores a stream: AUC, logloss and coverage on stderr. */
-static int validate(struct rec_fm_model *m, const struct train_opts *o, size_t epoch, struct rec_kv *prov)
+/* Scores the validation stream: AUC and logloss on stderr and into prov. */
+static int validate(struct rec_ctr *m, const struct train_opts *o, size_t epoch, struct rec_kv *prov,
+		    double *logloss)
 {
 	struct rec_reader *r = open_input(o->valid, &m, o);
 	const struct rec_block *b;
@@ -186,23 +492,24 @@ static int validate(struct rec_fm_model *m, const struct train_opts *o, size_t e
 
 	if (!r)
 		return -1;
-	m->seen = m->found = 0;
-	while ((rc = rec_reader_next(r, &b)) > 0)
-		for (size_t i = 0; i < b->n; i++, n++) {
-			size_t c = cap;
-			rec_xgrow(&p, &c, n + 1, sizeof(float));
-			y = rec_xrealloc(y, c * sizeof(float));
-			cap = c;
-			p[n] = rec_fm_predict(m, b, i);
-			y[n] = b->label[i];
-		}
+	rec_ctr_reset_coverage(m);
+	while ((rc = rec_reader_next(r, &b)) > 0) {
+		size_t c = cap;
+		rec_xgrow(&p, &c, n + b->n, sizeof(float));
+		y = rec_xrealloc(y, c * sizeof(float));
+		cap = c;
+		rec_ctr_predict_block(m, b, p + n);
+		memcpy(y + n, b->label, b->n * sizeof(float));
+		n += b->n;
+	}
 	if (rc == 0) {
-		double auc = rec_auc(p, y, NULL, n), ll = rec_logloss(p, y, NULL, n);
+		double auc = rec_auc(p, y, NULL, n);
+		*logloss = rec_logloss(p, y, NULL, n);
 		rec_kv_setf(prov, "train.valid_auc", "%.6f", auc);
-		rec_kv_setf(prov, "train.valid_logloss", "%.6f", ll);
+		rec_kv_setf(prov, "train.valid_logloss", "%.6f", *logloss);
 		if (o->verbosity >= 2)
 			rec_warn("epoch %zu: valid auc %.4f logloss %.4f coverage %.3f (%zu records)", epoch,
-				 auc, ll, m->seen ? (double)m->found / (double)m->seen : 0, n);
+				 auc, *logloss, rec_ctr_coverage(m), n);
 	}
 	free(p);
 	free(y);
@@ -210,43 +517,143 @@ static int validate(struct rec_fm_model *m, const struct train_opts *o, size_t e
 	return rc;
 }
 
+static void report_epoch(const struct rec_ctr *m, const struct train_opts *o, const struct progress *p)
+{
+	struct rec_embed *t = rec_ctr_table(m);
+	size_t rows = rec_embed_rows(t);
+	double secs = now() - p->t0;
+
+	if (o->verbosity >= 2 && isatty(STDERR_FILENO))
+		show_progress(m, (struct progress *)p, 1);
+	if (o->verbosity < 2)
+		return;
+	rec_warn("epoch %zu: %llu examples, train logloss %.4f, %.0f examples/s, %zu rows, %.1f MiB, "
+		 "%.1f bytes/row", p->epoch, (unsigned long long)p->epoch_examples,
+		 p->epoch_examples ? p->loss / (double)p->epoch_examples : 0,
+		 secs > 0 ? (double)p->epoch_examples / secs : 0, rows, mib(rec_embed_bytes(t)),
+		 rows ? (double)rec_embed_bytes(t) / (double)rows : 0);
+	if (m->net && o->verbosity >= 3)
+		rec_warn("epoch %zu: dense part %.1f GFLOP/s", p->epoch, secs > 0 ? m->net->flops / secs * 1e-9 : 0);
+}
+
+static int save(const struct rec_ctr *m, const struct train_opts *o, const struct progress *p,
+		const struct rec_kv *valid)
+{
+	struct rec_kv kv = { 0 };
+	int rc;
+
+	for (size_t i = 0; i < valid->n; i++)
+		rec_kv_set(&kv, valid->key[i], valid->val[i]);
+	provenance(&kv, o, p);
+	rc = rec_ctr_save(m, o->output, &kv);
+	rec_kv_free(&kv);
+	return rc;
+}
+
+/* After an epoch: validation, early stopping (the output holds the best
+ * epoch), or nothing. Returns -1 on error, 1 to stop, 0 to go on. */
+static int end_epoch(struct rec_ctr *m, const struct train_opts *o, struct progress *p, struct rec_kv *valid)
+{
+	double ll;
+
+	report_epoch(m, o, p);
+	if (!o->valid)
+		return 0;
+	if (validate(m, o, p->epoch, valid, &ll) < 0)
+		return -1;
+	if (!o->patience)
+		return 0;
+	if (ll < p->best) {
+		p->best = ll;
+		p->stale = 0;
+		return o->output && save(m, o, p, valid) < 0 ? -1 : 0;
+	}
+	if (++p->stale < o->patience)
+		return 0;
+	if (o->verbosity >= 2)
+		rec_warn("stopping after epoch %zu: no better logloss for %zu epochs", p->epoch, p->stale);
+	return 1;
+}
+
+/* --resume: the checkpoint's model and where it stood. */
+static struct rec_ctr *resume(const struct train_opts *o, struct progress *p, uint64_t *skip)
+{
+	struct rec_model *mf = rec_model_open(o->checkpoint);
+	const char *e, *i, *r, *x;
+	struct rec_ctr *m;
+
+	if (!mf)
+		return NULL;
+	e = rec_kv_get(&mf->manifest, "train.epoch");
+	i = rec_kv_get(&mf->manifest, "train.input");
+	r = rec_kv_get(&mf->manifest, "train.records");
+	x = rec_kv_get(&mf->manifest, "train.examples");
+	if (!e || !i || !r || !x) {
+		rec_error("'%s': not a checkpoint (no train.epoch, train.input, train.records)", o->checkpoint);
+		rec_model_close(mf);
+		return NULL;
+	}
+	p->epoch = strtoul(e, NULL, 10);
+	p->input = strtoul(i, NULL, 10);
+	*skip = strtoull(r, NULL, 10);
+	p->examples = strtoull(x, NULL, 10);
+	rec_model_close(mf);
+	if (p->epoch < 1 || p->epoch > o->epochs || p->input >= o->ninputs) {
+		rec_error("'%s': checkpoint at epoch %zu, input %zu does not fit this run", o->checkpoint,
+			  p->epoch, p->input + 1);
+		return NULL;
+	}
+	m = warm_start(o->checkpoint, o, 1);
+	return m;
+}
+
+static int run_epochs(struct rec_ctr **m, const struct train_opts *o, struct progress *p, uint64_t skip,
+		      struct rec_kv *valid)
+{
+	size_t first_input = p->input;
+	int stop = 0;
+
+	for (size_t e = p->epoch; !stop && e <= o->epochs; e++) {
+		p->epoch = e;
+		p->loss = 0;
+		p->epoch_examples = 0;
+		p->t0 = now();
+		for (p->input = first_input; p->input < (o->ninputs ? o->ninputs : 1); p->input++, skip = 0)
+			if (train_input(m, o, p, skip) < 0)
+				return -1;
+		first_input = 0;
+		if ((stop = end_epoch(*m, o, p, valid)) < 0)
+			return -1;
+	}
+	return stop;
+}
+
 static int run_train(const struct train_opts *o)
 {
-	struct rec_fm_model *m = NULL;
-	struct rec_kv prov = { 0 };
-	uint64_t seen = 0;
-	int ok = 1;
+	struct progress p = { .epoch = 1, .best = INFINITY };
+	struct rec_ctr *m = NULL;
+	struct rec_kv valid = { 0 };
+	uint64_t skip = 0;
+	int stop, ok;
 
-	for (size_t e = 1; ok && e <= o->epochs; e++) {
-		double loss = 0, t0 = now();
-		uint64_t examples = 0;
-		for (size_t i = 0; ok && i < (o->ninputs ? o->ninputs : 1); i++)
-			ok = train_file(o->ninputs ? o->inputs[i] : NULL, &m, o, &loss, &examples) == 0;
-		if (ok && o->verbosity >= 2)
-			rec_warn("epoch %zu: %llu examples, train logloss %.4f, %.0f examples/s, %zu rows, "
-				 "%.1f bytes/row", e, (unsigned long long)examples,
-				 examples ? loss / (double)examples : 0, (double)examples / (now() - t0),
-				 rec_embed_rows(m->table),
-				 (double)rec_embed_bytes(m->table) / (double)(rec_embed_rows(m->table) + !rec_embed_rows(m->table)));
-		seen += examples;
-		if (ok && o->valid)
-			ok = validate(m, o, e, &prov) == 0;
-	}
-	if (ok && o->output) {
-		rec_kv_setf(&prov, "train.examples", "%llu", (unsigned long long)seen);
-		rec_kv_setf(&prov, "train.epochs", "%zu", o->epochs);
-		rec_kv_setf(&prov, "train.lr", "%g", o->fm.lr);
-		rec_kv_setf(&prov, "train.l2", "%g", o->fm.l2);
-		ok = rec_fm_save(m, o->output, &prov) == 0;
-	}
-	rec_kv_free(&prov);
-	rec_fm_free(m);
+	set_threads(o->threads);
+	if (o->resume && !(m = resume(o, &p, &skip)))
+		return REC_EXIT_TROUBLE;
+	if (o->init && !(m = warm_start(o->init, o, 0)))
+		return REC_EXIT_TROUBLE;
+	stop = run_epochs(&m, o, &p, skip, &valid);
+	ok = stop >= 0;
+	if (ok && o->output && !(o->patience && p.best < INFINITY))
+		ok = save(m, o, &p, &valid) == 0;
+	rec_kv_free(&valid);
+	rec_ctr_free(m);
 	return ok ? REC_EXIT_OK : REC_EXIT_TROUBLE;
 }
 
 int main(int argc, char **argv)
 {
-	struct train_opts o = { .model = "fm", .fm = REC_FM_OPTS_INIT, .epochs = 1, .verbosity = 2 };
+	struct train_opts o = { .model = "fm", .fm = REC_FM_OPTS_INIT, .net = REC_NET_OPTS_INIT,
+				.epochs = 1, .every = 1000000, .verbosity = 2 };
 
 	rec_setprogname(argv[0]);
 	parse_args(&o, argc, argv);

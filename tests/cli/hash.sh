@@ -40,3 +40,11 @@ expect_grep "'raw.rec' is a stream: the column and derivation options are for te
 # zstd-compressed text is text, a zstd stream is a stream
 zstd -q -c log.tsv > log.tsv.zst
 rec-hash $opts --bits 30 log.tsv.zst | rec-cat | cmp - direct || fail "zstd text input"
+
+# -o to a FIFO or a device (/dev/null) writes into it; it is not replaced
+mkfifo out.fifo
+timeout 60 cat out.fifo > via-fifo &
+rec-hash $opts log.tsv -o out.fifo
+wait
+[ -p out.fifo ] || fail "-o replaced a FIFO with a file"
+rec-hash $opts log.tsv | cmp - via-fifo || fail "the FIFO got other bytes"

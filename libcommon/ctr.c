@@ -1,0 +1,109 @@
+/* ctr.c - dispatch between the per-example and the mini-batch trainers. */
+#include "config.h"
+#include "ctr.h"
+#include "err.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int rec_ctr_kind_known(const char *kind)
+{
+	return !strcmp(kind, "lr") || !strcmp(kind, "fm") || !strcmp(kind, "ffm") ||
+	       rec_net_kind_parse(kind) >= 0;
+}
+
+struct rec_ctr *rec_ctr_load(const char *path)
+{
+	struct rec_model *mf = rec_model_open(path);
+	struct rec_ctr *c;
+	const char *kind;
+
+	if (!mf)
+		return NULL;
+	c = rec_xcalloc(1, sizeof(*c));
+	kind = rec_kv_get(&mf->manifest, "model.kind");
+	if (kind && rec_net_kind_parse(kind) >= 0)
+		c->net = rec_net_load_model(mf);
+	rec_model_close(mf);
+	if (!c->net)
+		c->fm = rec_fm_load(path);
+	if (!c->fm && !c->net) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void rec_ctr_free(struct rec_ctr *c)
+{
+	if (!c)
+		return;
+	rec_fm_free(c->fm);
+	rec_net_free(c->net);
+	free(c);
+}
+
+const char *rec_ctr_kind(const struct rec_ctr *c)
+{
+	if (c->net)
+		return rec_net_kind_name(c->net->o.kind);
+	return c->fm->o.ffm ? "ffm" : c->fm->o.k ? "fm" : "lr";
+}
+
+const struct rec_schema *rec_ctr_schema(const struct rec_ctr *c)
+{
+	return c->net ? c->net->schema : c->fm->schema;
+}
+
+struct rec_embed *rec_ctr_table(const struct rec_ctr *c)
+{
+	return c->net ? c->net->table : c->fm->table;
+}
+
+uint64_t rec_ctr_trained(const struct rec_ctr *c)
+{
+	return c->net ? c->net->trained : c->fm->t;
+}
+
+int rec_ctr_check_schema(const struct rec_ctr *c, const struct rec_schema *s, const char *name)
+{
+	return rec_schema_check(rec_ctr_schema(c), s, name);
+}
+
+void rec_ctr_train_block(struct rec_ctr *c, const struct rec_block *b, double *loss)
+{
+	if (c->net)
+		rec_net_train_block(c->net, b, loss);
+	else
+		rec_fm_train_block(c->fm, b, loss);
+}
+
+void rec_ctr_predict_block(struct rec_ctr *c, const struct rec_block *b, float *p)
+{
+	if (c->net) {
+		rec_net_predict_block(c->net, b, p);
+		return;
+	}
+	for (size_t r = 0; r < b->n; r++)
+		p[r] = rec_fm_predict(c->fm, b, r);
+}
+
+double rec_ctr_coverage(const struct rec_ctr *c)
+{
+	uint64_t seen = c->net ? c->net->seen : c->fm->seen, found = c->net ? c->net->found : c->fm->found;
+
+	return seen ? (double)found / (double)seen : 0;
+}
+
+void rec_ctr_reset_coverage(struct rec_ctr *c)
+{
+	if (c->net)
+		c->net->seen = c->net->found = 0;
+	else
+		c->fm->seen = c->fm->found = 0;
+}
+
+int rec_ctr_save(const struct rec_ctr *c, const char *path, const struct rec_kv *extra)
+{
+	return c->net ? rec_net_save(c->net, path, extra) : rec_fm_save(c->fm, path, extra);
+}

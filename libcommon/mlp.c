@@ -1,0 +1,174 @@
+/* mlp.c - Linear/ReLU stacks on mini-batches. Row-major throughout: a batch
+ * is b rows of dim[l] floats, W_l is out x in, so a layer is one
+ * sgemm Y = X W^T and its backward two more (dW += dY^T X, dX = dY W). */
+#include "config.h"
+#include "mlp.h"
+#include "err.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t splitmix64(uint64_t *s)
+{
+	uint64_t z = (*s += UINT64_C(0x9e3779b97f4a7c15));
+
+	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+	return z ^ (z >> 31);
+}
+
+static float uniform(uint64_t *s, float bound)
+{
+	return bound * (float)(2.0 * (double)(splitmix64(s) >> 11) * 0x1.0p-53 - 1.0);
+}
+
+void rec_mlp_init(struct rec_mlp *n, const unsigned *dims, size_t nlayers, int relu_last, uint64_t seed)
+{
+	uint64_t s = seed ^ UINT64_C(0x6d6c70);
+	size_t off = 0;
+
+	memset(n, 0, sizeof(*n));
+	if (nlayers < 1 || nlayers > REC_MLP_MAX_LAYERS)
+		rec_die("an MLP has 1 to %d layers, not %zu", REC_MLP_MAX_LAYERS, nlayers);
+	n->nlayers = nlayers;
+	n->relu_last = relu_last;
+	memcpy(n->dim, dims, (nlayers + 1) * sizeof(*dims));
+	for (size_t l = 0; l < nlayers; l++) {
+		n->w_off[l] = off;
+		off += (size_t)dims[l] * dims[l + 1];
+		n->b_off[l] = off;
+		off += dims[l + 1];
+	}
+	n->nparam = off;
+	n->param = rec_xmalloc(off * sizeof(float));
+	n->grad = rec_xcalloc(off, sizeof(float));
+	n->m = rec_xcalloc(off, sizeof(float));
+	n->v = rec_xcalloc(off, sizeof(float));
+	for (size_t l = 0; l < nlayers; l++) {
+		float bound = 1.0f / sqrtf((float)dims[l]);
+		for (size_t i = n->w_off[l]; i < n->b_off[l] + dims[l + 1]; i++)
+			n->param[i] = uniform(&s, bound);
+	}
+}
+
+void rec_mlp_free(struct rec_mlp *n)
+{
+	free(n->param);
+	free(n->grad);
+	free(n->m);
+	free(n->v);
+	for (size_t l = 0; l <= n->nlayers; l++)
+		free(n->act[l]);
+	free(n->delta[0]);
+	free(n->delta[1]);
+	memset(n, 0, sizeof(*n));
+}
+
+unsigned rec_mlp_out(const struct rec_mlp *n)
+{
+	return n->dim[n->nlayers];
+}
+
+static unsigned widest(const struct rec_mlp *n)
+{
+	unsigned w = 0;
+
+	for (size_t l = 0; l <= n->nlayers; l++)
+		if (n->dim[l] > w)
+			w = n->dim[l];
+	return w;
+}
+
+float *rec_mlp_input(struct rec_mlp *n, size_t b)
+{
+	if (b > n->batch_cap) {
+		n->batch_cap = b;
+		for (size_t l = 0; l <= n->nlayers; l++)
+			n->act[l] = rec_xrealloc(n->act[l], b * n->dim[l] * sizeof(float));
+		for (int i = 0; i < 2; i++)
+			n->delta[i] = rec_xrealloc(n->delta[i], b * widest(n) * sizeof(float));
+	}
+	return n->act[0];
+}
+
+static int has_relu(const struct rec_mlp *n, size_t l)
+{
+	return l + 1 < n->nlayers || n->relu_last;
+}
+
+const float *rec_mlp_forward(struct rec_mlp *n, size_t b)
+{
+	for (size_t l = 0; l < n->nlayers; l++) {
+		int in = (int)n->dim[l], out = (int)n->dim[l + 1];
+		const float *bias = n->param + n->b_off[l];
+		float *y = n->act[l + 1];
+		for (size_t r = 0; r < b; r++)
+			memcpy(y + r * out, bias, out * sizeof(float));
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)b, out, in, 1.0f, n->act[l], in,
+			    n->param + n->w_off[l], in, 1.0f, y, out);
+		if (has_relu(n, l))
+			for (size_t i = 0; i < b * (size_t)out; i++)
+				y[i] = y[i] > 0 ? y[i] : 0;
+	}
+	return n->act[n->nlayers];
+}
+
+void rec_mlp_backward(struct rec_mlp *n, size_t b, const float *dout, float *din)
+{
+	float *d = n->delta[0], *dprev = n->delta[1];
+
+	memcpy(d, dout, b * rec_mlp_out(n) * sizeof(float));
+	for (size_t l = n->nlayers; l-- > 0;) {
+		int in = (int)n->dim[l], out = (int)n->dim[l + 1];
+		const float *y = n->act[l + 1];
+		float *gb = n->grad + n->b_off[l], *tmp;
+		if (has_relu(n, l))
+			for (size_t i = 0; i < b * (size_t)out; i++)
+				d[i] = y[i] > 0 ? d[i] : 0;
+		for (size_t r = 0; r < b; r++)
+			for (int j = 0; j < out; j++)
+				gb[j] += d[r * out + j];
+		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, (int)b, 1.0f, d, out,
+			    n->act[l], in, 1.0f, n->grad + n->w_off[l], in);
+		if (l == 0 && !din)
+			break;
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)b, in, out, 1.0f, d, out,
+			    n->param + n->w_off[l], in, 0.0f, l == 0 ? din : dprev, in);
+		tmp = d;
+		d = dprev;
+		dprev = tmp;
+	}
+}
+
+double rec_mlp_flops(const struct rec_mlp *n, size_t b, int with_din)
+{
+	double f = 0;
+
+	for (size_t l = 0; l < n->nlayers; l++)
+		f += 2.0 * (double)b * n->dim[l] * n->dim[l + 1] * (l == 0 && !with_din ? 2 : 3);
+	return f;
+}
+
+void rec_mlp_zero_grad(struct rec_mlp *n)
+{
+	memset(n->grad, 0, n->nparam * sizeof(float));
+}
+
+void rec_mlp_adam(struct rec_mlp *n, float lr)
+{
+	const float b1 = 0.9f, b2 = 0.999f, eps = 1e-8f;
+	float c1, c2;
+
+	n->steps++;
+	c1 = 1.0f / (1.0f - powf(b1, (float)n->steps));
+	c2 = 1.0f / (1.0f - powf(b2, (float)n->steps));
+	for (size_t i = 0; i < n->nparam; i++) {
+		float g = n->grad[i];
+		n->m[i] = b1 * n->m[i] + (1 - b1) * g;
+		n->v[i] = b2 * n->v[i] + (1 - b2) * g * g;
+		n->param[i] -= lr * (n->m[i] * c1) / (sqrtf(n->v[i] * c2) + eps);
+		n->grad[i] = 0;
+	}
+}

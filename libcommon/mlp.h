@@ -1,0 +1,47 @@
+/* mlp.h - a multilayer perceptron over a mini-batch: Linear layers (GEMMs
+ * through cblas) with ReLU between them, hand-written backward pass, and
+ * Adam on its parameters. The dense half of deepfm, dlrm and ncf. */
+#ifndef REC_MLP_H
+#define REC_MLP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define REC_MLP_MAX_LAYERS 8
+
+struct rec_mlp {
+	size_t nlayers;
+	unsigned dim[REC_MLP_MAX_LAYERS + 1];  /* dim[0] inputs, dim[l + 1] layer l's outputs */
+	int relu_last;                          /* ReLU after the last layer too */
+	float *param, *grad, *m, *v;            /* all layers: W_l (out x in) then b_l */
+	size_t nparam;
+	size_t w_off[REC_MLP_MAX_LAYERS], b_off[REC_MLP_MAX_LAYERS];
+	uint64_t steps;                         /* Adam steps taken */
+	/* activations of the last forward: act[0] is the input, act[l + 1]
+	 * layer l's output after ReLU; batch rows each */
+	float *act[REC_MLP_MAX_LAYERS + 1], *delta[2];
+	size_t batch_cap;
+};
+
+/* dims: inputs, then each layer's width. Weights and biases start uniform in
+ * [-1/sqrt(fan_in), 1/sqrt(fan_in)] from seed. */
+void rec_mlp_init(struct rec_mlp *n, const unsigned *dims, size_t nlayers, int relu_last, uint64_t seed);
+void rec_mlp_free(struct rec_mlp *n);
+unsigned rec_mlp_out(const struct rec_mlp *n);
+
+/* The input buffer for a batch of b rows (dim[0] floats each) to fill. */
+float *rec_mlp_input(struct rec_mlp *n, size_t b);
+/* Runs the batch in the input buffer; returns the outputs (b x out). */
+const float *rec_mlp_forward(struct rec_mlp *n, size_t b);
+/* dout (b x out): gradient of the loss with respect to the outputs of the
+ * last forward. Adds the parameter gradients to n->grad and, when din is
+ * not NULL, writes the gradient with respect to the inputs (b x dim[0]). */
+void rec_mlp_backward(struct rec_mlp *n, size_t b, const float *dout, float *din);
+/* Floating-point operations of one forward + backward of a b-row batch. */
+double rec_mlp_flops(const struct rec_mlp *n, size_t b, int with_din);
+
+/* Adam step with lr on the accumulated gradients, which it then zeroes. */
+void rec_mlp_adam(struct rec_mlp *n, float lr);
+void rec_mlp_zero_grad(struct rec_mlp *n);
+
+#endif

@@ -1,0 +1,713 @@
+/* net.c - deepfm, dlrm and ncf on mini-batches.
+ *
+ * A batch goes through four steps: gather (each feature's row, created on
+ * first sight, and the batch's distinct rows read once), pool (field
+ * vectors), the model (interactions and MLPs) forward and backward, and the
+ * updates (Adam on the MLPs, row-wise Adagrad once per distinct row with the
+ * gradient summed over the batch). The loss is the batch mean. */
+#include "config.h"
+#include "net.h"
+#include "err.h"
+#include "fm.h"
+#include "fmtrain.h"
+#include "hash.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct rec_net_batch {
+	size_t cap_b, cap_f, cap_u;
+	size_t nf, nu;
+	uint32_t *foff;          /* b + 1: each example's features */
+	uint32_t *fslot, *fu;    /* per feature: slot, distinct-row index */
+	float *fx;               /* per feature: value */
+	uint32_t *urow;          /* distinct rows */
+	uint64_t *uid;           /* and their IDs */
+	float *R, *dR;           /* nu x rowdim: values, gradients */
+	uint32_t *hrow, *hu, *hgen, gen;  /* row -> distinct index, this batch */
+	size_t hcap;
+	float *E, *dE;           /* b x nslot x width: field vectors */
+	float *logit, *dlogit;   /* b */
+	float *din;              /* b x deep inputs: gradient of the deep part's input */
+	float *dhead;            /* ncf: b x head inputs */
+	float *dtower;           /* ncf: b x tower outputs */
+	float *dbot;             /* dlrm: b x k, gradient of the bottom output */
+};
+
+static const char *const kind_names[] = { "deepfm", "dlrm", "ncf" };
+
+const char *rec_net_kind_name(int kind)
+{
+	return kind_names[kind];
+}
+
+int rec_net_kind_parse(const char *name)
+{
+	for (int i = 0; i < 3; i++)
+		if (strcmp(name, kind_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+static float squash(float x)
+{
+	return x < 0 ? -log1pf(-x) : log1pf(x);
+}
+
+static int find_field(const struct rec_schema *s, const char *name)
+{
+	for (size_t f = 0; f < s->nfields; f++)
+		if (strcmp(s->field[f].name, name) == 0)
+			return (int)f;
+	return -1;
+}
+
+/* Which field feeds which slot (or the dlrm bottom MLP). */
+static int assign_fields(struct rec_net *n)
+{
+	const struct rec_schema *s = n->schema;
+
+	n->slot = rec_xmalloc((s->nfields + 1) * sizeof(int));
+	n->dense = rec_xmalloc((s->nfields + 1) * sizeof(int));
+	for (size_t f = 0; f < s->nfields; f++) {
+		int numeric = s->field[f].kind == REC_NUMERIC;
+		n->slot[f] = n->dense[f] = -1;
+		if (n->o.kind == REC_DLRM && numeric)
+			n->dense[f] = (int)n->ndense++;
+		else if (n->o.kind != REC_NCF)
+			n->slot[f] = (int)n->nslot++;
+	}
+	if (n->o.kind == REC_NCF) {
+		int u = find_field(s, n->o.user_field), i = find_field(s, n->o.item_field);
+		if (u < 0 || i < 0 || u == i || s->field[u].kind == REC_NUMERIC ||
+		    s->field[i].kind == REC_NUMERIC)
+			return rec_error("ncf needs categorical user and item fields ('%s', '%s'): "
+					 "name them with --user-field and --item-field",
+					 n->o.user_field, n->o.item_field);
+		n->slot[u] = 0;
+		n->slot[i] = 1;
+		n->nslot = 2;
+	}
+	if (n->nslot < (n->o.kind == REC_DLRM && !n->ndense ? 2u : 1u))
+		return rec_error("%s needs more categorical fields than the stream has",
+				 rec_net_kind_name(n->o.kind));
+	return 0;
+}
+
+static void build_mlp(struct rec_mlp *m, unsigned in, const unsigned *hidden, size_t nh,
+		      unsigned out, int relu_last, uint64_t seed)
+{
+	unsigned dims[REC_MLP_MAX_LAYERS + 1];
+
+	dims[0] = in;
+	for (size_t l = 0; l < nh; l++)
+		dims[l + 1] = hidden[l];
+	if (out)
+		dims[++nh] = out;
+	rec_mlp_init(m, dims, nh, relu_last, seed);
+}
+
+static void build_dense(struct rec_net *n)
+{
+	unsigned k = n->o.k, nh = (unsigned)n->o.nhidden;
+	size_t c = n->nslot + (n->ndense ? 1 : 0);
+
+	switch (n->o.kind) {
+	case REC_DEEPFM:
+		build_mlp(&n->deep, (unsigned)n->nslot * k, n->o.hidden, nh, 1, 0, n->o.seed);
+		break;
+	case REC_DLRM:
+		if (n->ndense)
+			build_mlp(&n->bottom, (unsigned)n->ndense, n->o.bottom, n->o.nbottom, k, 1,
+				  n->o.seed + 1);
+		build_mlp(&n->deep, (n->ndense ? k : 0) + (unsigned)(c * (c - 1) / 2), n->o.hidden, nh,
+			  1, 0, n->o.seed);
+		break;
+	case REC_NCF:
+		build_mlp(&n->deep, 2 * k, n->o.hidden, nh, 0, 1, n->o.seed);
+		build_mlp(&n->head, k + rec_mlp_out(&n->deep), NULL, 0, 1, 0, n->o.seed + 2);
+		break;
+	}
+}
+
+struct rec_net *rec_net_new(const struct rec_schema *s, const struct rec_net_opts *o)
+{
+	struct rec_embed_opts eo = REC_EMBED_OPTS_INIT;
+	struct rec_net *n;
+
+	if (!(s->flags & REC_HASHED)) {
+		rec_error("training needs a hashed stream (pipe it through rec-hash)");
+		return NULL;
+	}
+	if (o->nhidden + 1 > REC_MLP_MAX_LAYERS || o->nbottom + 1 > REC_MLP_MAX_LAYERS) {
+		rec_error("at most %d hidden layers", REC_MLP_MAX_LAYERS - 1);
+		return NULL;
+	}
+	n = rec_xcalloc(1, sizeof(*n));
+	n->o = *o;
+	n->schema = rec_schema_copy(s);
+	n->voff = o->kind == REC_DEEPFM;
+	n->width = o->kind == REC_NCF ? 2 * o->k : o->k;
+	n->rowdim = n->voff + n->width;
+	if (assign_fields(n) < 0) {
+		rec_net_free(n);
+		return NULL;
+	}
+	eo.dim = n->rowdim;
+	eo.precision = o->precision;
+	eo.init_scale = o->init_scale;
+	eo.seed = o->seed;
+	eo.min_count = o->min_count;
+	if (!(n->table = rec_embed_new(&eo))) {
+		rec_net_free(n);
+		return NULL;
+	}
+	n->numeric_id = rec_xcalloc(s->nfields + 1, sizeof(uint64_t));
+	for (size_t f = 0; f < s->nfields; f++)
+		n->numeric_id[f] = rec_hash_salt(s->seed, s->field[f].name) ^ UINT64_C(0x6e756d6572696300);
+	build_dense(n);
+	n->bt = rec_xcalloc(1, sizeof(*n->bt));
+	return n;
+}
+
+static void free_batch(struct rec_net_batch *bt)
+{
+	if (!bt)
+		return;
+	free(bt->foff);
+	free(bt->fslot);
+	free(bt->fu);
+	free(bt->fx);
+	free(bt->urow);
+	free(bt->uid);
+	free(bt->R);
+	free(bt->dR);
+	free(bt->hrow);
+	free(bt->hu);
+	free(bt->hgen);
+	free(bt->E);
+	free(bt->dE);
+	free(bt->logit);
+	free(bt->dlogit);
+	free(bt->din);
+	free(bt->dhead);
+	free(bt->dtower);
+	free(bt->dbot);
+	free(bt);
+}
+
+void rec_net_free(struct rec_net *n)
+{
+	if (!n)
+		return;
+	rec_embed_free(n->table);
+	rec_schema_free(n->schema);
+	free(n->slot);
+	free(n->dense);
+	free(n->numeric_id);
+	if (n->deep.param)
+		rec_mlp_free(&n->deep);
+	if (n->bottom.param)
+		rec_mlp_free(&n->bottom);
+	if (n->head.param)
+		rec_mlp_free(&n->head);
+	free_batch(n->bt);
+	free(n);
+}
+
+/* ---- gather ------------------------------------------------------------ */
+
+static void reserve_examples(struct rec_net *n, size_t b)
+{
+	struct rec_net_batch *bt = n->bt;
+	size_t e = b * n->nslot * n->width;
+
+	if (b <= bt->cap_b)
+		return;
+	bt->cap_b = b;
+	bt->foff = rec_xrealloc(bt->foff, (b + 1) * sizeof(uint32_t));
+	bt->E = rec_xrealloc(bt->E, e * sizeof(float));
+	bt->dE = rec_xrealloc(bt->dE, e * sizeof(float));
+	bt->logit = rec_xrealloc(bt->logit, b * sizeof(float));
+	bt->dlogit = rec_xrealloc(bt->dlogit, b * sizeof(float));
+	bt->din = rec_xrealloc(bt->din, b * n->deep.dim[0] * sizeof(float));
+	if (n->o.kind == REC_NCF) {
+		bt->dhead = rec_xrealloc(bt->dhead, b * n->head.dim[0] * sizeof(float));
+		bt->dtower = rec_xrealloc(bt->dtower, b * rec_mlp_out(&n->deep) * sizeof(float));
+	}
+	if (n->ndense)
+		bt->dbot = rec_xrealloc(bt->dbot, b * n->o.k * sizeof(float));
+}
+
+static void reserve_features(struct rec_net_batch *bt, size_t nf)
+{
+	if (nf <= bt->cap_f)
+		return;
+	bt->cap_f = nf * 2;
+	bt->fslot = rec_xrealloc(bt->fslot, bt->cap_f * sizeof(uint32_t));
+	bt->fu = rec_xrealloc(bt->fu, bt->cap_f * sizeof(uint32_t));
+	bt->fx = rec_xrealloc(bt->fx, bt->cap_f * sizeof(float));
+}
+
+/* Sizes the row -> distinct index table for up to nf distinct rows. */
+static void reserve_distinct(struct rec_net *n, size_t nf)
+{
+	struct rec_net_batch *bt = n->bt;
+
+	if (nf <= bt->cap_u)
+		return;
+	bt->cap_u = nf * 2;
+	bt->urow = rec_xrealloc(bt->urow, bt->cap_u * sizeof(uint32_t));
+	bt->uid = rec_xrealloc(bt->uid, bt->cap_u * sizeof(uint64_t));
+	bt->R = rec_xrealloc(bt->R, bt->cap_u * n->rowdim * sizeof(float));
+	bt->dR = rec_xrealloc(bt->dR, bt->cap_u * n->rowdim * sizeof(float));
+	for (bt->hcap = 64; bt->hcap < 2 * bt->cap_u; bt->hcap *= 2)
+		;
+	free(bt->hgen);
+	bt->hrow = rec_xrealloc(bt->hrow, bt->hcap * sizeof(uint32_t));
+	bt->hu = rec_xrealloc(bt->hu, bt->hcap * sizeof(uint32_t));
+	bt->hgen = rec_xcalloc(bt->hcap, sizeof(uint32_t));
+	bt->gen = 0;
+}
+
+static uint32_t distinct(struct rec_net *n, uint32_t row, uint64_t id)
+{
+	struct rec_net_batch *bt = n->bt;
+	size_t mask = bt->hcap - 1, h = (row * UINT32_C(0x9e3779b1)) & mask;
+
+	for (; bt->hgen[h] == bt->gen; h = (h + 1) & mask)
+		if (bt->hrow[h] == row)
+			return bt->hu[h];
+	bt->hgen[h] = bt->gen;
+	bt->hrow[h] = row;
+	bt->urow[bt->nu] = row;
+	bt->uid[bt->nu] = id;
+	return bt->hu[h] = (uint32_t)bt->nu++;
+}
+
+static void add_feature(struct rec_net *n, uint64_t id, float x, int slot, int create)
+{
+	struct rec_net_batch *bt = n->bt;
+	uint32_t row;
+
+	n->seen++;
+	if (x == 0 || (row = rec_embed_find(n->table, id, create)) == REC_EMBED_NONE)
+		return;
+	n->found++;
+	bt->fslot[bt->nf] = (uint32_t)slot;
+	bt->fx[bt->nf] = x;
+	bt->fu[bt->nf++] = distinct(n, row, id);
+}
+
+/* Record r's features; dlrm's numeric fields go to the bottom MLP's input. */
+static void gather_record(struct rec_net *n, const struct rec_block *b, size_t r, float *dense, int create)
+{
+	const struct rec_schema *s = b->schema;
+
+	if (dense)
+		memset(dense, 0, n->ndense * sizeof(float));
+	for (size_t f = 0; f < s->nfields; f++) {
+		const struct rec_col *c = &b->col[f];
+		int numeric = s->field[f].kind == REC_NUMERIC;
+		int valued = numeric || (s->field[f].flags & REC_FIELD_VALUED);
+		if (n->dense[f] >= 0) {
+			for (uint32_t i = c->off[r]; i < c->off[r + 1]; i++)
+				dense[n->dense[f]] += squash(c->val[i]);
+			continue;
+		}
+		if (n->slot[f] < 0)
+			continue;
+		reserve_features(n->bt, n->bt->nf + (c->off[r + 1] - c->off[r]));
+		for (uint32_t i = c->off[r]; i < c->off[r + 1]; i++)
+			add_feature(n, numeric ? n->numeric_id[f] : c->id[i],
+				    numeric ? squash(c->val[i]) : valued ? c->val[i] : 1, n->slot[f], create);
+	}
+}
+
+static void prefetch_record(const struct rec_net *n, const struct rec_block *b, size_t r)
+{
+	for (size_t f = 0; f < b->schema->nfields; f++) {
+		const struct rec_col *c = &b->col[f];
+		if (n->slot[f] < 0 || b->schema->field[f].kind == REC_NUMERIC)
+			continue;
+		for (uint32_t i = c->off[r]; i < c->off[r + 1]; i++)
+			rec_embed_prefetch(n->table, c->id[i]);
+	}
+}
+
+static size_t count_values(const struct rec_block *b, size_t first, size_t count)
+{
+	size_t v = 0;
+
+	for (size_t f = 0; f < b->schema->nfields; f++)
+		v += b->col[f].off[first + count] - b->col[f].off[first];
+	return v;
+}
+
+/* Gathers records [first, first + count): features, distinct rows, values. */
+static void gather(struct rec_net *n, const struct rec_block *b, size_t first, size_t count, int create)
+{
+	struct rec_net_batch *bt = n->bt;
+	float *dense = n->ndense ? rec_mlp_input(&n->bottom, count) : NULL;
+
+	reserve_examples(n, count);
+	reserve_distinct(n, count_values(b, first, count) + n->schema->nfields);
+	bt->nf = bt->nu = 0;
+	if (++bt->gen == 0) {
+		memset(bt->hgen, 0, bt->hcap * sizeof(uint32_t));
+		bt->gen = 1;
+	}
+	for (size_t i = 0; i < count; i++) {
+		if (i + 1 < count)
+			prefetch_record(n, b, first + i + 1);
+		bt->foff[i] = (uint32_t)bt->nf;
+		gather_record(n, b, first + i, dense ? dense + i * n->ndense : NULL, create);
+	}
+	bt->foff[count] = (uint32_t)bt->nf;
+	for (size_t u = 0; u < bt->nu; u++)
+		rec_embed_prefetch_row(n->table, bt->urow[u]);
+	for (size_t u = 0; u < bt->nu; u++)
+		rec_embed_read(n->table, bt->urow[u], bt->R + u * n->rowdim);
+}
+
+/* Field vectors of example i (and deepfm's first-order sum in logit[i]). */
+static void pool(struct rec_net *n, size_t i)
+{
+	struct rec_net_batch *bt = n->bt;
+	size_t w = n->width;
+	float *e = bt->E + i * n->nslot * w, first = 0;
+
+	memset(e, 0, n->nslot * w * sizeof(float));
+	for (uint32_t j = bt->foff[i]; j < bt->foff[i + 1]; j++) {
+		const float *row = bt->R + (size_t)bt->fu[j] * n->rowdim;
+		float x = bt->fx[j], *dst = e + (size_t)bt->fslot[j] * w;
+		if (n->voff)
+			first += x * row[0];
+		for (size_t d = 0; d < w; d++)
+			dst[d] += x * row[n->voff + d];
+	}
+	bt->logit[i] = first;
+}
+
+/* Adds x * dE of each feature's slot (and dlogit * x to deepfm's w) to the
+ * gradient of its distinct row. Serial: distinct rows are shared. */
+static void scatter(struct rec_net *n, size_t count)
+{
+	struct rec_net_batch *bt = n->bt;
+	size_t w = n->width;
+
+	memset(bt->dR, 0, bt->nu * n->rowdim * sizeof(float));
+	for (size_t i = 0; i < count; i++) {
+		const float *de = bt->dE + i * n->nslot * w;
+		for (uint32_t j = bt->foff[i]; j < bt->foff[i + 1]; j++) {
+			float *g = bt->dR + (size_t)bt->fu[j] * n->rowdim, x = bt->fx[j];
+			const float *src = de + (size_t)bt->fslot[j] * w;
+			if (n->voff)
+				g[0] += x * bt->dlogit[i];
+			for (size_t d = 0; d < w; d++)
+				g[n->voff + d] += x * src[d];
+		}
+	}
+}
+
+/* ---- the models ---------------------------------------------------------- */
+
+/* deepfm: FM over the field vectors plus the deep part over their concat. */
+static void deepfm_forward(struct rec_net *n, size_t count)
+{
+	struct rec_net_batch *bt = n->bt;
+	size_t in = n->nslot * n->o.k;
+	const float *out;
+
+	memcpy(rec_mlp_input(&n->deep, count), bt->E, count * in * sizeof(float));
+	out = rec_mlp_forward(&n->deep, count);
+	for (size_t i = 0; i < count; i++) {
+		const float *e = bt->E + i * in;
+		float fm = 0;
+		for (unsigned d = 0; d < n->o.k; d++) {
+			float s = 0, sq = 0;
+			for (size_t f = 0; f < n->nslot; f++) {
+				float v = e[f * n->o.k + d];
+				s += v;
+				sq += v * v;
+			}
+			fm += s * s - sq;
+		}
+		bt->logit[i] += 0.5f * fm + out[i];
+	}
+}
+
+static void deepfm_backward(struct rec_net *n, size_t count)
+{
+	struct rec_net_batch *bt = n->bt;
+	size_t in = n->nslot * n->o.k;
+
+	rec_mlp_backward(&n->deep, count, bt->dlogit, bt->dE);
+	for (size_t i = 0; i < count; i++) {
+		const float *e = bt->E + i * in;
+		float *de = bt->dE + i * in, g = bt->dlogit[i];
+		for (unsigned d = 0; d < n->o.k; d++) {
+			float s = 0;
+			for (size_t f = 0; f < n->nslot; f++)
+				s += e[f * n->o.k + d];
+			for (size_t f = 0; f < n->nslot; f++)
+				de[f * n->o.k + d] += g * (s - e[f * n->o.k + d]);
+		}
+	}
+}
+
+/* dlrm's z_a for example i: the bottom output first when there is one. */
+static float *dlrm_z(struct rec_net *n, float *E, float *bot, size_t i, size_t a)
+{
+	size_t k = n->o.k;
+
+	if (n->ndense) {
+		if (a == 0)
+			return bot + i * k;
+		a--;
+	}
+	return E + (i * n->nslot + a) * k;
+}
+
+static void dlrm_forward(struct rec_net *n, size_t count)
+{
+	struct rec_net_batch *bt = n->bt;
+	size_t k = n->o.k, c = n->nslot + (n->ndense ? 1 : 0), in = n->deep.dim[0];
+	float *bot = n->ndense ? (float *)rec_mlp_forward(&n->bottom, count) : NULL;
+	float *top = rec_mlp_input(&n->deep, count);
+
+	for (size_t i = 0; i < count; i++) {
+		float *t = top + i * in;
+		if (bot) {
+			memcpy(t, bot + i * k, k * sizeof(float));
+			t += k;
+		}
+		for (size_t a = 0; a < c; a++) {
+			const float *za = dlrm_z(n, bt->E, bot, i, a);
+			for (size_t b = a + 1; b < c; b++) {
+				const float *zb = dlrm_z(n, bt->E, bot, i, b);
+				float dot = 0;
+				for (size_t d = 0; d < k; d++)
+					dot += za[d] * zb[d];
+				*t++ = dot;
+			}
+		}
+	}
+	rec_mlp_forward(&n->deep, count);
+	for (size_t i = 0; i < count; i++)
+		bt->logit[i] = n->deep.act[n->deep.nlayers][i];
+}
+
+static void dlrm_backward(struct rec_net *n, size_t count)
+{
+	struct rec_net_batch *bt = n->bt;
+	size_t k = n->o.k, c = n->nslot + (n->ndense ? 1 : 0), in = n->deep.dim[0];
+	float *bot = n->ndense ? n->bottom.act[n->bottom.nlayers] : NULL;
+
+	rec_mlp_backward(&n->deep, count, bt->dlogit, bt->din);
+	memset(bt->dE, 0, count * n->nslot * k * sizeof(float));
+	for (size_t i = 0; i < count; i++) {
+		const float *g = bt->din + i * in + (bot ? k : 0);
+		if (bot)
+			memcpy(bt->dbot + i * k, bt->din + i * in, k * sizeof(float));
+		for (size_t a = 0; a < c; a++)
+			for (size_t b = a + 1; b < c; b++, g++) {
+				const float *za = dlrm_z(n, bt->E, bot, i, a), *zb = dlrm_z(n, bt->E, bot, i, b);
+				float *da = dlrm_z(n, bt->dE, bt->dbot, i, a), *db = dlrm_z(n, bt->dE, bt->dbot, i, b);
+				for (size_t d = 0; d < k; d++) {
+					da[d] += *g * zb[d];
+					db[d] += *g * za[d];
+				}
+			}
+	}
+	if (bot)
+		rec_mlp_backward(&n->bottom, count, bt->dbot, NULL);
+}
+
+/* ncf: the GMF product and the tower's output, through the head. */
+static void ncf_forward(struct rec_net *n, size_t count)
+{
+	struct rec_net_batch *bt = n->bt;
+	size_t k = n->o.k, h = rec_mlp_out(&n->deep);
+	float *tin = rec_mlp_input(&n->deep, count);
+	const float *tout, *out;
+	float *hin;
+
+	for (size_t i = 0; i < count; i++) {
+		const float *p = bt->E + i * 4 * k, *q = p + 2 * k;
+		memcpy(tin + i * 2 * k, p + k, k * sizeof(float));
+		memcpy(tin + i * 2 * k + k, q + k, k * sizeof(float));
+	}
+	tout = rec_mlp_forward(&n->deep, count);
+	hin = rec_mlp_input(&n->head, count);
+	for (size_t i = 0; i < count; i++) {
+		const float *p = bt->E + i * 4 * k, *q = p + 2 * k;
+		float *x = hin + i * (k + h);
+		for (size_t d = 0; d < k; d++)
+			x[d] = p[d] * q[d];
+		memcpy(x + k, tout + i * h, h * sizeof(float));
+	}
+	out = rec_mlp_forward(&n->head, count);
+	for (size_t i = 0; i < count; i++)
+		bt->logit[i] = out[i];
+}
+
+static void ncf_backward(struct rec_net *n, size_t count)
+{
+	struct rec_net_batch *bt = n->bt;
+	size_t k = n->o.k, h = rec_mlp_out(&n->deep);
+
+	rec_mlp_backward(&n->head, count, bt->dlogit, bt->dhead);
+	for (size_t i = 0; i < count; i++)
+		memcpy(bt->dtower + i * h, bt->dhead + i * (k + h) + k, h * sizeof(float));
+	rec_mlp_backward(&n->deep, count, bt->dtower, bt->din);
+	for (size_t i = 0; i < count; i++) {
+		const float *p = bt->E + i * 4 * k, *q = p + 2 * k, *g = bt->dhead + i * (k + h);
+		float *dp = bt->dE + i * 4 * k, *dq = dp + 2 * k;
+		for (size_t d = 0; d < k; d++) {
+			dp[d] = g[d] * q[d];
+			dq[d] = g[d] * p[d];
+		}
+		memcpy(dp + k, bt->din + i * 2 * k, k * sizeof(float));
+		memcpy(dq + k, bt->din + i * 2 * k + k, k * sizeof(float));
+	}
+}
+
+/* ---- batches ------------------------------------------------------------- */
+
+static void forward(struct rec_net *n, size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		pool(n, i);
+	switch (n->o.kind) {
+	case REC_DEEPFM: deepfm_forward(n, count); break;
+	case REC_DLRM: dlrm_forward(n, count); break;
+	case REC_NCF: ncf_forward(n, count); break;
+	}
+}
+
+static void backward(struct rec_net *n, size_t count)
+{
+	switch (n->o.kind) {
+	case REC_DEEPFM: deepfm_backward(n, count); break;
+	case REC_DLRM: dlrm_backward(n, count); break;
+	case REC_NCF: ncf_backward(n, count); break;
+	}
+	scatter(n, count);
+}
+
+/* Sum of the weighted logistic losses; dlogit gets the gradient of their
+ * mean over the batch. */
+static double batch_loss(struct rec_net *n, const struct rec_block *b, size_t first, size_t count)
+{
+	struct rec_net_batch *bt = n->bt;
+	double sum = 0;
+
+	for (size_t i = 0; i < count; i++) {
+		size_t r = first + i;
+		float w = (b->schema->flags & REC_HAS_WEIGHT) ? b->weight[r] : 1, g;
+		sum += w * rec_logistic_loss(bt->logit[i], b->label[r], &g);
+		bt->dlogit[i] = w * g / (float)count;
+	}
+	return sum;
+}
+
+static double dense_flops(const struct rec_net *n, size_t count)
+{
+	double f = rec_mlp_flops(&n->deep, count, 1);
+
+	if (n->ndense)
+		f += rec_mlp_flops(&n->bottom, count, 0);
+	if (n->o.kind == REC_NCF)
+		f += rec_mlp_flops(&n->head, count, 1);
+	return f;
+}
+
+static void update_dense(struct rec_net *n, float scale)
+{
+	struct rec_mlp *m[3] = { &n->deep, n->ndense ? &n->bottom : NULL,
+				 n->o.kind == REC_NCF ? &n->head : NULL };
+
+	for (int i = 0; i < 3; i++) {
+		if (!m[i])
+			continue;
+		if (n->o.freeze & REC_FREEZE_DENSE)
+			rec_mlp_zero_grad(m[i]);
+		else
+			rec_mlp_adam(m[i], n->o.dense_lr * scale);
+	}
+}
+
+static void update_rows(struct rec_net *n, float scale)
+{
+	struct rec_net_batch *bt = n->bt;
+
+	if (n->o.freeze & REC_FREEZE_EMBED)
+		return;
+	for (size_t u = 0; u < bt->nu; u++) {
+		float *g = bt->dR + u * n->rowdim;
+		const float *row = bt->R + u * n->rowdim;
+		for (size_t d = 0; d < n->rowdim; d++)
+			g[d] += n->o.l2 * row[d];
+		rec_embed_adagrad(n->table, bt->urow[u], g, n->o.lr * scale, n->o.eps);
+	}
+}
+
+static void train_batch(struct rec_net *n, const struct rec_block *b, size_t first, size_t count,
+			double *loss)
+{
+	float scale = rec_lr_at(1, n->o.warmup, n->o.decay, n->trained);
+
+	gather(n, b, first, count, !(n->o.freeze & REC_FREEZE_EMBED));
+	forward(n, count);
+	*loss += batch_loss(n, b, first, count);
+	backward(n, count);
+	update_dense(n, scale);
+	update_rows(n, scale);
+	n->trained += count;
+	n->flops += dense_flops(n, count);
+}
+
+void rec_net_train_block(struct rec_net *n, const struct rec_block *b, double *loss)
+{
+	for (size_t r = 0; r < b->n; r += n->o.batch)
+		train_batch(n, b, r, b->n - r < n->o.batch ? b->n - r : n->o.batch, loss);
+}
+
+void rec_net_predict_block(struct rec_net *n, const struct rec_block *b, float *p)
+{
+	for (size_t r = 0; r < b->n; r += n->o.batch) {
+		size_t count = b->n - r < n->o.batch ? b->n - r : n->o.batch;
+		gather(n, b, r, count, 0);
+		forward(n, count);
+		for (size_t i = 0; i < count; i++)
+			p[r + i] = 1 / (1 + expf(-n->bt->logit[i]));
+	}
+}
+
+double rec_net_loss(struct rec_net *n, const struct rec_block *b, size_t first, size_t count, int grad)
+{
+	double sum;
+
+	gather(n, b, first, count, 1);
+	forward(n, count);
+	sum = batch_loss(n, b, first, count);
+	if (grad) {
+		rec_mlp_zero_grad(&n->deep);
+		if (n->ndense)
+			rec_mlp_zero_grad(&n->bottom);
+		if (n->o.kind == REC_NCF)
+			rec_mlp_zero_grad(&n->head);
+		backward(n, count);
+	}
+	return sum / (double)count;
+}
+
+const float *rec_net_row_grad(const struct rec_net *n, uint64_t id)
+{
+	for (size_t u = 0; u < n->bt->nu; u++)
+		if (n->bt->uid[u] == id)
+			return n->bt->dR + u * n->rowdim;
+	return NULL;
+}

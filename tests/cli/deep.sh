@@ -1,0 +1,88 @@
+# The deep models on data/samples: deepfm and dlrm find the planted gender x
+# category cross; one thread and one seed give the same scores twice; a
+# checkpointed run resumed gives what an uninterrupted one gives; fine-tuning
+# a pre-trained model beats training from scratch on a small slice; frozen
+# embeddings stay as they were; early stopping keeps the best epoch.
+. "$TESTDIR/lib.sh"
+truth=$SAMPLES/ctr-test.truth
+bayes=$(sed -n 's/^bayes_auc = //p' "$truth")
+nocross=$(sed -n 's/^nocross_auc = //p' "$truth")
+cols="--header --label click --categorical user,item,gender,age,category --numeric price --list tags:|"
+rec-hash $cols "$SAMPLES/ctr-train.tsv" > train.rec
+rec-hash $cols "$SAMPLES/ctr-test.tsv" > test.rec
+auc() { rec-eval -m "$1" --json test.rec | sed 's/.*"auc": \([0-9.]*\).*/\1/'; }
+# at_least A B D: A >= B + D
+at_least() { awk -v a="$1" -v b="$2" -v d="$3" 'BEGIN { exit !(a + 0 >= b + d) }'; }
+
+rec-train -q --model deepfm --threads 1 --lr 0.02 --epochs 2 --seed 1 -o deepfm.recm train.rec
+rec-train -q --model dlrm --threads 1 --batch 64 --lr 0.02 --epochs 2 --seed 1 -o dlrm.recm train.rec
+d=$(auc deepfm.recm)
+l=$(auc dlrm.recm)
+echo "bayes $bayes nocross $nocross: deepfm $d dlrm $l" >&2
+at_least "$d" "$bayes" -0.01 || fail "deepfm AUC $d, Bayes $bayes"
+at_least "$l" "$nocross" 0.05 || fail "dlrm AUC $l misses the cross ($nocross without)"
+tar -xOf deepfm.recm MANIFEST > manifest
+expect_grep "^model.kind = deepfm$" manifest
+expect_grep "^model.hidden = 128,64$" manifest
+expect_grep "^tensor.deep.0.weight = f32 128 112$" manifest
+
+# --threads 1 --seed S: the same scores, twice
+rec-train -q --model deepfm --threads 1 --seed 7 -o a.recm train.rec
+rec-train -q --model deepfm --threads 1 --seed 7 -o b.recm train.rec
+rec-eval -m a.recm --predict test.rec > a.tsv 2> /dev/null
+rec-eval -m b.recm --predict test.rec > b.tsv 2> /dev/null
+cmp a.tsv b.tsv || fail "two runs with --threads 1 --seed 7 differ"
+
+# checkpoint after the first half, resume over both halves: the same model
+head -n 20001 "$SAMPLES/ctr-train.tsv" | rec-hash $cols > half1.rec
+{ head -n 1 "$SAMPLES/ctr-train.tsv"; tail -n +20002 "$SAMPLES/ctr-train.tsv"; } | rec-hash $cols > half2.rec
+for m in deepfm fm; do
+	rec-train -q --model $m --threads 1 --seed 2 -o whole.recm half1.rec half2.rec
+	rec-train -q --model $m --threads 1 --seed 2 --checkpoint ck.recm --checkpoint-every 5000 half1.rec
+	tar -xOf ck.recm MANIFEST | grep -q '^train.records = 20000$' || fail "$m: checkpoint not at 20000"
+	rec-train -q --model $m --threads 1 --seed 2 --checkpoint ck.recm --resume -o resumed.recm \
+		half1.rec half2.rec
+	rec-eval -m whole.recm --predict test.rec > whole.tsv 2> /dev/null
+	rec-eval -m resumed.recm --predict test.rec > resumed.tsv 2> /dev/null
+	cmp whole.tsv resumed.tsv || fail "$m: resumed run differs from the uninterrupted one"
+done
+expect_status 2 rec-train --resume --checkpoint nothing.recm train.rec 2> err
+expect_grep "nothing.recm" err
+
+# pre-train on 38000 rows, fine-tune on the other 2000: better than those
+# 2000 alone
+{ head -n 1 "$SAMPLES/ctr-train.tsv"; tail -n +2002 "$SAMPLES/ctr-train.tsv"; } | rec-hash $cols > big.rec
+head -n 2001 "$SAMPLES/ctr-train.tsv" | rec-hash $cols > small.rec
+rec-train -q --model deepfm --threads 1 --lr 0.02 --epochs 2 --seed 1 -o pre.recm big.rec
+rec-train -q --model deepfm --threads 1 --lr 0.02 --epochs 2 --seed 1 -o scratch.recm small.rec
+rec-train -q --init pre.recm --threads 1 --lr 0.01 --epochs 1 -o tuned.recm small.rec
+s=$(auc scratch.recm)
+t=$(auc tuned.recm)
+echo "fine-tuned $t, from scratch $s" >&2
+at_least "$t" "$s" 0.02 || fail "fine-tuning ($t) does not beat scratch ($s)"
+tar -xOf tuned.recm MANIFEST | grep -q '^train.init = pre.recm$' || fail "no train.init provenance"
+# frozen embeddings: the rows come out as they went in
+rec-train -q --init pre.recm --freeze embeddings --threads 1 -o frozen.recm small.rec
+tar -xOf pre.recm embd.rows > pre.rows
+tar -xOf frozen.recm embd.rows > frozen.rows
+cmp pre.rows frozen.rows || fail "--freeze embeddings changed rows"
+tar -xOf pre.recm deep.0.weight > pre.w
+tar -xOf frozen.recm deep.0.weight > frozen.w
+! cmp -s pre.w frozen.w || fail "the dense part did not train"
+expect_status 2 rec-train --freeze embeddings train.rec 2> err
+expect_grep "needs --init" err
+
+# early stopping: overfitting starts after two epochs
+rec-train --model deepfm --threads 1 --lr 0.02 --epochs 8 --patience 1 --valid test.rec \
+	-o early.recm train.rec 2> log
+expect_grep "stopping after epoch" log
+best=$(sed -n 's/.*valid auc [0-9.]* logloss \([0-9.]*\).*/\1/p' log | sort -n | head -n 1)
+kept=$(tar -xOf early.recm MANIFEST | sed -n 's/^train.valid_logloss = //p')
+[ "$(printf '%.4f' "$kept")" = "$best" ] || fail "early-stopped model has logloss $kept, the best epoch $best"
+
+# the schema and hash seed travel with the model
+rec-hash $cols --seed 9 "$SAMPLES/ctr-test.tsv" > seed9.rec
+expect_status 2 rec-eval -m deepfm.recm seed9.rec 2> err
+expect_grep "is not the model's" err
+expect_status 2 rec-train --model ncf --user-field nobody train.rec 2> err
+expect_grep "ncf needs" err
