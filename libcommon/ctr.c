@@ -24,9 +24,9 @@ struct rec_ctr *rec_ctr_load(const char *path)
 	kind = rec_kv_get(&mf->manifest, "model.kind");
 	if (kind && rec_net_kind_parse(kind) >= 0)
 		c->net = rec_net_load_model(mf);
+	else
+		c->fm = rec_fm_load_model(mf);
 	rec_model_close(mf);
-	if (!c->net)
-		c->fm = rec_fm_load(path);
 	if (!c->fm && !c->net) {
 		free(c);
 		return NULL;

@@ -355,64 +355,9 @@ void rec_fm_train_block(struct rec_fm_model *m, const struct rec_block *b, doubl
 
 /* ---- model files ------------------------------------------------------- */
 
-/* The stream schema as manifest keys, so that a model hashes and reads new
- * data exactly as it was trained. */
-static void schema_to_kv(const struct rec_schema *s, struct rec_kv *kv)
-{
-	char key[64];
-
-	rec_kv_setf(kv, "stream.flags", "%u", (unsigned)s->flags);
-	rec_kv_setf(kv, "stream.id_bits", "%u", (unsigned)s->id_bits);
-	rec_kv_setf(kv, "stream.seed", "%llu", (unsigned long long)s->seed);
-	rec_kv_setf(kv, "stream.fields", "%zu", s->nfields);
-	for (size_t f = 0; f < s->nfields; f++) {
-		snprintf(key, sizeof(key), "stream.field.%zu", f);
-		rec_kv_setf(kv, key, "%s %s %u", s->field[f].name, rec_kind_name(s->field[f].kind),
-			    (unsigned)s->field[f].flags);
-	}
-}
-
-static struct rec_schema *schema_from_kv(const struct rec_kv *kv, const char *name)
-{
-	const char *flags = rec_kv_get(kv, "stream.flags"), *bits = rec_kv_get(kv, "stream.id_bits");
-	const char *seed = rec_kv_get(kv, "stream.seed"), *nf = rec_kv_get(kv, "stream.fields");
-	struct rec_schema *s;
-	char key[64], fname[REC_MAX_NAME + 1], kind[8];
-	unsigned fl;
-
-	if (!flags || !bits || !seed || !nf) {
-		rec_error("'%s': the MANIFEST lacks the stream schema", name);
-		return NULL;
-	}
-	s = rec_schema_new((uint32_t)strtoul(flags, NULL, 10));
-	s->id_bits = (uint32_t)strtoul(bits, NULL, 10);
-	s->seed = strtoull(seed, NULL, 10);
-	for (size_t f = 0, n = strtoul(nf, NULL, 10); f < n; f++) {
-		const char *v;
-		snprintf(key, sizeof(key), "stream.field.%zu", f);
-		v = rec_kv_get(kv, key);
-		if (!v || sscanf(v, "%255s %7s %u", fname, kind, &fl) != 3 ||
-		    rec_schema_add(s, fname, rec_kind_parse(kind), (int)fl) < 0) {
-			rec_error("'%s': bad %s in the MANIFEST", name, key);
-			rec_schema_free(s);
-			return NULL;
-		}
-	}
-	return s;
-}
-
 int rec_fm_check_schema(const struct rec_fm_model *m, const struct rec_schema *s, const char *name)
 {
-	char *a, *b;
-
-	if (rec_schema_equal(m->schema, s))
-		return 0;
-	a = rec_schema_describe(m->schema);
-	b = rec_schema_describe(s);
-	rec_error("'%s': stream schema [%s] is not the model's [%s]", name, b, a);
-	free(a);
-	free(b);
-	return -1;
+	return rec_schema_check(m->schema, s, name);
 }
 
 static const char *kind_name(const struct rec_fm_opts *o)
@@ -454,20 +399,12 @@ static void optim_to_kv(const struct rec_fm_model *m, struct rec_kv *kv)
 
 int rec_fm_save(const struct rec_fm_model *m, const char *path, const struct rec_kv *extra)
 {
-	size_t n = rec_embed_rows(m->table), stride = m->dim;
-	uint64_t *ids = rec_xmalloc((n + 1) * sizeof(uint64_t));
-	float *rows = rec_xmalloc((n * stride + 1) * sizeof(float)), *state = rec_xmalloc((n + 1) * sizeof(float));
 	float bias[2] = { m->w0, m->w0_acc };
 	struct rec_model_writer *w = rec_model_create(path, 0);
+	struct rec_embed_dump d = { 0 };
 	struct rec_kv kv = { 0 };
-	char *schema = rec_schema_describe(m->schema);
 	int rc = -1;
 
-	for (uint32_t r = 0; r < n; r++) {
-		ids[r] = rec_embed_id(m->table, r);
-		state[r] = rec_embed_state(m->table, r);
-		rec_embed_read(m->table, r, rows + (size_t)r * stride);
-	}
 	for (size_t i = 0; extra && i < extra->n; i++)
 		rec_kv_set(&kv, extra->key[i], extra->val[i]);
 	rec_kv_set(&kv, "model.kind", kind_name(&m->o));
@@ -475,34 +412,15 @@ int rec_fm_save(const struct rec_fm_model *m, const char *path, const struct rec
 	rec_kv_set(&kv, "model.row_precision", m->o.precision == REC_FP16 ? "fp16" : "fp32");
 	rec_kv_setf(&kv, "model.seed", "%llu", (unsigned long long)m->o.seed);
 	optim_to_kv(m, &kv);
-	rec_kv_set(&kv, "stream.schema", schema);
-	schema_to_kv(m->schema, &kv);
+	rec_schema_to_kv(m->schema, &kv);
 	if (w && rec_model_add(w, "bias", "f32", (size_t[]){ 2 }, 1, bias) == 0 &&
-	    rec_model_add(w, "embd.ids", "u64", (size_t[]){ n }, 1, ids) == 0 &&
-	    rec_model_add(w, "embd.rows", "f32", (size_t[]){ n, stride }, 2, rows) == 0 &&
-	    rec_model_add(w, "embd.state", "f32", (size_t[]){ n }, 1, state) == 0)
+	    rec_embed_save(m->table, w, &d) == 0)
 		rc = rec_model_commit(w, &kv);
 	else if (w)
 		rec_model_abort(w);
+	rec_embed_dump_free(&d);
 	rec_kv_free(&kv);
-	free(schema);
-	free(ids);
-	free(rows);
-	free(state);
 	return rc;
-}
-
-/* The tensor, if it has the expected element count and dtype. */
-static const void *tensor(const struct rec_model *mf, const char *name, const char *dtype, size_t count)
-{
-	const struct rec_tensor *t = rec_model_tensor(mf, name);
-	size_t size = rec_dtype_size(dtype);
-
-	if (!t || strcmp(t->dtype, dtype) != 0 || t->bytes != count * size) {
-		rec_error("'%s': tensor '%s' missing or not %zu x %s", mf->name, name, count, dtype);
-		return NULL;
-	}
-	return t->data;
 }
 
 /* The row layout in words, for messages. */
@@ -515,28 +433,14 @@ static const char *layout(const struct rec_fm_model *m)
 
 static int load_rows(struct rec_fm_model *m, const struct rec_model *mf)
 {
-	const struct rec_tensor *t = rec_model_tensor(mf, "embd.ids");
 	const struct rec_tensor *rt = rec_model_tensor(mf, "embd.rows");
-	size_t n = t ? t->bytes / 8 : 0, stride = m->dim;
-	const uint64_t *ids = tensor(mf, "embd.ids", "u64", n);
-	const float *rows, *state, *bias;
+	const float *bias;
 
-	if (ids && rt && (rt->ndim != 2 || rt->shape[1] != stride))
-		return rec_error("'%s': embd.rows has rows of %zu floats, not the %zu of %s", mf->name,
-				 rt->ndim == 2 ? rt->shape[1] : 0, stride, layout(m));
-	rows = ids ? tensor(mf, "embd.rows", "f32", n * stride) : NULL;
-	state = rows ? tensor(mf, "embd.state", "f32", n) : NULL;
-	bias = state ? tensor(mf, "bias", "f32", 2) : NULL;
-	if (!bias)
+	if (rt && (rt->ndim != 2 || rt->shape[1] != m->dim))
+		return rec_error("'%s': embd.rows has rows of %zu floats, not the %u of %s", mf->name,
+				 rt->ndim == 2 ? rt->shape[1] : 0, m->dim, layout(m));
+	if (!(bias = rec_model_expect(mf, "bias", "f32", 2)) || rec_embed_load(m->table, mf) < 0)
 		return -1;
-	for (size_t r = 0; r < n; r++) {
-		uint32_t row = rec_embed_find(m->table, ids[r], 1);
-		if (row != r)
-			return rec_error("'%s': embedding ID %llu appears twice", mf->name,
-					 (unsigned long long)ids[r]);
-		rec_embed_write(m->table, row, rows + r * stride);
-		rec_embed_set_state(m->table, row, state[r]);
-	}
 	m->w0 = bias[0];
 	m->w0_acc = bias[1];
 	return 0;
@@ -617,7 +521,7 @@ static struct rec_fm_model *model_from_manifest(const struct rec_model *mf)
 	o.ffm = strcmp(kind, "ffm") == 0;
 	o.precision = prec && strcmp(prec, "fp16") == 0 ? REC_FP16 : REC_FP32;
 	o.min_count = 1; /* every saved row is back at once */
-	if (optim_from_kv(mf, &o, &t) < 0 || !(m_schema = schema_from_kv(&mf->manifest, mf->name)))
+	if (optim_from_kv(mf, &o, &t) < 0 || !(m_schema = rec_schema_from_kv(&mf->manifest, mf->name)))
 		return NULL;
 	m = rec_xcalloc(1, sizeof(*m));
 	m->o = o;
@@ -626,25 +530,32 @@ static struct rec_fm_model *model_from_manifest(const struct rec_model *mf)
 	return m;
 }
 
+struct rec_fm_model *rec_fm_load_model(const struct rec_model *mf)
+{
+	struct rec_fm_model *shell = model_from_manifest(mf), *m = NULL;
+	char *pre;
+
+	if (!shell)
+		return NULL;
+	pre = rec_xmalloc(strlen(mf->name) + 5);
+	sprintf(pre, "'%s': ", mf->name);
+	m = fm_new(shell->schema, &shell->o, pre);
+	if (m && load_rows(m, mf) < 0) {
+		rec_fm_free(m);
+		m = NULL;
+	}
+	if (m)
+		m->t = shell->t;
+	rec_fm_free(shell);
+	free(pre);
+	return m;
+}
+
 struct rec_fm_model *rec_fm_load(const char *path)
 {
 	struct rec_model *mf = rec_model_open(path);
-	struct rec_fm_model *shell = mf ? model_from_manifest(mf) : NULL, *m = NULL;
-	char *pre = NULL;
+	struct rec_fm_model *m = mf ? rec_fm_load_model(mf) : NULL;
 
-	if (shell) {
-		pre = rec_xmalloc(strlen(mf->name) + 5);
-		sprintf(pre, "'%s': ", mf->name);
-		m = fm_new(shell->schema, &shell->o, pre);
-		if (m && load_rows(m, mf) < 0) {
-			rec_fm_free(m);
-			m = NULL;
-		}
-		if (m)
-			m->t = shell->t;
-		rec_fm_free(shell);
-	}
-	free(pre);
 	rec_model_close(mf);
 	return m;
 }

@@ -81,6 +81,7 @@ int rec_optimizer_parse(const char *name);
 int rec_fm_save(const struct rec_fm_model *m, const char *path, const struct rec_kv *extra);
 /* Loads a model saved by rec_fm_save; NULL after a message. */
 struct rec_fm_model *rec_fm_load(const char *path);
+struct rec_fm_model *rec_fm_load_model(const struct rec_model *mf);
 /* -1 (after a message naming both) when a stream's schema is not the one
  * the model was trained on. */
 int rec_fm_check_schema(const struct rec_fm_model *m, const struct rec_schema *s, const char *name);

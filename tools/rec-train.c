@@ -21,7 +21,7 @@ struct train_opts {
 	const char *model;        /* --model (fm) */
 	struct rec_fm_opts fm;    /* lr, fm, ffm */
 	struct rec_net_opts net;  /* deepfm, dlrm, ncf */
-	int set_dim;              /* --dim given (defaults differ per kind) */
+	int set_dim, set_lr;      /* --dim, --lr given (defaults differ per kind) */
 	int threads;              /* --threads (all cores) */
 	size_t epochs;            /* --epochs (1) */
 	const char *valid;        /* --valid <file>: scored after every epoch */
@@ -64,7 +64,8 @@ static void usage(void)
 	       "      --optimizer <name>     lr/fm/ffm rows: adagrad, sgd, or ftrl (lr only)\n"
 	       "                             (adagrad); deep models: row-wise Adagrad on\n"
 	       "                             embeddings, Adam on the MLPs\n"
-	       "      --lr <rate>            embedding learning rate, FTRL's alpha (0.05)\n"
+	       "      --lr <rate>            embedding learning rate, FTRL's alpha (0.05;\n"
+	       "                             0.01 for ffm and for sgd)\n"
 	       "      --dense-lr <rate>      Adam's learning rate for the MLPs (0.001)\n"
 	       "      --l2 <c>, --l1 <c>     L2 on the rows an example touches (1e-5); FTRL's L1\n"
 	       "      --warmup <n>           ramp the learning rates up over n examples (0)\n"
@@ -212,7 +213,9 @@ static int take_count(struct train_opts *o, int c, const char *arg)
 static int take_float(struct train_opts *o, int c, const char *arg)
 {
 	switch (c) {
-	case OPT_LR: return take_rate(arg, "--lr", &o->fm.lr, &o->net.lr);
+	case OPT_LR:
+		o->set_lr = 1;
+		return take_rate(arg, "--lr", &o->fm.lr, &o->net.lr);
 	case OPT_L2: return take_rate(arg, "--l2", &o->fm.l2, &o->net.l2);
 	case OPT_L1: return take_rate(arg, "--l1", &o->fm.l1, NULL);
 	case OPT_DENSE_LR: return take_rate(arg, "--dense-lr", &o->net.dense_lr, NULL);
@@ -314,6 +317,10 @@ static void parse_args(struct train_opts *o, int argc, char **argv)
 	o->fm.ffm = strcmp(o->model, "ffm") == 0;
 	if (o->fm.ffm && !o->set_dim)
 		o->fm.k = 4;
+	/* row-wise Adagrad's step grows with the row's width (ffm's rows hold
+	 * fields x k floats); plain SGD has no such damping at all */
+	if (!o->set_lr && (o->fm.ffm || o->fm.optimizer == REC_OPT_SGD))
+		o->fm.lr = 0.01f;
 	o->net.kind = rec_net_kind_parse(o->model);
 }
 
