@@ -51,18 +51,36 @@ void rec_mlp_init(struct rec_mlp *n, const unsigned *dims, size_t nlayers, int r
 		for (size_t i = n->w_off[l]; i < n->b_off[l] + dims[l + 1]; i++)
 			n->param[i] = uniform(&s, bound);
 	}
+	rec_mlp_threads(n, 1);
+}
+
+void rec_mlp_threads(struct rec_mlp *n, size_t threads)
+{
+	if (threads <= n->nws)
+		return;
+	n->ws = rec_xrealloc(n->ws, threads * sizeof(*n->ws));
+	memset(n->ws + n->nws, 0, (threads - n->nws) * sizeof(*n->ws));
+	for (size_t t = n->nws; t < threads; t++)
+		n->ws[t].grad = t ? rec_xcalloc(n->nparam, sizeof(float)) : n->grad;
+	n->nws = threads;
 }
 
 void rec_mlp_free(struct rec_mlp *n)
 {
+	for (size_t t = 0; t < n->nws; t++) {
+		struct rec_mlp_ws *w = &n->ws[t];
+		for (size_t l = 0; l <= n->nlayers; l++)
+			free(w->act[l]);
+		free(w->delta[0]);
+		free(w->delta[1]);
+		if (t)
+			free(w->grad);
+	}
+	free(n->ws);
 	free(n->param);
 	free(n->grad);
 	free(n->m);
 	free(n->v);
-	for (size_t l = 0; l <= n->nlayers; l++)
-		free(n->act[l]);
-	free(n->delta[0]);
-	free(n->delta[1]);
 	memset(n, 0, sizeof(*n));
 }
 
@@ -81,16 +99,23 @@ static unsigned widest(const struct rec_mlp *n)
 	return w;
 }
 
-float *rec_mlp_input(struct rec_mlp *n, size_t b)
+float *rec_mlp_input(struct rec_mlp *n, size_t t, size_t b)
 {
-	if (b > n->batch_cap) {
-		n->batch_cap = b;
+	struct rec_mlp_ws *w = &n->ws[t];
+
+	if (b > w->cap) {
+		w->cap = b;
 		for (size_t l = 0; l <= n->nlayers; l++)
-			n->act[l] = rec_xrealloc(n->act[l], b * n->dim[l] * sizeof(float));
+			w->act[l] = rec_xrealloc(w->act[l], b * n->dim[l] * sizeof(float));
 		for (int i = 0; i < 2; i++)
-			n->delta[i] = rec_xrealloc(n->delta[i], b * widest(n) * sizeof(float));
+			w->delta[i] = rec_xrealloc(w->delta[i], b * widest(n) * sizeof(float));
 	}
-	return n->act[0];
+	return w->act[0];
+}
+
+const float *rec_mlp_output(const struct rec_mlp *n, size_t t)
+{
+	return n->ws[t].act[n->nlayers];
 }
 
 static int has_relu(const struct rec_mlp *n, size_t l)
@@ -98,32 +123,35 @@ static int has_relu(const struct rec_mlp *n, size_t l)
 	return l + 1 < n->nlayers || n->relu_last;
 }
 
-const float *rec_mlp_forward(struct rec_mlp *n, size_t b)
+const float *rec_mlp_forward(struct rec_mlp *n, size_t t, size_t b)
 {
+	struct rec_mlp_ws *w = &n->ws[t];
+
 	for (size_t l = 0; l < n->nlayers; l++) {
 		int in = (int)n->dim[l], out = (int)n->dim[l + 1];
 		const float *bias = n->param + n->b_off[l];
-		float *y = n->act[l + 1];
+		float *y = w->act[l + 1];
 		for (size_t r = 0; r < b; r++)
 			memcpy(y + r * out, bias, out * sizeof(float));
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)b, out, in, 1.0f, n->act[l], in,
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)b, out, in, 1.0f, w->act[l], in,
 			    n->param + n->w_off[l], in, 1.0f, y, out);
 		if (has_relu(n, l))
 			for (size_t i = 0; i < b * (size_t)out; i++)
 				y[i] = y[i] > 0 ? y[i] : 0;
 	}
-	return n->act[n->nlayers];
+	return w->act[n->nlayers];
 }
 
-void rec_mlp_backward(struct rec_mlp *n, size_t b, const float *dout, float *din)
+void rec_mlp_backward(struct rec_mlp *n, size_t t, size_t b, const float *dout, float *din)
 {
-	float *d = n->delta[0], *dprev = n->delta[1];
+	struct rec_mlp_ws *w = &n->ws[t];
+	float *d = w->delta[0], *dprev = w->delta[1];
 
 	memcpy(d, dout, b * rec_mlp_out(n) * sizeof(float));
 	for (size_t l = n->nlayers; l-- > 0;) {
 		int in = (int)n->dim[l], out = (int)n->dim[l + 1];
-		const float *y = n->act[l + 1];
-		float *gb = n->grad + n->b_off[l], *tmp;
+		const float *y = w->act[l + 1];
+		float *gb = w->grad + n->b_off[l], *tmp;
 		if (has_relu(n, l))
 			for (size_t i = 0; i < b * (size_t)out; i++)
 				d[i] = y[i] > 0 ? d[i] : 0;
@@ -131,7 +159,7 @@ void rec_mlp_backward(struct rec_mlp *n, size_t b, const float *dout, float *din
 			for (int j = 0; j < out; j++)
 				gb[j] += d[r * out + j];
 		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, (int)b, 1.0f, d, out,
-			    n->act[l], in, 1.0f, n->grad + n->w_off[l], in);
+			    w->act[l], in, 1.0f, w->grad + n->w_off[l], in);
 		if (l == 0 && !din)
 			break;
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)b, in, out, 1.0f, d, out,
@@ -151,9 +179,20 @@ double rec_mlp_flops(const struct rec_mlp *n, size_t b, int with_din)
 	return f;
 }
 
+void rec_mlp_reduce(struct rec_mlp *n)
+{
+	for (size_t t = 1; t < n->nws; t++) {
+		float *g = n->ws[t].grad;
+		for (size_t i = 0; i < n->nparam; i++)
+			n->grad[i] += g[i];
+		memset(g, 0, n->nparam * sizeof(float));
+	}
+}
+
 void rec_mlp_zero_grad(struct rec_mlp *n)
 {
-	memset(n->grad, 0, n->nparam * sizeof(float));
+	for (size_t t = 0; t < n->nws; t++)
+		memset(n->ws[t].grad, 0, n->nparam * sizeof(float));
 }
 
 void rec_mlp_adam(struct rec_mlp *n, float lr)
@@ -164,6 +203,7 @@ void rec_mlp_adam(struct rec_mlp *n, float lr)
 	n->steps++;
 	c1 = 1.0f / (1.0f - powf(b1, (float)n->steps));
 	c2 = 1.0f / (1.0f - powf(b2, (float)n->steps));
+#pragma omp parallel for simd num_threads(n->nws) if (n->nws > 1 && n->nparam >= 65536)
 	for (size_t i = 0; i < n->nparam; i++) {
 		float g = n->grad[i];
 		n->m[i] = b1 * n->m[i] + (1 - b1) * g;

@@ -9,6 +9,15 @@
 
 #define REC_MLP_MAX_LAYERS 8
 
+/* What one thread needs to run its share of a batch: activations of the
+ * last forward (act[0] the input, act[l + 1] layer l's output after ReLU),
+ * backward scratch, and its own gradient sums. */
+struct rec_mlp_ws {
+	float *act[REC_MLP_MAX_LAYERS + 1], *delta[2];
+	float *grad;               /* workspace 0 uses the MLP's own */
+	size_t cap;
+};
+
 struct rec_mlp {
 	size_t nlayers;
 	unsigned dim[REC_MLP_MAX_LAYERS + 1];  /* dim[0] inputs, dim[l + 1] layer l's outputs */
@@ -17,10 +26,8 @@ struct rec_mlp {
 	size_t nparam;
 	size_t w_off[REC_MLP_MAX_LAYERS], b_off[REC_MLP_MAX_LAYERS];
 	uint64_t steps;                         /* Adam steps taken */
-	/* activations of the last forward: act[0] is the input, act[l + 1]
-	 * layer l's output after ReLU; batch rows each */
-	float *act[REC_MLP_MAX_LAYERS + 1], *delta[2];
-	size_t batch_cap;
+	struct rec_mlp_ws *ws;
+	size_t nws;
 };
 
 /* dims: inputs, then each layer's width. Weights and biases start uniform in
@@ -29,14 +36,22 @@ void rec_mlp_init(struct rec_mlp *n, const unsigned *dims, size_t nlayers, int r
 void rec_mlp_free(struct rec_mlp *n);
 unsigned rec_mlp_out(const struct rec_mlp *n);
 
-/* The input buffer for a batch of b rows (dim[0] floats each) to fill. */
-float *rec_mlp_input(struct rec_mlp *n, size_t b);
-/* Runs the batch in the input buffer; returns the outputs (b x out). */
-const float *rec_mlp_forward(struct rec_mlp *n, size_t b);
-/* dout (b x out): gradient of the loss with respect to the outputs of the
- * last forward. Adds the parameter gradients to n->grad and, when din is
- * not NULL, writes the gradient with respect to the inputs (b x dim[0]). */
-void rec_mlp_backward(struct rec_mlp *n, size_t b, const float *dout, float *din);
+/* Workspaces for up to n threads (1 after init). */
+void rec_mlp_threads(struct rec_mlp *n, size_t threads);
+
+/* Workspace t's input buffer for b rows (dim[0] floats each) to fill. */
+float *rec_mlp_input(struct rec_mlp *n, size_t t, size_t b);
+/* Runs workspace t's input; returns its outputs (b x out). */
+const float *rec_mlp_forward(struct rec_mlp *n, size_t t, size_t b);
+/* The outputs of workspace t's last forward. */
+const float *rec_mlp_output(const struct rec_mlp *n, size_t t);
+/* dout (b x out): gradient of the loss with respect to the outputs of
+ * workspace t's last forward. Adds the parameter gradients to the
+ * workspace's sums and, when din is not NULL, writes the gradient with
+ * respect to the inputs (b x dim[0]). */
+void rec_mlp_backward(struct rec_mlp *n, size_t t, size_t b, const float *dout, float *din);
+/* Adds the other workspaces' gradient sums into n->grad, in a fixed order. */
+void rec_mlp_reduce(struct rec_mlp *n);
 /* Floating-point operations of one forward + backward of a b-row batch. */
 double rec_mlp_flops(const struct rec_mlp *n, size_t b, int with_din);
 

@@ -15,6 +15,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 struct rec_net_batch {
 	size_t cap_b, cap_f, cap_u;
@@ -33,6 +36,7 @@ struct rec_net_batch {
 	float *dhead;            /* ncf: b x head inputs */
 	float *dtower;           /* ncf: b x tower outputs */
 	float *dbot;             /* dlrm: b x k, gradient of the bottom output */
+	float *dense;            /* dlrm: b x numeric fields, the bottom's input */
 };
 
 static const char *const kind_names[] = { "deepfm", "dlrm", "ncf" };
@@ -167,8 +171,23 @@ struct rec_net *rec_net_new(const struct rec_schema *s, const struct rec_net_opt
 	for (size_t f = 0; f < s->nfields; f++)
 		n->numeric_id[f] = rec_hash_salt(s->seed, s->field[f].name) ^ UINT64_C(0x6e756d6572696300);
 	build_dense(n);
+	rec_net_set_threads(n, o->threads);
 	n->bt = rec_xcalloc(1, sizeof(*n->bt));
 	return n;
+}
+
+void rec_net_set_threads(struct rec_net *n, unsigned threads)
+{
+#ifdef _OPENMP
+	if (threads == 0)
+		threads = (unsigned)omp_get_max_threads();
+#endif
+	n->threads = threads ? threads : 1;
+	rec_mlp_threads(&n->deep, n->threads);
+	if (n->ndense)
+		rec_mlp_threads(&n->bottom, n->threads);
+	if (n->o.kind == REC_NCF)
+		rec_mlp_threads(&n->head, n->threads);
 }
 
 static void free_batch(struct rec_net_batch *bt)
@@ -194,6 +213,7 @@ static void free_batch(struct rec_net_batch *bt)
 	free(bt->dhead);
 	free(bt->dtower);
 	free(bt->dbot);
+	free(bt->dense);
 	free(bt);
 }
 
@@ -236,8 +256,10 @@ static void reserve_examples(struct rec_net *n, size_t b)
 		bt->dhead = rec_xrealloc(bt->dhead, b * n->head.dim[0] * sizeof(float));
 		bt->dtower = rec_xrealloc(bt->dtower, b * rec_mlp_out(&n->deep) * sizeof(float));
 	}
-	if (n->ndense)
+	if (n->ndense) {
 		bt->dbot = rec_xrealloc(bt->dbot, b * n->o.k * sizeof(float));
+		bt->dense = rec_xrealloc(bt->dense, b * n->ndense * sizeof(float));
+	}
 }
 
 static void reserve_features(struct rec_net_batch *bt, size_t nf)
@@ -349,9 +371,10 @@ static size_t count_values(const struct rec_block *b, size_t first, size_t count
 static void gather(struct rec_net *n, const struct rec_block *b, size_t first, size_t count, int create)
 {
 	struct rec_net_batch *bt = n->bt;
-	float *dense = n->ndense ? rec_mlp_input(&n->bottom, count) : NULL;
+	float *dense;
 
 	reserve_examples(n, count);
+	dense = n->ndense ? n->bt->dense : NULL;
 	reserve_distinct(n, count_values(b, first, count) + n->schema->nfields);
 	bt->nf = bt->nu = 0;
 	if (++bt->gen == 0) {
@@ -413,16 +436,19 @@ static void scatter(struct rec_net *n, size_t count)
 
 /* ---- the models ---------------------------------------------------------- */
 
+/* Each model runs a thread's share of the batch, examples [lo, hi), through
+ * the thread's MLP workspace t: row i - lo there is example i. */
+
 /* deepfm: FM over the field vectors plus the deep part over their concat. */
-static void deepfm_forward(struct rec_net *n, size_t count)
+static void deepfm_forward(struct rec_net *n, size_t t, size_t lo, size_t hi)
 {
 	struct rec_net_batch *bt = n->bt;
 	size_t in = n->nslot * n->o.k;
 	const float *out;
 
-	memcpy(rec_mlp_input(&n->deep, count), bt->E, count * in * sizeof(float));
-	out = rec_mlp_forward(&n->deep, count);
-	for (size_t i = 0; i < count; i++) {
+	memcpy(rec_mlp_input(&n->deep, t, hi - lo), bt->E + lo * in, (hi - lo) * in * sizeof(float));
+	out = rec_mlp_forward(&n->deep, t, hi - lo);
+	for (size_t i = lo; i < hi; i++) {
 		const float *e = bt->E + i * in;
 		float fm = 0;
 		for (unsigned d = 0; d < n->o.k; d++) {
@@ -434,17 +460,17 @@ static void deepfm_forward(struct rec_net *n, size_t count)
 			}
 			fm += s * s - sq;
 		}
-		bt->logit[i] += 0.5f * fm + out[i];
+		bt->logit[i] += 0.5f * fm + out[i - lo];
 	}
 }
 
-static void deepfm_backward(struct rec_net *n, size_t count)
+static void deepfm_backward(struct rec_net *n, size_t t, size_t lo, size_t hi)
 {
 	struct rec_net_batch *bt = n->bt;
 	size_t in = n->nslot * n->o.k;
 
-	rec_mlp_backward(&n->deep, count, bt->dlogit, bt->dE);
-	for (size_t i = 0; i < count; i++) {
+	rec_mlp_backward(&n->deep, t, hi - lo, bt->dlogit + lo, bt->dE + lo * in);
+	for (size_t i = lo; i < hi; i++) {
 		const float *e = bt->E + i * in;
 		float *de = bt->dE + i * in, g = bt->dlogit[i];
 		for (unsigned d = 0; d < n->o.k; d++) {
@@ -457,112 +483,115 @@ static void deepfm_backward(struct rec_net *n, size_t count)
 	}
 }
 
-/* dlrm's z_a for example i: the bottom output first when there is one. */
-static float *dlrm_z(struct rec_net *n, float *E, float *bot, size_t i, size_t a)
+/* dlrm's z_a for example i: its bottom output b first when there is one. */
+static float *dlrm_z(const struct rec_net *n, float *E, float *b, size_t i, size_t a)
 {
-	size_t k = n->o.k;
-
 	if (n->ndense) {
 		if (a == 0)
-			return bot + i * k;
+			return b;
 		a--;
 	}
-	return E + (i * n->nslot + a) * k;
+	return E + (i * n->nslot + a) * n->o.k;
 }
 
-static void dlrm_forward(struct rec_net *n, size_t count)
+static void dlrm_forward(struct rec_net *n, size_t t, size_t lo, size_t hi)
 {
 	struct rec_net_batch *bt = n->bt;
 	size_t k = n->o.k, c = n->nslot + (n->ndense ? 1 : 0), in = n->deep.dim[0];
-	float *bot = n->ndense ? (float *)rec_mlp_forward(&n->bottom, count) : NULL;
-	float *top = rec_mlp_input(&n->deep, count);
+	float *bot = NULL, *top;
 
-	for (size_t i = 0; i < count; i++) {
-		float *t = top + i * in;
-		if (bot) {
-			memcpy(t, bot + i * k, k * sizeof(float));
-			t += k;
+	if (n->ndense) {
+		memcpy(rec_mlp_input(&n->bottom, t, hi - lo), bt->dense + lo * n->ndense,
+		       (hi - lo) * n->ndense * sizeof(float));
+		bot = (float *)rec_mlp_forward(&n->bottom, t, hi - lo);
+	}
+	top = rec_mlp_input(&n->deep, t, hi - lo);
+	for (size_t i = lo; i < hi; i++) {
+		float *x = top + (i - lo) * in, *b = bot ? bot + (i - lo) * k : NULL;
+		if (b) {
+			memcpy(x, b, k * sizeof(float));
+			x += k;
 		}
-		for (size_t a = 0; a < c; a++) {
-			const float *za = dlrm_z(n, bt->E, bot, i, a);
-			for (size_t b = a + 1; b < c; b++) {
-				const float *zb = dlrm_z(n, bt->E, bot, i, b);
+		for (size_t u = 0; u < c; u++) {
+			const float *zu = dlrm_z(n, bt->E, b, i, u);
+			for (size_t v = u + 1; v < c; v++) {
+				const float *zv = dlrm_z(n, bt->E, b, i, v);
 				float dot = 0;
 				for (size_t d = 0; d < k; d++)
-					dot += za[d] * zb[d];
-				*t++ = dot;
+					dot += zu[d] * zv[d];
+				*x++ = dot;
 			}
 		}
 	}
-	rec_mlp_forward(&n->deep, count);
-	for (size_t i = 0; i < count; i++)
-		bt->logit[i] = n->deep.act[n->deep.nlayers][i];
+	rec_mlp_forward(&n->deep, t, hi - lo);
+	for (size_t i = lo; i < hi; i++)
+		bt->logit[i] = rec_mlp_output(&n->deep, t)[i - lo];
 }
 
-static void dlrm_backward(struct rec_net *n, size_t count)
+static void dlrm_backward(struct rec_net *n, size_t t, size_t lo, size_t hi)
 {
 	struct rec_net_batch *bt = n->bt;
 	size_t k = n->o.k, c = n->nslot + (n->ndense ? 1 : 0), in = n->deep.dim[0];
-	float *bot = n->ndense ? n->bottom.act[n->bottom.nlayers] : NULL;
+	float *bot = n->ndense ? (float *)rec_mlp_output(&n->bottom, t) : NULL;
 
-	rec_mlp_backward(&n->deep, count, bt->dlogit, bt->din);
-	memset(bt->dE, 0, count * n->nslot * k * sizeof(float));
-	for (size_t i = 0; i < count; i++) {
+	rec_mlp_backward(&n->deep, t, hi - lo, bt->dlogit + lo, bt->din + lo * in);
+	memset(bt->dE + lo * n->nslot * k, 0, (hi - lo) * n->nslot * k * sizeof(float));
+	for (size_t i = lo; i < hi; i++) {
 		const float *g = bt->din + i * in + (bot ? k : 0);
+		float *b = bot ? bot + (i - lo) * k : NULL, *db = bot ? bt->dbot + i * k : NULL;
 		if (bot)
-			memcpy(bt->dbot + i * k, bt->din + i * in, k * sizeof(float));
-		for (size_t a = 0; a < c; a++)
-			for (size_t b = a + 1; b < c; b++, g++) {
-				const float *za = dlrm_z(n, bt->E, bot, i, a), *zb = dlrm_z(n, bt->E, bot, i, b);
-				float *da = dlrm_z(n, bt->dE, bt->dbot, i, a), *db = dlrm_z(n, bt->dE, bt->dbot, i, b);
+			memcpy(db, bt->din + i * in, k * sizeof(float));
+		for (size_t u = 0; u < c; u++)
+			for (size_t v = u + 1; v < c; v++, g++) {
+				const float *zu = dlrm_z(n, bt->E, b, i, u), *zv = dlrm_z(n, bt->E, b, i, v);
+				float *du = dlrm_z(n, bt->dE, db, i, u), *dv = dlrm_z(n, bt->dE, db, i, v);
 				for (size_t d = 0; d < k; d++) {
-					da[d] += *g * zb[d];
-					db[d] += *g * za[d];
+					du[d] += *g * zv[d];
+					dv[d] += *g * zu[d];
 				}
 			}
 	}
 	if (bot)
-		rec_mlp_backward(&n->bottom, count, bt->dbot, NULL);
+		rec_mlp_backward(&n->bottom, t, hi - lo, bt->dbot + lo * k, NULL);
 }
 
 /* ncf: the GMF product and the tower's output, through the head. */
-static void ncf_forward(struct rec_net *n, size_t count)
+static void ncf_forward(struct rec_net *n, size_t t, size_t lo, size_t hi)
 {
 	struct rec_net_batch *bt = n->bt;
 	size_t k = n->o.k, h = rec_mlp_out(&n->deep);
-	float *tin = rec_mlp_input(&n->deep, count);
+	float *tin = rec_mlp_input(&n->deep, t, hi - lo), *hin;
 	const float *tout, *out;
-	float *hin;
 
-	for (size_t i = 0; i < count; i++) {
+	for (size_t i = lo; i < hi; i++) {
 		const float *p = bt->E + i * 4 * k, *q = p + 2 * k;
-		memcpy(tin + i * 2 * k, p + k, k * sizeof(float));
-		memcpy(tin + i * 2 * k + k, q + k, k * sizeof(float));
+		memcpy(tin + (i - lo) * 2 * k, p + k, k * sizeof(float));
+		memcpy(tin + (i - lo) * 2 * k + k, q + k, k * sizeof(float));
 	}
-	tout = rec_mlp_forward(&n->deep, count);
-	hin = rec_mlp_input(&n->head, count);
-	for (size_t i = 0; i < count; i++) {
+	tout = rec_mlp_forward(&n->deep, t, hi - lo);
+	hin = rec_mlp_input(&n->head, t, hi - lo);
+	for (size_t i = lo; i < hi; i++) {
 		const float *p = bt->E + i * 4 * k, *q = p + 2 * k;
-		float *x = hin + i * (k + h);
+		float *x = hin + (i - lo) * (k + h);
 		for (size_t d = 0; d < k; d++)
 			x[d] = p[d] * q[d];
-		memcpy(x + k, tout + i * h, h * sizeof(float));
+		memcpy(x + k, tout + (i - lo) * h, h * sizeof(float));
 	}
-	out = rec_mlp_forward(&n->head, count);
-	for (size_t i = 0; i < count; i++)
-		bt->logit[i] = out[i];
+	out = rec_mlp_forward(&n->head, t, hi - lo);
+	for (size_t i = lo; i < hi; i++)
+		bt->logit[i] = out[i - lo];
 }
 
-static void ncf_backward(struct rec_net *n, size_t count)
+static void ncf_backward(struct rec_net *n, size_t t, size_t lo, size_t hi)
 {
 	struct rec_net_batch *bt = n->bt;
 	size_t k = n->o.k, h = rec_mlp_out(&n->deep);
 
-	rec_mlp_backward(&n->head, count, bt->dlogit, bt->dhead);
-	for (size_t i = 0; i < count; i++)
+	rec_mlp_backward(&n->head, t, hi - lo, bt->dlogit + lo, bt->dhead + lo * (k + h));
+	for (size_t i = lo; i < hi; i++)
 		memcpy(bt->dtower + i * h, bt->dhead + i * (k + h) + k, h * sizeof(float));
-	rec_mlp_backward(&n->deep, count, bt->dtower, bt->din);
-	for (size_t i = 0; i < count; i++) {
+	rec_mlp_backward(&n->deep, t, hi - lo, bt->dtower + lo * h, bt->din + lo * 2 * k);
+	for (size_t i = lo; i < hi; i++) {
 		const float *p = bt->E + i * 4 * k, *q = p + 2 * k, *g = bt->dhead + i * (k + h);
 		float *dp = bt->dE + i * 4 * k, *dq = dp + 2 * k;
 		for (size_t d = 0; d < k; d++) {
@@ -576,24 +605,51 @@ static void ncf_backward(struct rec_net *n, size_t count)
 
 /* ---- batches ------------------------------------------------------------- */
 
+/* Thread t's share of count examples. */
+static void share(size_t count, size_t t, size_t threads, size_t *lo, size_t *hi)
+{
+	*lo = count * t / threads;
+	*hi = count * (t + 1) / threads;
+}
+
 static void forward(struct rec_net *n, size_t count)
 {
-	for (size_t i = 0; i < count; i++)
-		pool(n, i);
-	switch (n->o.kind) {
-	case REC_DEEPFM: deepfm_forward(n, count); break;
-	case REC_DLRM: dlrm_forward(n, count); break;
-	case REC_NCF: ncf_forward(n, count); break;
+	size_t threads = n->threads < count ? n->threads : 1;
+
+#pragma omp parallel for num_threads(threads) schedule(static, 1) if (threads > 1)
+	for (size_t t = 0; t < threads; t++) {
+		size_t lo, hi;
+		share(count, t, threads, &lo, &hi);
+		for (size_t i = lo; i < hi; i++)
+			pool(n, i);
+		switch (n->o.kind) {
+		case REC_DEEPFM: deepfm_forward(n, t, lo, hi); break;
+		case REC_DLRM: dlrm_forward(n, t, lo, hi); break;
+		case REC_NCF: ncf_forward(n, t, lo, hi); break;
+		}
 	}
 }
 
+/* Same shares as the forward that came before. */
 static void backward(struct rec_net *n, size_t count)
 {
-	switch (n->o.kind) {
-	case REC_DEEPFM: deepfm_backward(n, count); break;
-	case REC_DLRM: dlrm_backward(n, count); break;
-	case REC_NCF: ncf_backward(n, count); break;
+	size_t threads = n->threads < count ? n->threads : 1;
+
+#pragma omp parallel for num_threads(threads) schedule(static, 1) if (threads > 1)
+	for (size_t t = 0; t < threads; t++) {
+		size_t lo, hi;
+		share(count, t, threads, &lo, &hi);
+		switch (n->o.kind) {
+		case REC_DEEPFM: deepfm_backward(n, t, lo, hi); break;
+		case REC_DLRM: dlrm_backward(n, t, lo, hi); break;
+		case REC_NCF: ncf_backward(n, t, lo, hi); break;
+		}
 	}
+	rec_mlp_reduce(&n->deep);
+	if (n->ndense)
+		rec_mlp_reduce(&n->bottom);
+	if (n->o.kind == REC_NCF)
+		rec_mlp_reduce(&n->head);
 	scatter(n, count);
 }
 
@@ -645,6 +701,8 @@ static void update_rows(struct rec_net *n, float scale)
 
 	if (n->o.freeze & REC_FREEZE_EMBED)
 		return;
+	/* distinct rows: no two threads touch the same one */
+#pragma omp parallel for num_threads(n->threads) if (n->threads > 1 && bt->nu >= 4096)
 	for (size_t u = 0; u < bt->nu; u++) {
 		float *g = bt->dR + u * n->rowdim;
 		const float *row = bt->R + u * n->rowdim;

@@ -43,6 +43,7 @@ struct rec_net_opts {
 	uint32_t min_count;
 	uint64_t seed;
 	int freeze;                    /* REC_FREEZE_* while fine-tuning */
+	unsigned threads;              /* each runs a share of every batch (0: OpenMP's count) */
 	uint64_t warmup;               /* learning rates ramp up over this many examples */
 	int decay;                     /* then fall as sqrt(warmup / t) (rec_lr_at) */
 	char user_field[64], item_field[64];  /* ncf ("user", "item") */
@@ -73,6 +74,7 @@ struct rec_net {
 	uint64_t trained;              /* examples trained on */
 	uint64_t seen, found;          /* coverage while scoring */
 	double flops;                  /* dense floating-point operations so far */
+	size_t threads;
 	struct rec_net_batch *bt;
 };
 
@@ -82,6 +84,9 @@ int rec_net_kind_parse(const char *name);
  * message. */
 struct rec_net *rec_net_new(const struct rec_schema *s, const struct rec_net_opts *o);
 void rec_net_free(struct rec_net *n);
+/* Threads that share each batch (0: OpenMP's count); results are
+ * bit-for-bit the same for the same count. */
+void rec_net_set_threads(struct rec_net *n, unsigned threads);
 
 /* Trains on the block's records in batches; adds their losses (before the
  * updates) to *loss. */

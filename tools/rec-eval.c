@@ -7,6 +7,7 @@
 #include "metrics.h"
 #include "plot.h"
 
+#include <cblas.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -206,5 +207,6 @@ int main(int argc, char **argv)
 
 	rec_setprogname(argv[0]);
 	parse_args(&o, argc, argv);
+	openblas_set_num_threads(1);  /* deep models split batches among their own threads */
 	return run_eval(&o);
 }

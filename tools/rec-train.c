@@ -332,16 +332,19 @@ static double now(void)
 	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
-static void set_threads(int n)
+/* The deep models split each batch among their own threads, each of which
+ * calls a one-threaded BLAS: small GEMMs split no further. */
+static void set_threads(struct train_opts *o)
 {
-	if (n <= 0) {
+	if (o->threads <= 0) {
 		long cores = sysconf(_SC_NPROCESSORS_ONLN);
-		n = cores > 0 ? (int)cores : 1;
+		o->threads = cores > 0 ? (int)cores : 1;
 	}
 #ifdef _OPENMP
-	omp_set_num_threads(n);
+	omp_set_num_threads(o->threads);
 #endif
-	openblas_set_num_threads(n);
+	openblas_set_num_threads(1);
+	o->net.threads = (unsigned)o->threads;
 }
 
 /* --init / --resume: a trained model with this run's optimization settings. */
@@ -349,6 +352,8 @@ static struct rec_ctr *warm_start(const char *path, const struct train_opts *o, 
 {
 	struct rec_ctr *c = rec_ctr_load(path);
 
+	if (c && c->net)
+		rec_net_set_threads(c->net, o->net.threads);
 	if (!c || resume)
 		return c;
 	if (c->net) {
@@ -635,7 +640,7 @@ static int run_epochs(struct rec_ctr **m, const struct train_opts *o, struct pro
 	return stop;
 }
 
-static int run_train(const struct train_opts *o)
+static int run_train(struct train_opts *o)
 {
 	struct progress p = { .epoch = 1, .best = INFINITY };
 	struct rec_ctr *m = NULL;
@@ -643,7 +648,8 @@ static int run_train(const struct train_opts *o)
 	uint64_t skip = 0;
 	int stop, ok;
 
-	set_threads(o->threads);
+	set_threads(o);
+
 	if (o->resume && !(m = resume(o, &p, &skip)))
 		return REC_EXIT_TROUBLE;
 	if (o->init && !(m = warm_start(o->init, o, 0)))

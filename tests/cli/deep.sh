@@ -32,6 +32,17 @@ rec-train -q --model deepfm --threads 1 --seed 7 -o b.recm train.rec
 rec-eval -m a.recm --predict test.rec > a.tsv 2> /dev/null
 rec-eval -m b.recm --predict test.rec > b.tsv 2> /dev/null
 cmp a.tsv b.tsv || fail "two runs with --threads 1 --seed 7 differ"
+# two threads share each batch: the same numbers for the same count, and
+# the same model up to rounding
+rec-train -q --model dlrm --threads 2 --seed 7 -o c.recm train.rec
+rec-train -q --model dlrm --threads 2 --seed 7 -o d.recm train.rec
+rec-train -q --model dlrm --threads 1 --seed 7 -o e.recm train.rec
+rec-eval -m c.recm --predict test.rec > c.tsv 2> /dev/null
+rec-eval -m d.recm --predict test.rec > d.tsv 2> /dev/null
+rec-eval -m e.recm --predict test.rec > e.tsv 2> /dev/null
+cmp c.tsv d.tsv || fail "two runs with --threads 2 --seed 7 differ"
+paste c.tsv e.tsv | awk '{ d = $1 - $3; if (d < 0) d = -d; if (d > m) m = d } END { exit !(m < 0.01) }' ||
+	fail "--threads 2 and --threads 1 disagree by more than rounding"
 
 # checkpoint after the first half, resume over both halves: the same model
 head -n 20001 "$SAMPLES/ctr-train.tsv" | rec-hash $cols > half1.rec
