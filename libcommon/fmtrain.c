@@ -18,6 +18,25 @@
  * the per-coordinate n the algorithm wants. w is recomputed from z and n at
  * each update and kept in the row, so that scoring reads it like any LR
  * weight. SGD keeps no state (it stays 0). */
+/* Numbers enter as sign(x) ln(1 + |x|): heavy-tailed counts (Criteo's
+ * integers reach millions) would otherwise swamp the logit. Small counts,
+ * most of them, come from a table of the same values. */
+#define SQUASH_TABLE 1024
+static float squash_table[SQUASH_TABLE];
+
+static void fill_squash_table(void)
+{
+	for (int i = 0; i < SQUASH_TABLE; i++)
+		squash_table[i] = log1pf((float)i);
+}
+
+static float squash(float x)
+{
+	if (x >= 0 && x < SQUASH_TABLE && x == (float)(int)x)
+		return squash_table[(int)x];
+	return x < 0 ? -log1pf(-x) : log1pf(x);
+}
+
 static unsigned row_dim(const struct rec_schema *s, const struct rec_fm_opts *o)
 {
 	if (o->optimizer == REC_OPT_FTRL)
@@ -70,10 +89,14 @@ static struct rec_fm_model *fm_new(const struct rec_schema *s, const struct rec_
 	}
 	m->schema = rec_schema_copy(s);
 	m->numeric_id = rec_xcalloc(s->nfields + 1, sizeof(uint64_t));
+	m->numeric_row = rec_xmalloc((s->nfields + 1) * sizeof(uint32_t));
 	/* A numeric field has one row, keyed off its name: x is the number. */
-	for (size_t f = 0; f < s->nfields; f++)
+	for (size_t f = 0; f < s->nfields; f++) {
 		m->numeric_id[f] = rec_hash_salt(s->seed, s->field[f].name) ^ UINT64_C(0x6e756d6572696300);
+		m->numeric_row[f] = REC_EMBED_NONE;
+	}
 	m->sum_v = rec_xcalloc(o->k + 1, sizeof(float));
+	fill_squash_table();
 	return m;
 }
 
@@ -89,12 +112,14 @@ void rec_fm_free(struct rec_fm_model *m)
 	rec_embed_free(m->table);
 	rec_schema_free(m->schema);
 	free(m->numeric_id);
+	free(m->numeric_row);
 	free(m->R);
 	free(m->dR);
-	free(m->x);
-	free(m->rows);
-	free(m->fld);
-	free(m->ids);
+	for (int i = 0; i < 2; i++) {
+		free(m->feats[i].rows);
+		free(m->feats[i].fld);
+		free(m->feats[i].x);
+	}
 	free(m->sum_v);
 	free(m);
 }
@@ -134,96 +159,114 @@ float rec_lr_at(float lr, uint64_t warmup, int decay, uint64_t t)
 	return lr_at(lr, warmup, decay, t);
 }
 
-static void reserve(struct rec_fm_model *m, size_t n)
+static void reserve_rows(struct rec_fm_model *m, size_t n)
 {
-	size_t stride = m->dim;
-
 	if (n <= m->cap)
 		return;
 	m->cap = n * 2;
-	m->R = rec_xrealloc(m->R, m->cap * stride * sizeof(float));
-	m->dR = rec_xrealloc(m->dR, m->cap * stride * sizeof(float));
-	m->x = rec_xrealloc(m->x, m->cap * sizeof(float));
-	m->rows = rec_xrealloc(m->rows, m->cap * sizeof(uint32_t));
-	m->fld = rec_xrealloc(m->fld, m->cap * sizeof(uint32_t));
-	m->ids = rec_xrealloc(m->ids, m->cap * sizeof(uint64_t));
+	m->R = rec_xrealloc(m->R, m->cap * m->dim * sizeof(float));
+	m->dR = rec_xrealloc(m->dR, m->cap * m->dim * sizeof(float));
 }
 
-/* Numbers enter as sign(x) ln(1 + |x|): heavy-tailed counts (Criteo's
- * integers reach millions) would otherwise swamp the logit. */
-static float squash(float x)
+static void reserve_feats(struct rec_fm_feats *fs, size_t n)
 {
-	return x < 0 ? -log1pf(-x) : log1pf(x);
+	if (n <= fs->cap)
+		return;
+	fs->cap = n * 2;
+	fs->rows = rec_xrealloc(fs->rows, fs->cap * sizeof(uint32_t));
+	fs->fld = rec_xrealloc(fs->fld, fs->cap * sizeof(uint32_t));
+	fs->x = rec_xrealloc(fs->x, fs->cap * sizeof(float));
 }
 
-/* Lists record r's (ID, value, field) into m->ids / m->x / m->fld; returns
- * how many. */
-static size_t list_features(struct rec_fm_model *m, const struct rec_block *b, size_t r)
+/* A numeric field's row: found once, then remembered (rows keep their
+ * numbers while the store only grows). */
+static uint32_t numeric_row(struct rec_fm_model *m, size_t f, int create)
+{
+	if (m->numeric_row[f] == REC_EMBED_NONE)
+		m->numeric_row[f] = rec_embed_find(m->table, m->numeric_id[f], create);
+	return m->numeric_row[f];
+}
+
+/* Looks up record r's rows into fs (creating them when training); features
+ * without a row count as absent. Rows are prefetched for the read that
+ * comes a record later. */
+static void lookup(struct rec_fm_model *m, const struct rec_block *b, size_t r, int create,
+		   struct rec_fm_feats *fs)
 {
 	const struct rec_schema *s = b->schema;
-	size_t n = 0;
 
+	fs->n = 0;
 	for (size_t f = 0; f < s->nfields; f++) {
 		const struct rec_col *c = &b->col[f];
-		reserve(m, n + (c->off[r + 1] - c->off[r]));
-		for (uint32_t i = c->off[r]; i < c->off[r + 1]; i++, n++) {
-			m->fld[n] = (uint32_t)f;
-			if (s->field[f].kind == REC_NUMERIC) {
-				m->ids[n] = m->numeric_id[f];
-				m->x[n] = squash(c->val[i]);
-			} else {
-				m->ids[n] = c->id[i];
-				m->x[n] = (s->field[f].flags & REC_FIELD_VALUED) ? c->val[i] : 1;
-			}
+		int numeric = s->field[f].kind == REC_NUMERIC;
+		int valued = s->field[f].flags & REC_FIELD_VALUED;
+		reserve_feats(fs, fs->n + (c->off[r + 1] - c->off[r]));
+		for (uint32_t i = c->off[r]; i < c->off[r + 1]; i++) {
+			float x = numeric ? squash(c->val[i]) : valued ? c->val[i] : 1;
+			uint32_t row;
+			m->seen++;
+			if (x == 0)
+				continue;
+			row = numeric ? numeric_row(m, f, create) : rec_embed_find(m->table, c->id[i], create);
+			if (row == REC_EMBED_NONE)
+				continue;
+			rec_embed_prefetch_row(m->table, row);
+			fs->rows[fs->n] = row;
+			fs->fld[fs->n] = (uint32_t)f;
+			fs->x[fs->n++] = x;
 		}
 	}
-	return n;
+	m->found += fs->n;
 }
 
-/* Gathers record r's rows into R; returns how many. Lookups go in waves
- * (prefetch every index slot, then find, prefetch every row, then read), so
- * the cache misses of one feature overlap those of the others. */
-static size_t gather(struct rec_fm_model *m, const struct rec_block *b, size_t r, int create)
+/* Reads the rows of fs into R; returns how many. */
+static size_t read_rows(struct rec_fm_model *m, const struct rec_fm_feats *fs)
 {
-	size_t n = list_features(m, b, r), kept = 0, stride = m->dim;
+	reserve_rows(m, fs->n);
+	for (size_t i = 0; i < fs->n; i++)
+		rec_embed_read(m->table, fs->rows[i], m->R + i * m->dim);
+	return fs->n;
+}
 
-	for (size_t i = 0; i < n; i++)
-		rec_embed_prefetch(m->table, m->ids[i]);
-	for (size_t i = 0; i < n; i++) {
-		uint32_t row = m->x[i] == 0 ? REC_EMBED_NONE : rec_embed_find(m->table, m->ids[i], create);
-		if (row == REC_EMBED_NONE)
+/* Fetches what record r's lookups will read, records ahead of them: the
+ * index slots (stage 0), then the rows those slots point to (stage 1). */
+static void prefetch_record(const struct rec_fm_model *m, const struct rec_block *b, size_t r, int stage)
+{
+	for (size_t f = 0; f < b->schema->nfields; f++) {
+		const struct rec_col *c = &b->col[f];
+		if (b->schema->field[f].kind == REC_NUMERIC)
 			continue;
-		rec_embed_prefetch_row(m->table, row);
-		m->rows[kept] = row;
-		m->fld[kept] = m->fld[i];
-		m->x[kept++] = m->x[i];
+		for (uint32_t i = c->off[r]; i < c->off[r + 1]; i++) {
+			if (stage)
+				rec_embed_prefetch_probe(m->table, c->id[i]);
+			else
+				rec_embed_prefetch(m->table, c->id[i]);
+		}
 	}
-	m->seen += n;
-	m->found += kept;
-	for (size_t i = 0; i < kept; i++)
-		rec_embed_read(m->table, m->rows[i], m->R + i * stride);
-	return kept;
 }
 
 /* The logit of the n features gathered; opt is the model's optimizer. */
 static inline float logit(struct rec_fm_model *m, size_t n, int opt)
 {
+	const struct rec_fm_feats *fs = &m->feats[m->cur];
 	float z = m->w0;
 
 	if (opt == REC_OPT_FTRL) { /* rows [w, z]: w is every other float */
 		for (size_t i = 0; i < n; i++)
-			z += m->R[2 * i] * m->x[i];
+			z += m->R[2 * i] * fs->x[i];
 		return z;
 	}
 	if (m->o.ffm)
-		return rec_ffm_forward(m->sum_v, m->R, m->x, m->fld, n, m->nf, m->o.k, z);
-	return rec_fm_forward(m->sum_v, m->R, m->x, n, m->o.k, z);
+		return rec_ffm_forward(m->sum_v, m->R, fs->x, fs->fld, n, m->nf, m->o.k, z);
+	return rec_fm_forward(m->sum_v, m->R, fs->x, n, m->o.k, z);
 }
 
 float rec_fm_predict(struct rec_fm_model *m, const struct rec_block *b, size_t r)
 {
-	size_t n = gather(m, b, r, 0);
+	size_t n;
 
+	lookup(m, b, r, 0, &m->feats[m->cur]);
+	n = read_rows(m, &m->feats[m->cur]);
 	return 1 / (1 + expf(-logit(m, n, m->o.optimizer)));
 }
 
@@ -244,7 +287,7 @@ static void step_adagrad(struct rec_fm_model *m, size_t n, float dz, float lr)
 		const float *w = m->R + i * stride;
 		for (size_t j = 0; j < stride; j++)
 			g[j] += m->o.l2 * w[j];
-		rec_embed_adagrad(m->table, m->rows[i], g, lr, m->o.eps);
+		rec_embed_adagrad(m->table, m->feats[m->cur].rows[i], g, lr, m->o.eps);
 	}
 	bias_adagrad(m, dz, lr);
 }
@@ -253,7 +296,7 @@ static void step_adagrad(struct rec_fm_model *m, size_t n, float dz, float lr)
 static void step_sgd(struct rec_fm_model *m, size_t n, float dz, float lr)
 {
 	for (size_t i = 0; i < n; i++)
-		rec_embed_sgd(m->table, m->rows[i], m->dR + i * m->dim, lr, m->o.l2);
+		rec_embed_sgd(m->table, m->feats[m->cur].rows[i], m->dR + i * m->dim, lr, m->o.l2);
 	m->w0 -= lr * dz;
 }
 
@@ -281,8 +324,10 @@ static void ftrl_update(struct rec_fm_model *m, uint32_t row, float g, float alp
  * L1 has nothing to do there, and the bias tensor stays [w0, acc]. */
 static void step_ftrl(struct rec_fm_model *m, size_t n, float dz, float lr)
 {
+	const struct rec_fm_feats *fs = &m->feats[m->cur];
+
 	for (size_t i = 0; i < n; i++)
-		ftrl_update(m, m->rows[i], dz * m->x[i], lr);
+		ftrl_update(m, fs->rows[i], dz * fs->x[i], lr);
 	bias_adagrad(m, dz, lr);
 }
 
@@ -290,10 +335,12 @@ static void step_ftrl(struct rec_fm_model *m, size_t n, float dz, float lr)
  * block, not per example or coordinate. */
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 
+/* Trains on record r, whose rows lookup() found into feats[cur]. */
 ALWAYS_INLINE void train_record(struct rec_fm_model *m, const struct rec_block *b, size_t r,
 				double *loss, int opt)
 {
-	size_t n = gather(m, b, r, 1);
+	const struct rec_fm_feats *fs = &m->feats[m->cur];
+	size_t n = read_rows(m, fs);
 	float dz, z = logit(m, n, opt), lr = lr_at(m->o.lr, m->o.warmup, m->o.decay, m->t++);
 	float w = (b->schema->flags & REC_HAS_WEIGHT) ? b->weight[r] : 1;
 
@@ -306,35 +353,37 @@ ALWAYS_INLINE void train_record(struct rec_fm_model *m, const struct rec_block *
 		return;
 	}
 	if (m->o.ffm)
-		rec_ffm_backward(m->dR, m->R, m->x, m->fld, n, m->nf, m->o.k, dz);
+		rec_ffm_backward(m->dR, m->R, fs->x, fs->fld, n, m->nf, m->o.k, dz);
 	else
-		rec_fm_backward(m->dR, m->R, m->x, m->sum_v, n, m->o.k, dz);
+		rec_fm_backward(m->dR, m->R, fs->x, m->sum_v, n, m->o.k, dz);
 	if (opt == REC_OPT_SGD)
 		step_sgd(m, n, dz, lr);
 	else
 		step_adagrad(m, n, dz, lr);
 }
 
-/* Starts fetching the index slots of record r's IDs, a record ahead of its
- * turn, so that its lookups find them in cache. */
-static void prefetch_record(const struct rec_fm_model *m, const struct rec_block *b, size_t r)
-{
-	for (size_t f = 0; f < b->schema->nfields; f++) {
-		const struct rec_col *c = &b->col[f];
-		if (b->schema->field[f].kind == REC_NUMERIC)
-			continue;
-		for (uint32_t i = c->off[r]; i < c->off[r + 1]; i++)
-			rec_embed_prefetch(m->table, c->id[i]);
-	}
-}
-
 ALWAYS_INLINE void train_records(struct rec_fm_model *m, const struct rec_block *b, double *loss,
 				 int opt)
 {
+	/* index slots three records ahead, the rows they point to two ahead,
+	 * lookups one ahead: the cache misses of four records overlap. A
+	 * lookup ahead of the updates before it changes nothing: a row's
+	 * values are read when its record trains. */
+	for (size_t r = 0; r < 3 && r < b->n; r++)
+		prefetch_record(m, b, r, 0);
+	for (size_t r = 0; r < 2 && r < b->n; r++)
+		prefetch_record(m, b, r, 1);
+	if (b->n > 0)
+		lookup(m, b, 0, 1, &m->feats[m->cur]);
 	for (size_t r = 0; r < b->n; r++) {
+		if (r + 3 < b->n)
+			prefetch_record(m, b, r + 3, 0);
+		if (r + 2 < b->n)
+			prefetch_record(m, b, r + 2, 1);
 		if (r + 1 < b->n)
-			prefetch_record(m, b, r + 1);
+			lookup(m, b, r + 1, 1, &m->feats[!m->cur]);
 		train_record(m, b, r, loss, opt);
+		m->cur = !m->cur;
 	}
 }
 
