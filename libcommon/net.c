@@ -720,6 +720,10 @@ static void train_batch(struct rec_net *n, const struct rec_block *b, size_t fir
 	gather(n, b, first, count, !(n->o.freeze & REC_FREEZE_EMBED));
 	forward(n, count);
 	*loss += batch_loss(n, b, first, count);
+	if (scale == 0) {  /* the start of warm-up: nothing moves */
+		n->trained += count;
+		return;
+	}
 	backward(n, count);
 	update_dense(n, scale);
 	update_rows(n, scale);

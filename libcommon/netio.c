@@ -41,6 +41,8 @@ static void opts_to_kv(const struct rec_net *n, struct rec_kv *kv)
 	rec_kv_setf(kv, "model.dense_lr", "%.9g", o->dense_lr);
 	rec_kv_setf(kv, "model.l2", "%.9g", o->l2);
 	rec_kv_setf(kv, "model.init_scale", "%.9g", o->init_scale);
+	rec_kv_setf(kv, "model.warmup", "%llu", (unsigned long long)o->warmup);
+	rec_kv_setf(kv, "model.decay", "%d", o->decay);
 	rec_kv_setf(kv, "model.trained", "%llu", (unsigned long long)n->trained);
 }
 
@@ -117,6 +119,26 @@ static int parse_list(const char *s, unsigned *v, size_t max, size_t *n)
 	return 0;
 }
 
+/* The optimization settings, so that a resumed run goes on as it was. */
+static int floats_from_kv(const struct rec_model *mf, struct rec_net_opts *o)
+{
+	const struct { const char *key; float *out; } f[] = {
+		{ "model.lr", &o->lr }, { "model.dense_lr", &o->dense_lr },
+		{ "model.l2", &o->l2 }, { "model.init_scale", &o->init_scale },
+	};
+
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		const char *v = rec_kv_get(&mf->manifest, f[i].key);
+		char *end;
+		if (!v)
+			continue;
+		*f[i].out = strtof(v, &end);
+		if (end == v || *end || !(*f[i].out >= 0))
+			return rec_error("'%s': bad %s in the MANIFEST", mf->name, f[i].key);
+	}
+	return 0;
+}
+
 static int opts_from_kv(const struct rec_model *mf, struct rec_net_opts *o)
 {
 	const struct rec_kv *kv = &mf->manifest;
@@ -135,6 +157,12 @@ static int opts_from_kv(const struct rec_model *mf, struct rec_net_opts *o)
 		o->seed = strtoull(v, NULL, 10);
 	if ((v = rec_kv_get(kv, "model.batch")))
 		o->batch = strtoul(v, NULL, 10) ? strtoul(v, NULL, 10) : o->batch;
+	if (floats_from_kv(mf, o) < 0)
+		return -1;
+	if ((v = rec_kv_get(kv, "model.warmup")))
+		o->warmup = strtoull(v, NULL, 10);
+	if ((v = rec_kv_get(kv, "model.decay")))
+		o->decay = atoi(v) != 0;
 	if ((v = rec_kv_get(kv, "model.user_field")))
 		snprintf(o->user_field, sizeof(o->user_field), "%s", v);
 	if ((v = rec_kv_get(kv, "model.item_field")))

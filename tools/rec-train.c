@@ -45,6 +45,7 @@ struct progress {
 	double loss, t0, last_show;
 	uint64_t epoch_examples;
 	double best;              /* best validation logloss */
+	double flops0;            /* dense operations before this epoch */
 	size_t stale;             /* epochs since it improved */
 };
 
@@ -54,8 +55,8 @@ static void usage(void)
 	       "Train a click model on hashed feature streams (rec-hash output).\n\n"
 	       "Model:\n"
 	       "      --model <kind>         lr, fm, ffm, deepfm, dlrm or ncf (fm)\n"
-	       "      --dim <k>              factors / embedding width (8 for fm and ffm, 4 is\n"
-	       "                             common for ffm; 16 for the deep models)\n"
+	       "      --dim <k>              factors / embedding width (8 for fm, 4 for ffm,\n"
+	       "                             16 for the deep models)\n"
 	       "      --hidden <n,n..>       MLP layers: deepfm's deep part, dlrm's top,\n"
 	       "                             ncf's tower (128,64)\n"
 	       "      --bottom <n,n..>       dlrm: bottom MLP layers before the k-wide one (64)\n"
@@ -292,8 +293,10 @@ static void check_args(struct train_opts *o)
 		rec_usage_error("several epochs need input files, not standard input");
 	if (o->patience && !o->valid)
 		rec_usage_error("--patience needs --valid");
-	if (o->net.freeze && !o->init && !o->resume)
+	if (o->net.freeze && !o->init)
 		rec_usage_error("--freeze needs --init (a model to fine-tune)");
+	if (o->patience && o->output && strcmp(o->output, "-") == 0)
+		rec_usage_error("--patience rewrites the output at every better epoch: name a file with -o");
 	if (o->resume && !o->checkpoint)
 		rec_usage_error("--resume needs --checkpoint <file>");
 	if (o->resume && o->init)
@@ -356,6 +359,12 @@ static struct rec_ctr *warm_start(const char *path, const struct train_opts *o, 
 		rec_net_set_threads(c->net, o->net.threads);
 	if (!c || resume)
 		return c;
+	if (c->fm && o->net.freeze) {
+		rec_error("'%s': --freeze applies to the deep models (deepfm, dlrm, ncf), not %s", path,
+			  rec_ctr_kind(c));
+		rec_ctr_free(c);
+		return NULL;
+	}
 	if (c->net) {
 		c->net->o.lr = o->net.lr;
 		c->net->o.dense_lr = o->net.dense_lr;
@@ -366,7 +375,7 @@ static struct rec_ctr *warm_start(const char *path, const struct train_opts *o, 
 		c->net->o.decay = o->net.decay;
 		c->net->trained = 0;
 	} else {
-		c->fm->o.lr = o->fm.lr;
+		c->fm->o.lr = o->set_lr || !(c->fm->o.ffm || c->fm->o.optimizer == REC_OPT_SGD) ? o->fm.lr : 0.01f;
 		c->fm->o.l2 = o->fm.l2;
 		c->fm->o.warmup = o->fm.warmup;
 		c->fm->o.decay = o->fm.decay;
@@ -412,10 +421,12 @@ static struct rec_reader *open_input(const char *path, struct rec_ctr **m, const
 /* What a model file says about the run that wrote it. */
 static void provenance(struct rec_kv *kv, const struct train_opts *o, const struct progress *p)
 {
+	size_t last = o->ninputs ? o->ninputs - 1 : 0;
+
 	rec_kv_setf(kv, "train.examples", "%llu", (unsigned long long)p->examples);
 	rec_kv_setf(kv, "train.epochs", "%zu", o->epochs);
 	rec_kv_setf(kv, "train.epoch", "%zu", p->epoch);
-	rec_kv_setf(kv, "train.input", "%zu", p->input);
+	rec_kv_setf(kv, "train.input", "%zu", p->input < last ? p->input : last);
 	rec_kv_setf(kv, "train.records", "%llu", (unsigned long long)p->records);
 	if (o->init)
 		rec_kv_set(kv, "train.init", o->init);
@@ -545,7 +556,8 @@ static void report_epoch(const struct rec_ctr *m, const struct train_opts *o, co
 		 secs > 0 ? (double)p->epoch_examples / secs : 0, rows, mib(rec_embed_bytes(t)),
 		 rows ? (double)rec_embed_bytes(t) / (double)rows : 0);
 	if (m->net && o->verbosity >= 3)
-		rec_warn("epoch %zu: dense part %.1f GFLOP/s", p->epoch, secs > 0 ? m->net->flops / secs * 1e-9 : 0);
+		rec_warn("epoch %zu: dense part %.1f GFLOP/s", p->epoch,
+			 secs > 0 ? (m->net->flops - p->flops0) / secs * 1e-9 : 0);
 }
 
 static int save(const struct rec_ctr *m, const struct train_opts *o, const struct progress *p,
@@ -630,6 +642,7 @@ static int run_epochs(struct rec_ctr **m, const struct train_opts *o, struct pro
 		p->loss = 0;
 		p->epoch_examples = 0;
 		p->t0 = now();
+		p->flops0 = *m && (*m)->net ? (*m)->net->flops : 0;
 		for (p->input = first_input; p->input < (o->ninputs ? o->ninputs : 1); p->input++, skip = 0)
 			if (train_input(m, o, p, skip) < 0)
 				return -1;

@@ -47,12 +47,13 @@ paste c.tsv e.tsv | awk '{ d = $1 - $3; if (d < 0) d = -d; if (d > m) m = d } EN
 # checkpoint after the first half, resume over both halves: the same model
 head -n 20001 "$SAMPLES/ctr-train.tsv" | rec-hash $cols > half1.rec
 { head -n 1 "$SAMPLES/ctr-train.tsv"; tail -n +20002 "$SAMPLES/ctr-train.tsv"; } | rec-hash $cols > half2.rec
+# (settings other than the defaults: the checkpoint carries them)
 for m in deepfm fm; do
-	rec-train -q --model $m --threads 1 --seed 2 -o whole.recm half1.rec half2.rec
-	rec-train -q --model $m --threads 1 --seed 2 --checkpoint ck.recm --checkpoint-every 5000 half1.rec
+	set -- --model $m --threads 1 --seed 2 --lr 0.03 --l2 1e-4 --dense-lr 0.002 --warmup 3000
+	rec-train -q "$@" -o whole.recm half1.rec half2.rec
+	rec-train -q "$@" --checkpoint ck.recm --checkpoint-every 5000 half1.rec
 	tar -xOf ck.recm MANIFEST | grep -q '^train.records = 20000$' || fail "$m: checkpoint not at 20000"
-	rec-train -q --model $m --threads 1 --seed 2 --checkpoint ck.recm --resume -o resumed.recm \
-		half1.rec half2.rec
+	rec-train -q --threads 1 --checkpoint ck.recm --resume -o resumed.recm half1.rec half2.rec
 	rec-eval -m whole.recm --predict test.rec > whole.tsv 2> /dev/null
 	rec-eval -m resumed.recm --predict test.rec > resumed.tsv 2> /dev/null
 	cmp whole.tsv resumed.tsv || fail "$m: resumed run differs from the uninterrupted one"
@@ -82,6 +83,9 @@ tar -xOf frozen.recm deep.0.weight > frozen.w
 ! cmp -s pre.w frozen.w || fail "the dense part did not train"
 expect_status 2 rec-train --freeze embeddings train.rec 2> err
 expect_grep "needs --init" err
+rec-train -q --model fm -o fm.recm small.rec
+expect_status 2 rec-train --init fm.recm --freeze dense small.rec 2> err
+expect_grep "applies to the deep models" err
 
 # early stopping: overfitting starts after two epochs
 rec-train --model deepfm --threads 1 --lr 0.02 --epochs 8 --patience 1 --valid test.rec \
