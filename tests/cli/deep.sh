@@ -21,6 +21,18 @@ l=$(auc dlrm.recm)
 echo "bayes $bayes nocross $nocross: deepfm $d dlrm $l" >&2
 at_least "$d" "$bayes" -0.01 || fail "deepfm AUC $d, Bayes $bayes"
 at_least "$l" "$nocross" 0.05 || fail "dlrm AUC $l misses the cross ($nocross without)"
+# given the columns that carry signal (user and item are noise the models
+# would memorize), every model with interactions gets within 0.01 of Bayes
+sig="--header --label click --categorical gender,age,category --numeric price --list tags:|"
+rec-hash $sig "$SAMPLES/ctr-train.tsv" > sig-train.rec
+rec-hash $sig "$SAMPLES/ctr-test.tsv" > sig-test.rec
+for m in "fm --epochs 2" "ffm --lr 0.02 --epochs 2" "deepfm --epochs 2" "dlrm --epochs 3"; do
+	rec-train -q --model $m --threads 1 --seed 1 -o sig.recm sig-train.rec
+	a=$(rec-eval -m sig.recm --json sig-test.rec | sed 's/.*"auc": \([0-9.]*\).*/\1/')
+	echo "signal columns, $m: $a" >&2
+	at_least "$a" "$bayes" -0.01 || fail "$m: AUC $a, Bayes $bayes"
+done
+
 tar -xOf deepfm.recm MANIFEST > manifest
 expect_grep "^model.kind = deepfm$" manifest
 expect_grep "^model.hidden = 128,64$" manifest
