@@ -190,7 +190,7 @@ static double rng_unit(uint64_t *s)
 static struct rec_schema *cat_schema(size_t nf)
 {
 	struct rec_schema *s = rec_schema_new(REC_HASHED);
-	char name[8];
+	char name[24];
 
 	s->id_bits = 64;
 	s->seed = 5;
