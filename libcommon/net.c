@@ -347,14 +347,20 @@ static void gather_record(struct rec_net *n, const struct rec_block *b, size_t r
 	}
 }
 
-static void prefetch_record(const struct rec_net *n, const struct rec_block *b, size_t r)
+/* Fetches what record r's lookups will read, ahead of them: the index
+ * slots (stage 0), then the rows those slots point to (stage 1). */
+static void prefetch_record(const struct rec_net *n, const struct rec_block *b, size_t r, int stage)
 {
 	for (size_t f = 0; f < b->schema->nfields; f++) {
 		const struct rec_col *c = &b->col[f];
 		if (n->slot[f] < 0 || b->schema->field[f].kind == REC_NUMERIC)
 			continue;
-		for (uint32_t i = c->off[r]; i < c->off[r + 1]; i++)
-			rec_embed_prefetch(n->table, c->id[i]);
+		for (uint32_t i = c->off[r]; i < c->off[r + 1]; i++) {
+			if (stage)
+				rec_embed_prefetch_probe(n->table, c->id[i]);
+			else
+				rec_embed_prefetch(n->table, c->id[i]);
+		}
 	}
 }
 
@@ -381,9 +387,14 @@ static void gather(struct rec_net *n, const struct rec_block *b, size_t first, s
 		memset(bt->hgen, 0, bt->hcap * sizeof(uint32_t));
 		bt->gen = 1;
 	}
+	for (size_t i = 0; i < 2 && i < count; i++)
+		prefetch_record(n, b, first + i, 0);
 	for (size_t i = 0; i < count; i++) {
+		/* slots two records ahead, their rows one ahead */
+		if (i + 2 < count)
+			prefetch_record(n, b, first + i + 2, 0);
 		if (i + 1 < count)
-			prefetch_record(n, b, first + i + 1);
+			prefetch_record(n, b, first + i + 1, 1);
 		bt->foff[i] = (uint32_t)bt->nf;
 		gather_record(n, b, first + i, dense ? dense + i * n->ndense : NULL, create);
 	}
