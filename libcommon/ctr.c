@@ -22,7 +22,14 @@ struct rec_ctr *rec_ctr_load(const char *path)
 		return NULL;
 	c = rec_xcalloc(1, sizeof(*c));
 	kind = rec_kv_get(&mf->manifest, "model.kind");
-	if (kind && rec_net_kind_parse(kind) >= 0)
+	if (!kind || !rec_ctr_kind_known(kind)) {
+		rec_error("'%s': unknown model.kind '%s' (lr, fm, ffm, deepfm, dlrm, ncf)", path,
+			  kind ? kind : "");
+		rec_model_close(mf);
+		free(c);
+		return NULL;
+	}
+	if (rec_net_kind_parse(kind) >= 0)
 		c->net = rec_net_load_model(mf);
 	else
 		c->fm = rec_fm_load_model(mf);

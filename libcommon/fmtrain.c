@@ -566,7 +566,7 @@ static struct rec_fm_model *model_from_manifest(const struct rec_model *mf)
 			  kind ? kind : "");
 		return NULL;
 	}
-	o.k = (unsigned)strtoul(dim, NULL, 10);
+	o.k = strcmp(kind, "lr") == 0 ? 0 : (unsigned)strtoul(dim, NULL, 10);
 	o.ffm = strcmp(kind, "ffm") == 0;
 	o.precision = prec && strcmp(prec, "fp16") == 0 ? REC_FP16 : REC_FP32;
 	o.min_count = 1; /* every saved row is back at once */
