@@ -29,8 +29,8 @@ struct rec_ctr *rec_ctr_load(const char *path)
 		free(c);
 		return NULL;
 	}
-	if (rec_net_kind_parse(kind) >= 0)
-		c->net = rec_net_load_model(mf);
+	if (rec_net_kind_parse(kind) >= 0 && (c->net = rec_net_load_model(mf)))
+		rec_net_set_threads(c->net, 1);
 	else
 		c->fm = rec_fm_load_model(mf);
 	rec_model_close(mf);

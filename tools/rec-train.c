@@ -22,7 +22,7 @@ struct train_opts {
 	struct rec_fm_opts fm;    /* lr, fm, ffm */
 	struct rec_net_opts net;  /* deepfm, dlrm, ncf */
 	int set_dim, set_lr;      /* --dim, --lr given (defaults differ per kind) */
-	int threads;              /* --threads (all cores) */
+	int threads;              /* --threads (1) */
 	size_t epochs;            /* --epochs (1) */
 	const char *valid;        /* --valid <file>: scored after every epoch */
 	size_t patience;          /* --patience: stop after this many epochs without gain */
@@ -73,8 +73,8 @@ static void usage(void)
 	       "      --decay                after warm-up, scale them by sqrt(warmup / t)\n"
 	       "      --batch <n>            deep models: examples per update (512)\n"
 	       "      --epochs <n>           passes over the input files (1)\n"
-	       "      --threads <n>          deep models: threads (all cores; 1 is bit-for-bit\n"
-	       "                             reproducible with --seed)\n"
+	       "      --threads <n>          deep models: threads sharing each batch (1); any\n"
+	       "                             fixed count is bit-for-bit reproducible\n"
 	       "Embeddings:\n"
 	       "      --row-precision fp32|fp16  how rows are stored (fp32)\n"
 	       "      --min-count <n>        give an ID a row at its n-th sighting (1)\n"
@@ -336,13 +336,11 @@ static double now(void)
 }
 
 /* The deep models split each batch among their own threads, each of which
- * calls a one-threaded BLAS: small GEMMs split no further. */
+ * calls a one-threaded BLAS: small GEMMs split no further. One thread by
+ * default: where cores are shared (virtual machines), OpenMP's spinning
+ * workers slow the serial parts down more than the shares speed up. */
 static void set_threads(struct train_opts *o)
 {
-	if (o->threads <= 0) {
-		long cores = sysconf(_SC_NPROCESSORS_ONLN);
-		o->threads = cores > 0 ? (int)cores : 1;
-	}
 #ifdef _OPENMP
 	omp_set_num_threads(o->threads);
 #endif
@@ -679,7 +677,7 @@ static int run_train(struct train_opts *o)
 int main(int argc, char **argv)
 {
 	struct train_opts o = { .model = "fm", .fm = REC_FM_OPTS_INIT, .net = REC_NET_OPTS_INIT,
-				.epochs = 1, .every = 1000000, .verbosity = 2 };
+				.threads = 1, .epochs = 1, .every = 1000000, .verbosity = 2 };
 
 	rec_setprogname(argv[0]);
 	parse_args(&o, argc, argv);
