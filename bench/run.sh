@@ -4,6 +4,9 @@
 # bytes in the same run, each pinned to one core. Writes OUTDIR/results.md.
 #   BENCH_MB   size of the generated Criteo-shaped input (default 1000)
 #   BENCH_REAL path of the shared data folder (default ../shared/data)
+# Then bench/ctr.sh: rec-train against a PyTorch reference of the same models
+# (its own settings: BENCH_THREADS, BENCH_CRITEO_ROWS, BENCH_EPOCHS,
+# BENCH_TORCH_MAX_ROWS); its table, OUTDIR/ctr.md, ends results.md.
 set -eu
 tools=$1
 out=$2
@@ -66,6 +69,9 @@ t_czstd=$(timeit zstd -3 -c -q "$ctr")
 t_cross=$(timeit rec-cross $cross_args "$ctr")
 t_chash=$(timeit rec-hash $cross_args "$ctr")
 
+echo "rec-train against PyTorch (bench/ctr.sh)..." >&2
+sh "$here/ctr.sh" "$tools" "$out" > /dev/null || echo "bench/ctr.sh failed" > "$out/ctr.md"
+
 {
 	echo "# recpipe foundation benchmarks"
 	echo
@@ -102,9 +108,9 @@ t_chash=$(timeit rec-hash $cross_args "$ctr")
 	echo
 	echo "| model | examples/s | rows | bytes/row |"
 	echo "|---|---:|---:|---:|"
-	for m in lr fm; do
-		$pin rec-train --model "$m" "$out/train.rec" 2>&1 |
-			sed -n "s/.*examples, train logloss [0-9.]*, \([0-9]*\) examples\/s, \([0-9]*\) rows, \([0-9.]*\) bytes\/row/| $m | \1 | \2 | \3 |/p"
+	for m in lr fm ffm deepfm dlrm; do
+		$pin rec-train --model "$m" --threads 1 "$out/train.rec" 2>&1 |
+			sed -n "s/.*examples, train logloss [0-9.]*, \([0-9]*\) examples\/s, \([0-9]*\) rows, [0-9.]* MiB, \([0-9.]*\) bytes\/row/| $m | \1 | \2 | \3 |/p"
 	done
 	echo
 	echo "## Embedding store: memory per row (RSS growth while creating the rows)"
@@ -112,5 +118,7 @@ t_chash=$(timeit rec-hash $cross_args "$ctr")
 	"$benchbin/embed-mem" "${BENCH_ROWS:-10000000}" 16
 	echo
 	echo "Targets at dim 16, with row-wise Adagrad state and the index: 88 B (fp32), 56 B (fp16)."
+	echo
+	cat "$out/ctr.md"
 } > "$out/results.md"
 cat "$out/results.md"
