@@ -149,6 +149,16 @@ static int score_input(struct rec_ctr *m, const char *path, struct scores *s, in
 	return rc;
 }
 
+/* "key": value, with null where the metric is undefined (one class only):
+ * JSON has no NaN. */
+static void json_num(FILE *fp, const char *key, double v)
+{
+	if (isfinite(v))
+		fprintf(fp, "\"%s\": %.6f, ", key, v);
+	else
+		fprintf(fp, "\"%s\": null, ", key);
+}
+
 static void report(FILE *fp, const struct scores *s, const struct rec_ctr *m, int json)
 {
 	size_t used = 0;
@@ -159,10 +169,15 @@ static void report(FILE *fp, const struct scores *s, const struct rec_ctr *m, in
 	double cov = rec_ctr_coverage(m);
 
 	if (json) {
-		fprintf(fp, "{\"records\": %zu, \"auc\": %.6f, \"logloss\": %.6f, ", s->n, auc, ll);
-		if (s->groups)
-			fprintf(fp, "\"gauc\": %.6f, \"gauc_groups\": %zu, ", gauc, used);
-		fprintf(fp, "\"calibration\": %.6f, \"coverage\": %.6f}\n", cal, cov);
+		fprintf(fp, "{\"records\": %zu, \"model\": \"%s\", ", s->n, rec_ctr_kind(m));
+		json_num(fp, "auc", auc);
+		json_num(fp, "logloss", ll);
+		if (s->groups) {
+			json_num(fp, "gauc", gauc);
+			fprintf(fp, "\"gauc_groups\": %zu, ", used);
+		}
+		json_num(fp, "calibration", cal);
+		fprintf(fp, "\"coverage\": %.6f}\n", cov);
 		return;
 	}
 	fprintf(fp, "records      %zu\nauc          %.4f\nlogloss      %.4f\n", s->n, auc, ll);

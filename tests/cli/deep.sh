@@ -113,3 +113,9 @@ expect_status 2 rec-eval -m deepfm.recm seed9.rec 2> err
 expect_grep "is not the model's" err
 expect_status 2 rec-train --model ncf --user-field nobody train.rec 2> err
 expect_grep "ncf needs" err
+
+# one class only: the AUC is undefined, null in the JSON (which stays JSON)
+awk -F'\t' 'NR == 1 || $1 == 0' "$SAMPLES/ctr-test.tsv" | head -n 200 | rec-hash $cols > neg.rec
+rec-eval -m deepfm.recm --json neg.rec > neg.json
+/usr/bin/python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); sys.exit(not (d["auc"] is None and d["model"] == "deepfm" and d["records"] == 199))' neg.json ||
+	fail "one-class JSON: $(cat neg.json)"
