@@ -1,6 +1,7 @@
 /* model.c - model files through libarchive: tar, zstd-compressed. */
 #include "config.h"
 #include "model.h"
+#include "hash.h"
 #include "io.h"
 #include "stream.h"
 
@@ -133,11 +134,12 @@ static char *manifest_text(const struct rec_model_writer *w, const struct rec_kv
 
 	for (size_t i = 0; kv && i < kv->n; i++)
 		cap += strlen(kv->key[i]) + strlen(kv->val[i]) + 4;
-	cap += w->nt * (220 + REC_MODEL_MAX_DIMS * 21);
+	cap += w->nt * (2 * 220 + REC_MODEL_MAX_DIMS * 21 + 32);
 	s = rec_xmalloc(cap);
 	n += (size_t)snprintf(s + n, cap - n, "rec.format_version = %u\n", REC_MODEL_VERSION);
 	for (size_t i = 0; kv && i < kv->n; i++)
-		if (strcmp(kv->key[i], "rec.format_version") && strncmp(kv->key[i], "tensor.", 7))
+		if (strcmp(kv->key[i], "rec.format_version") && strncmp(kv->key[i], "tensor.", 7) &&
+		    strncmp(kv->key[i], "checksum.", 9))
 			n += (size_t)snprintf(s + n, cap - n, "%s = %s\n", kv->key[i], kv->val[i]);
 	for (size_t i = 0; i < w->nt; i++) {
 		n += (size_t)snprintf(s + n, cap - n, "tensor.%s = %s", w->t[i].name, w->t[i].dtype);
@@ -145,6 +147,10 @@ static char *manifest_text(const struct rec_model_writer *w, const struct rec_kv
 			n += (size_t)snprintf(s + n, cap - n, " %zu", w->t[i].shape[d]);
 		n += (size_t)snprintf(s + n, cap - n, "\n");
 	}
+	/* the archive has no checksum of its own: a flipped bit would load */
+	for (size_t i = 0; i < w->nt; i++)
+		n += (size_t)snprintf(s + n, cap - n, "checksum.%s = %016llx\n", w->t[i].name,
+				      (unsigned long long)XXH3_64bits(w->t[i].data, w->t[i].bytes));
 	*len = n;
 	return s;
 }
@@ -353,6 +359,24 @@ static int read_manifest(struct rec_model *m, struct archive *a)
 	return rc;
 }
 
+/* Files written before the checksum.* keys load without the check. */
+static int verify_checksums(const struct rec_model *m)
+{
+	char key[REC_MAX_NAME + 16];
+
+	for (size_t i = 0; i < m->nt; i++) {
+		const struct rec_tensor *t = &m->t[i];
+		const char *want;
+		snprintf(key, sizeof(key), "checksum.%s", t->name);
+		if (!(want = rec_kv_get(&m->manifest, key)))
+			continue;
+		if (strtoull(want, NULL, 16) != XXH3_64bits(t->data, t->bytes))
+			return rec_error("'%s': tensor '%s' is damaged (its checksum does not match)",
+					 m->name, t->name);
+	}
+	return 0;
+}
+
 static int read_all(struct rec_model *m, struct archive *a)
 {
 	struct archive_entry *e;
@@ -370,7 +394,7 @@ static int read_all(struct rec_model *m, struct archive *a)
 		if (!m->t[i].data)
 			return rec_error("'%s': tensor '%s' is in the MANIFEST but not in the file",
 					 m->name, m->t[i].name);
-	return 0;
+	return verify_checksums(m);
 }
 
 struct rec_model *rec_model_open(const char *path)

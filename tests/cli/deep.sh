@@ -119,3 +119,21 @@ awk -F'\t' 'NR == 1 || $1 == 0' "$SAMPLES/ctr-test.tsv" | head -n 200 | rec-hash
 rec-eval -m deepfm.recm --json neg.rec > neg.json
 /usr/bin/python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); sys.exit(not (d["auc"] is None and d["model"] == "deepfm" and d["records"] == 199))' neg.json ||
 	fail "one-class JSON: $(cat neg.json)"
+
+# a flipped bit in a tensor is caught by its checksum (the archive has none)
+zstd -d -q -c deepfm.recm > m.tar
+/usr/bin/python3 - m.tar <<'PY'
+import sys, tarfile
+path = sys.argv[1]
+with tarfile.open(path) as t:
+    off = t.getmember("deep.0.weight").offset_data
+with open(path, "r+b") as f:
+    f.seek(off + 100)
+    b = f.read(1)
+    f.seek(off + 100)
+    f.write(bytes([b[0] ^ 1]))
+PY
+zstd -q -c m.tar > damaged.recm
+expect_status 2 rec-eval -m damaged.recm test.rec 2> err
+expect_grep "tensor 'deep.0.weight' is damaged" err
+tar -xOf deepfm.recm MANIFEST | grep -q '^checksum.embd.rows = [0-9a-f]\{16\}$' || fail "no checksum.embd.rows"
