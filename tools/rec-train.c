@@ -22,6 +22,7 @@ struct train_opts {
 	struct rec_fm_opts fm;    /* lr, fm, ffm */
 	struct rec_net_opts net;  /* deepfm, dlrm, ncf */
 	int set_dim, set_lr;      /* --dim, --lr given (defaults differ per kind) */
+	int set_arch, set_fm_only; /* model options; lr/fm/ffm-only options given */
 	int threads;              /* --threads (1) */
 	size_t epochs;            /* --epochs (1) */
 	const char *valid;        /* --valid <file>: scored after every epoch */
@@ -263,6 +264,10 @@ static int take_name(struct train_opts *o, int c, const char *arg)
 
 static int take_option(struct train_opts *o, int c, const char *arg)
 {
+	if (c == OPT_MODEL || c == OPT_DIM || c == OPT_USER || c == OPT_ITEM || c == OPT_PRECISION)
+		o->set_arch = 1;
+	if (c == OPT_OPTIMIZER || c == OPT_L1)
+		o->set_fm_only = 1;
 	switch (c) {
 	case 'h': usage(); exit(REC_EXIT_OK);
 	case OPT_VERSION: printf("rec-train (recpipe) %s\n", PACKAGE_VERSION); exit(REC_EXIT_OK);
@@ -275,8 +280,10 @@ static int take_option(struct train_opts *o, int c, const char *arg)
 	case OPT_RESUME: o->resume = 1; return 0;
 	case OPT_DECAY: o->fm.decay = o->net.decay = 1; return 0;
 	case OPT_HIDDEN:
+		o->set_arch = 1;
 		return take_layers(arg, "--hidden", o->net.hidden, REC_MLP_MAX_LAYERS - 1, &o->net.nhidden);
 	case OPT_BOTTOM:
+		o->set_arch = 1;
 		return take_layers(arg, "--bottom", o->net.bottom, REC_MLP_MAX_LAYERS - 1, &o->net.nbottom);
 	case OPT_MODEL: case OPT_OPTIMIZER: case OPT_PRECISION: case OPT_FREEZE: case OPT_USER: case OPT_ITEM:
 		return take_name(o, c, arg);
@@ -303,6 +310,12 @@ static void check_args(struct train_opts *o)
 		rec_usage_error("--resume and --init exclude each other");
 	if (o->resume && o->ninputs == 0)
 		rec_usage_error("--resume needs input files, not standard input");
+	/* fail now, not after hours of training */
+	if (o->output && strcmp(o->output, "-") == 0 && isatty(STDOUT_FILENO))
+		rec_usage_error("refusing to write a model to a terminal: redirect it or name a file with -o");
+	if ((o->init || o->resume) && o->set_arch && o->verbosity >= 1)
+		rec_warn("the model's kind and shape come from %s: --model, --dim, --hidden, --bottom, "
+			 "--row-precision and the ncf fields are ignored", o->init ? "--init" : "the checkpoint");
 }
 
 static void parse_args(struct train_opts *o, int argc, char **argv)
@@ -325,6 +338,9 @@ static void parse_args(struct train_opts *o, int argc, char **argv)
 	if (!o->set_lr && (o->fm.ffm || o->fm.optimizer == REC_OPT_SGD))
 		o->fm.lr = 0.01f;
 	o->net.kind = rec_net_kind_parse(o->model);
+	if (o->net.kind >= 0 && o->set_fm_only && !o->init && !o->resume && o->verbosity >= 1)
+		rec_warn("--optimizer and --l1 apply to lr, fm and ffm; %s trains its rows with "
+			 "row-wise Adagrad and its MLPs with Adam", o->model);
 }
 
 static double now(void)

@@ -137,3 +137,9 @@ zstd -q -c m.tar > damaged.recm
 expect_status 2 rec-eval -m damaged.recm test.rec 2> err
 expect_grep "tensor 'deep.0.weight' is damaged" err
 tar -xOf deepfm.recm MANIFEST | grep -q '^checksum.embd.rows = [0-9a-f]\{16\}$' || fail "no checksum.embd.rows"
+
+# options that do not apply are named, not silently dropped
+rec-train -q --model deepfm --optimizer ftrl --threads 1 -o w.recm small.rec 2> err
+expect_grep "apply to lr, fm and ffm" err
+rec-train -q --init w.recm --dim 4 --threads 1 -o w2.recm small.rec 2> err
+expect_grep "come from --init" err
