@@ -495,35 +495,6 @@ static int load_rows(struct rec_fm_model *m, const struct rec_model *mf)
 	return 0;
 }
 
-/* A number from the manifest into *out when the key is there (older models
- * lack the optim.* keys: the defaults stand); -1 after a message when it is
- * not a number. */
-static int kv_float(const struct rec_model *mf, const char *key, float *out)
-{
-	const char *v = rec_kv_get(&mf->manifest, key);
-	char *end;
-
-	if (!v)
-		return 0;
-	*out = strtof(v, &end);
-	if (end == v || *end)
-		return rec_error("'%s': bad %s in the MANIFEST", mf->name, key);
-	return 0;
-}
-
-static int kv_u64(const struct rec_model *mf, const char *key, uint64_t *out)
-{
-	const char *v = rec_kv_get(&mf->manifest, key);
-	char *end;
-
-	if (!v)
-		return 0;
-	*out = strtoull(v, &end, 10);
-	if (end == v || *end)
-		return rec_error("'%s': bad %s in the MANIFEST", mf->name, key);
-	return 0;
-}
-
 static int optim_from_kv(const struct rec_model *mf, struct rec_fm_opts *o, uint64_t *t)
 {
 	const char *opt = rec_kv_get(&mf->manifest, "model.optimizer");
@@ -541,10 +512,10 @@ static int optim_from_kv(const struct rec_model *mf, struct rec_fm_opts *o, uint
 	if (o->optimizer < 0)
 		return rec_error("'%s': unknown model.optimizer '%s'", mf->name, opt);
 	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
-		if (kv_float(mf, f[i].key, f[i].out) < 0)
+		if (rec_model_float(mf, f[i].key, f[i].out) < 0)
 			return -1;
 	for (size_t i = 0; i < sizeof(u) / sizeof(u[0]); i++)
-		if (kv_u64(mf, u[i].key, u[i].out) < 0)
+		if (rec_model_u64(mf, u[i].key, u[i].out) < 0)
 			return -1;
 	o->decay = decay != 0;
 	return 0;

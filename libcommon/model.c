@@ -8,6 +8,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -513,4 +514,31 @@ int rec_schema_check(const struct rec_schema *model, const struct rec_schema *s,
 	free(a);
 	free(b);
 	return -1;
+}
+
+int rec_model_float(const struct rec_model *m, const char *key, float *out)
+{
+	const char *v = rec_kv_get(&m->manifest, key);
+	char *end;
+
+	if (!v)
+		return 0;
+	*out = strtof(v, &end);
+	if (end == v || *end || !isfinite(*out))
+		return rec_error("'%s': bad %s in the MANIFEST", m->name, key);
+	return 0;
+}
+
+int rec_model_u64(const struct rec_model *m, const char *key, uint64_t *out)
+{
+	const char *v = rec_kv_get(&m->manifest, key);
+	char *end;
+
+	if (!v)
+		return 0;
+	errno = 0;
+	*out = strtoull(v, &end, 10);
+	if (end == v || *end || *v == '-' || errno)
+		return rec_error("'%s': bad %s in the MANIFEST", m->name, key);
+	return 0;
 }

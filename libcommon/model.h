@@ -6,6 +6,7 @@
 #define REC_MODEL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "err.h"
 
@@ -67,6 +68,12 @@ void rec_model_close(struct rec_model *m);
  * message otherwise. */
 const void *rec_model_expect(const struct rec_model *m, const char *name, const char *dtype,
 			     size_t count);
+
+/* A number from the manifest into *out when the key is there (older files
+ * may lack it: *out keeps its default); -1 after a message naming the file
+ * and the key when it is not a number. */
+int rec_model_float(const struct rec_model *m, const char *key, float *out);
+int rec_model_u64(const struct rec_model *m, const char *key, uint64_t *out);
 
 /* The stream schema as manifest keys (stream.*), so that a model reads and
  * hashes new data exactly as it was trained, and back. */

@@ -119,27 +119,34 @@ static int parse_list(const char *s, unsigned *v, size_t max, size_t *n)
 	return 0;
 }
 
-/* The optimization settings, so that a resumed run goes on as it was. */
-static int floats_from_kv(const struct rec_model *mf, struct rec_net_opts *o)
+/* The optimization settings and counters, so that a resumed run goes on as
+ * it was. */
+static int numbers_from_kv(const struct rec_model *mf, struct rec_net_opts *o, uint64_t *trained)
 {
 	const struct { const char *key; float *out; } f[] = {
 		{ "model.lr", &o->lr }, { "model.dense_lr", &o->dense_lr },
 		{ "model.l2", &o->l2 }, { "model.init_scale", &o->init_scale },
 	};
+	uint64_t batch = o->batch, decay = 0;
+	const struct { const char *key; uint64_t *out; } u[] = {
+		{ "model.seed", &o->seed }, { "model.batch", &batch }, { "model.warmup", &o->warmup },
+		{ "model.decay", &decay }, { "model.trained", trained },
+	};
 
-	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
-		const char *v = rec_kv_get(&mf->manifest, f[i].key);
-		char *end;
-		if (!v)
-			continue;
-		*f[i].out = strtof(v, &end);
-		if (end == v || *end || !(*f[i].out >= 0))
-			return rec_error("'%s': bad %s in the MANIFEST", mf->name, f[i].key);
-	}
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+		if (rec_model_float(mf, f[i].key, f[i].out) < 0)
+			return -1;
+	for (size_t i = 0; i < sizeof(u) / sizeof(u[0]); i++)
+		if (rec_model_u64(mf, u[i].key, u[i].out) < 0)
+			return -1;
+	if (batch < 1 || batch > (1 << 20))
+		return rec_error("'%s': bad model.batch in the MANIFEST", mf->name);
+	o->batch = batch;
+	o->decay = decay != 0;
 	return 0;
 }
 
-static int opts_from_kv(const struct rec_model *mf, struct rec_net_opts *o)
+static int opts_from_kv(const struct rec_model *mf, struct rec_net_opts *o, uint64_t *trained)
 {
 	const struct rec_kv *kv = &mf->manifest;
 	const char *kind = rec_kv_get(kv, "model.kind"), *dim = rec_kv_get(kv, "model.dim");
@@ -153,16 +160,8 @@ static int opts_from_kv(const struct rec_model *mf, struct rec_net_opts *o)
 		return rec_error("'%s': bad model.kind, model.dim, model.hidden or model.bottom", mf->name);
 	o->precision = prec && strcmp(prec, "fp16") == 0 ? REC_FP16 : REC_FP32;
 	o->min_count = 1;  /* every saved row is back at once */
-	if ((v = rec_kv_get(kv, "model.seed")))
-		o->seed = strtoull(v, NULL, 10);
-	if ((v = rec_kv_get(kv, "model.batch")))
-		o->batch = strtoul(v, NULL, 10) ? strtoul(v, NULL, 10) : o->batch;
-	if (floats_from_kv(mf, o) < 0)
+	if (numbers_from_kv(mf, o, trained) < 0)
 		return -1;
-	if ((v = rec_kv_get(kv, "model.warmup")))
-		o->warmup = strtoull(v, NULL, 10);
-	if ((v = rec_kv_get(kv, "model.decay")))
-		o->decay = atoi(v) != 0;
 	if ((v = rec_kv_get(kv, "model.user_field")))
 		snprintf(o->user_field, sizeof(o->user_field), "%s", v);
 	if ((v = rec_kv_get(kv, "model.item_field")))
@@ -174,7 +173,7 @@ static int load_mlp(struct rec_mlp *m, const struct rec_model *mf, const char *n
 {
 	char t[64];
 	const float *p, *adam;
-	const char *steps = rec_kv_get(&mf->manifest, "model.adam_steps");
+	uint64_t steps = 0;
 
 	for (size_t l = 0; l < m->nlayers; l++) {
 		snprintf(t, sizeof(t), "%s.%zu.weight", name, l);
@@ -191,7 +190,9 @@ static int load_mlp(struct rec_mlp *m, const struct rec_model *mf, const char *n
 		return -1;
 	memcpy(m->m, adam, m->nparam * sizeof(float));
 	memcpy(m->v, adam + m->nparam, m->nparam * sizeof(float));
-	m->steps = steps ? strtoull(steps, NULL, 10) : 0;
+	if (rec_model_u64(mf, "model.adam_steps", &steps) < 0)
+		return -1;
+	m->steps = steps;
 	return 0;
 }
 
@@ -200,9 +201,9 @@ struct rec_net *rec_net_load_model(const struct rec_model *mf)
 	struct rec_net_opts o = REC_NET_OPTS_INIT;
 	struct rec_schema *s;
 	struct rec_net *n;
-	const char *trained = rec_kv_get(&mf->manifest, "model.trained");
+	uint64_t trained = 0;
 
-	if (opts_from_kv(mf, &o) < 0 || !(s = rec_schema_from_kv(&mf->manifest, mf->name)))
+	if (opts_from_kv(mf, &o, &trained) < 0 || !(s = rec_schema_from_kv(&mf->manifest, mf->name)))
 		return NULL;
 	n = rec_net_new(s, &o);
 	rec_schema_free(s);
@@ -214,6 +215,6 @@ struct rec_net *rec_net_load_model(const struct rec_model *mf)
 		rec_net_free(n);
 		return NULL;
 	}
-	n->trained = trained ? strtoull(trained, NULL, 10) : 0;
+	n->trained = trained;
 	return n;
 }
