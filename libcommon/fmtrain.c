@@ -499,24 +499,19 @@ static int optim_from_kv(const struct rec_model *mf, struct rec_fm_opts *o, uint
 {
 	const char *opt = rec_kv_get(&mf->manifest, "model.optimizer");
 	uint64_t decay = 0;
-	const struct { const char *key; float *out; } f[] = {
-		{ "model.init_scale", &o->init_scale }, { "optim.lr", &o->lr }, { "optim.l2", &o->l2 },
-		{ "optim.eps", &o->eps }, { "optim.l1", &o->l1 }, { "optim.ftrl_beta", &o->ftrl_beta },
-	};
-	const struct { const char *key; uint64_t *out; } u[] = {
-		{ "model.seed", &o->seed }, { "optim.warmup", &o->warmup }, { "optim.decay", &decay },
-		{ "optim.examples", t },
+	const struct rec_model_number k[] = {
+		{ "model.init_scale", &o->init_scale, NULL }, { "optim.lr", &o->lr, NULL },
+		{ "optim.l2", &o->l2, NULL }, { "optim.eps", &o->eps, NULL }, { "optim.l1", &o->l1, NULL },
+		{ "optim.ftrl_beta", &o->ftrl_beta, NULL }, { "model.seed", NULL, &o->seed },
+		{ "optim.warmup", NULL, &o->warmup }, { "optim.decay", NULL, &decay },
+		{ "optim.examples", NULL, t },
 	};
 
 	o->optimizer = opt ? rec_optimizer_parse(opt) : REC_OPT_ADAGRAD;
 	if (o->optimizer < 0)
 		return rec_error("'%s': unknown model.optimizer '%s'", mf->name, opt);
-	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
-		if (rec_model_float(mf, f[i].key, f[i].out) < 0)
-			return -1;
-	for (size_t i = 0; i < sizeof(u) / sizeof(u[0]); i++)
-		if (rec_model_u64(mf, u[i].key, u[i].out) < 0)
-			return -1;
+	if (rec_model_numbers(mf, k, sizeof(k) / sizeof(k[0])) < 0)
+		return -1;
 	o->decay = decay != 0;
 	return 0;
 }

@@ -542,3 +542,11 @@ int rec_model_u64(const struct rec_model *m, const char *key, uint64_t *out)
 		return rec_error("'%s': bad %s in the MANIFEST", m->name, key);
 	return 0;
 }
+
+int rec_model_numbers(const struct rec_model *m, const struct rec_model_number *k, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((k[i].f ? rec_model_float(m, k[i].key, k[i].f) : rec_model_u64(m, k[i].key, k[i].u)) < 0)
+			return -1;
+	return 0;
+}

@@ -74,6 +74,13 @@ const void *rec_model_expect(const struct rec_model *m, const char *name, const 
  * and the key when it is not a number. */
 int rec_model_float(const struct rec_model *m, const char *key, float *out);
 int rec_model_u64(const struct rec_model *m, const char *key, uint64_t *out);
+/* The same for a table of keys, each into a float (f) or an integer (u). */
+struct rec_model_number {
+	const char *key;
+	float *f;
+	uint64_t *u;
+};
+int rec_model_numbers(const struct rec_model *m, const struct rec_model_number *k, size_t n);
 
 /* The stream schema as manifest keys (stream.*), so that a model reads and
  * hashes new data exactly as it was trained, and back. */

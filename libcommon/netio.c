@@ -123,22 +123,17 @@ static int parse_list(const char *s, unsigned *v, size_t max, size_t *n)
  * it was. */
 static int numbers_from_kv(const struct rec_model *mf, struct rec_net_opts *o, uint64_t *trained)
 {
-	const struct { const char *key; float *out; } f[] = {
-		{ "model.lr", &o->lr }, { "model.dense_lr", &o->dense_lr },
-		{ "model.l2", &o->l2 }, { "model.init_scale", &o->init_scale },
-	};
 	uint64_t batch = o->batch, decay = 0;
-	const struct { const char *key; uint64_t *out; } u[] = {
-		{ "model.seed", &o->seed }, { "model.batch", &batch }, { "model.warmup", &o->warmup },
-		{ "model.decay", &decay }, { "model.trained", trained },
+	const struct rec_model_number k[] = {
+		{ "model.lr", &o->lr, NULL }, { "model.dense_lr", &o->dense_lr, NULL },
+		{ "model.l2", &o->l2, NULL }, { "model.init_scale", &o->init_scale, NULL },
+		{ "model.seed", NULL, &o->seed }, { "model.batch", NULL, &batch },
+		{ "model.warmup", NULL, &o->warmup }, { "model.decay", NULL, &decay },
+		{ "model.trained", NULL, trained },
 	};
 
-	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
-		if (rec_model_float(mf, f[i].key, f[i].out) < 0)
-			return -1;
-	for (size_t i = 0; i < sizeof(u) / sizeof(u[0]); i++)
-		if (rec_model_u64(mf, u[i].key, u[i].out) < 0)
-			return -1;
+	if (rec_model_numbers(mf, k, sizeof(k) / sizeof(k[0])) < 0)
+		return -1;
 	if (batch < 1 || batch > (1 << 20))
 		return rec_error("'%s': bad model.batch in the MANIFEST", mf->name);
 	o->batch = batch;
