@@ -4,12 +4,7 @@
 # a pre-trained model beats training from scratch on a small slice; frozen
 # embeddings stay as they were; early stopping keeps the best epoch.
 . "$TESTDIR/lib.sh"
-truth=$SAMPLES/ctr-test.truth
-bayes=$(sed -n 's/^bayes_auc = //p' "$truth")
-nocross=$(sed -n 's/^nocross_auc = //p' "$truth")
-cols="--header --label click --categorical user,item,gender,age,category --numeric price --list tags:|"
-rec-hash $cols "$SAMPLES/ctr-train.tsv" > train.rec
-rec-hash $cols "$SAMPLES/ctr-test.tsv" > test.rec
+samples_ctr
 auc() { rec-eval -m "$1" --json test.rec | sed 's/.*"auc": \([0-9.]*\).*/\1/'; }
 # at_least A B D: A >= B + D
 at_least() { awk -v a="$1" -v b="$2" -v d="$3" 'BEGIN { exit !(a + 0 >= b + d) }'; }

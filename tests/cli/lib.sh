@@ -34,3 +34,14 @@ expect_lines() {
 skip_unless_shared() {
 	[ -r "$SHARED/$1" ] || { echo "skipped: $SHARED/$1 not present" >&2; exit 77; }
 }
+
+# samples_ctr : hashes the CTR rows of data/samples into train.rec and
+# test.rec; sets $cols (the rec-hash options), $bayes and $nocross (the
+# generator's Bayes-optimal test AUC, and the best without the cross).
+samples_ctr() {
+	bayes=$(sed -n 's/^bayes_auc = //p' "$SAMPLES/ctr-test.truth")
+	nocross=$(sed -n 's/^nocross_auc = //p' "$SAMPLES/ctr-test.truth")
+	cols="--header --label click --categorical user,item,gender,age,category --numeric price --list tags:|"
+	rec-hash $cols "$SAMPLES/ctr-train.tsv" > train.rec
+	rec-hash $cols "$SAMPLES/ctr-test.tsv" > test.rec
+}

@@ -3,12 +3,7 @@
 # learns it, and logistic regression given the cross as a feature gets close
 # to the Bayes-optimal AUC the generator knows.
 . "$TESTDIR/lib.sh"
-truth=$SAMPLES/ctr-test.truth
-bayes=$(sed -n 's/^bayes_auc = //p' "$truth")
-nocross=$(sed -n 's/^nocross_auc = //p' "$truth")
-cols="--header --label click --categorical user,item,gender,age,category --numeric price --list tags:|"
-rec-hash $cols "$SAMPLES/ctr-train.tsv" > train.rec
-rec-hash $cols "$SAMPLES/ctr-test.tsv" > test.rec
+samples_ctr
 rec-hash $cols --cross category,gender "$SAMPLES/ctr-train.tsv" > trainx.rec
 rec-hash $cols --cross category,gender "$SAMPLES/ctr-test.tsv" > testx.rec
 
