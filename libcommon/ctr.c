@@ -12,32 +12,34 @@ int rec_ctr_kind_known(const char *kind)
 	       rec_net_kind_parse(kind) >= 0;
 }
 
-struct rec_ctr *rec_ctr_load(const char *path)
+struct rec_ctr *rec_ctr_from_model(const struct rec_model *mf)
 {
-	struct rec_model *mf = rec_model_open(path);
+	const char *kind = rec_kv_get(&mf->manifest, "model.kind");
 	struct rec_ctr *c;
-	const char *kind;
 
-	if (!mf)
-		return NULL;
-	c = rec_xcalloc(1, sizeof(*c));
-	kind = rec_kv_get(&mf->manifest, "model.kind");
 	if (!kind || !rec_ctr_kind_known(kind)) {
-		rec_error("'%s': unknown model.kind '%s' (lr, fm, ffm, deepfm, dlrm, ncf)", path,
+		rec_error("'%s': unknown model.kind '%s' (lr, fm, ffm, deepfm, dlrm, ncf)", mf->name,
 			  kind ? kind : "");
-		rec_model_close(mf);
-		free(c);
 		return NULL;
 	}
-	if (rec_net_kind_parse(kind) >= 0 && (c->net = rec_net_load_model(mf)))
-		rec_net_set_threads(c->net, 1);
-	else
+	c = rec_xcalloc(1, sizeof(*c));
+	if (rec_net_kind_parse(kind) < 0)
 		c->fm = rec_fm_load_model(mf);
-	rec_model_close(mf);
+	else if ((c->net = rec_net_load_model(mf)))
+		rec_net_set_threads(c->net, 1);
 	if (!c->fm && !c->net) {
 		free(c);
 		return NULL;
 	}
+	return c;
+}
+
+struct rec_ctr *rec_ctr_load(const char *path)
+{
+	struct rec_model *mf = rec_model_open(path);
+	struct rec_ctr *c = mf ? rec_ctr_from_model(mf) : NULL;
+
+	rec_model_close(mf);
 	return c;
 }
 

@@ -17,6 +17,8 @@ struct rec_ctr {
 int rec_ctr_kind_known(const char *kind);
 /* Loads any model file; NULL after a message. */
 struct rec_ctr *rec_ctr_load(const char *path);
+/* The same from a model file already read. */
+struct rec_ctr *rec_ctr_from_model(const struct rec_model *mf);
 void rec_ctr_free(struct rec_ctr *c);
 
 const char *rec_ctr_kind(const struct rec_ctr *c);

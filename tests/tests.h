@@ -15,6 +15,7 @@ Suite *suite_fm(void);
 Suite *suite_model(void);
 Suite *suite_plot(void);
 Suite *suite_net(void);
+Suite *suite_export(void);
 
 /* A scratch file path under the test's temporary directory. */
 const char *test_tmpfile(const char *name);
