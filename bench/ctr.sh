@@ -186,7 +186,6 @@ EOF
 	else
 		echo "- recpipe $2 on $1: rec-eval failed: $(head -n 1 "$w.eval.err")" >> "$notes"
 	fi
-	rm -f "$w.recm"
 }
 
 # torchrun DATASET MODEL: sets t_eps t_rss t_auc t_ll
@@ -293,6 +292,9 @@ minutes=$(( ($(date +%s) - t_start + 59) / 60 ))
 	echo "- OMP_WAIT_POLICY=$OMP_WAIT_POLICY for both (idle OpenMP threads sleep rather than spin)."
 	echo "- Load average (1, 5, 15 min) before: $load0; after: $load1. Whole run: about $minutes min."
 } > "$md"
+echo "ctr: shrinking the models (bench/shrink.sh)..." >&2
+{ echo; sh "$here/shrink.sh" "$out" || echo "bench/shrink.sh failed"; } >> "$md"
+rm -f "$out"/*/*.recm
 # MovieLens-derived streams are not kept (its terms: no redistribution); they take a second to remake
 rm -rf "$out/ml100k/train.rec" "$out/ml100k/test.rec" "$out/ml100k/prep"
 cat "$md"
