@@ -176,18 +176,28 @@ struct rec_net *rec_net_new(const struct rec_schema *s, const struct rec_net_opt
 	return n;
 }
 
+void rec_net_mlps(const struct rec_net *n, struct rec_mlp *m[3])
+{
+	struct rec_net *w = (struct rec_net *)n;
+
+	m[0] = &w->deep;
+	m[1] = n->ndense ? &w->bottom : NULL;
+	m[2] = n->o.kind == REC_NCF ? &w->head : NULL;
+}
+
 void rec_net_set_threads(struct rec_net *n, unsigned threads)
 {
+	struct rec_mlp *m[3];
+
 #ifdef _OPENMP
 	if (threads == 0)
 		threads = (unsigned)omp_get_max_threads();
 #endif
 	n->threads = threads ? threads : 1;
-	rec_mlp_threads(&n->deep, n->threads);
-	if (n->ndense)
-		rec_mlp_threads(&n->bottom, n->threads);
-	if (n->o.kind == REC_NCF)
-		rec_mlp_threads(&n->head, n->threads);
+	rec_net_mlps(n, m);
+	for (int i = 0; i < 3; i++)
+		if (m[i])
+			rec_mlp_threads(m[i], n->threads);
 }
 
 static void free_batch(struct rec_net_batch *bt)
@@ -645,6 +655,7 @@ static void forward(struct rec_net *n, size_t count)
 static void backward(struct rec_net *n, size_t count)
 {
 	size_t threads = n->threads < count ? n->threads : 1;
+	struct rec_mlp *m[3];
 
 #pragma omp parallel for num_threads(threads) schedule(static, 1) if (threads > 1)
 	for (size_t t = 0; t < threads; t++) {
@@ -656,11 +667,10 @@ static void backward(struct rec_net *n, size_t count)
 		case REC_NCF: ncf_backward(n, t, lo, hi); break;
 		}
 	}
-	rec_mlp_reduce(&n->deep);
-	if (n->ndense)
-		rec_mlp_reduce(&n->bottom);
-	if (n->o.kind == REC_NCF)
-		rec_mlp_reduce(&n->head);
+	rec_net_mlps(n, m);
+	for (int i = 0; i < 3; i++)
+		if (m[i])
+			rec_mlp_reduce(m[i]);
 	scatter(n, count);
 }
 
@@ -693,9 +703,9 @@ static double dense_flops(const struct rec_net *n, size_t count)
 
 static void update_dense(struct rec_net *n, float scale)
 {
-	struct rec_mlp *m[3] = { &n->deep, n->ndense ? &n->bottom : NULL,
-				 n->o.kind == REC_NCF ? &n->head : NULL };
+	struct rec_mlp *m[3];
 
+	rec_net_mlps(n, m);
 	for (int i = 0; i < 3; i++) {
 		if (!m[i])
 			continue;
@@ -767,11 +777,11 @@ double rec_net_loss(struct rec_net *n, const struct rec_block *b, size_t first, 
 	forward(n, count);
 	sum = batch_loss(n, b, first, count);
 	if (grad) {
-		rec_mlp_zero_grad(&n->deep);
-		if (n->ndense)
-			rec_mlp_zero_grad(&n->bottom);
-		if (n->o.kind == REC_NCF)
-			rec_mlp_zero_grad(&n->head);
+		struct rec_mlp *m[3];
+		rec_net_mlps(n, m);
+		for (int i = 0; i < 3; i++)
+			if (m[i])
+				rec_mlp_zero_grad(m[i]);
 		backward(n, count);
 	}
 	return sum / (double)count;

@@ -84,6 +84,9 @@ int rec_net_kind_parse(const char *name);
  * message. */
 struct rec_net *rec_net_new(const struct rec_schema *s, const struct rec_net_opts *o);
 void rec_net_free(struct rec_net *n);
+/* The MLPs of the model in the order deep, bottom, head; NULL where its
+ * kind has none (bottom: dlrm with numeric fields; head: ncf). */
+void rec_net_mlps(const struct rec_net *n, struct rec_mlp *m[3]);
 /* Threads that share each batch (0: OpenMP's count); results are
  * bit-for-bit the same for the same count. */
 void rec_net_set_threads(struct rec_net *n, unsigned threads);

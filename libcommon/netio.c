@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The tensor prefixes of the MLPs, in rec_net_mlps order. */
+static const char *const mlp_names[3] = { "deep", "bottom", "head" };
+
 static void list_to_kv(struct rec_kv *kv, const char *key, const unsigned *v, size_t n)
 {
 	char buf[256];
@@ -70,15 +73,14 @@ static int add_mlp(struct rec_model_writer *w, const struct rec_mlp *m, const ch
 
 int rec_net_save(const struct rec_net *n, const char *path, const struct rec_kv *extra)
 {
-	const struct rec_mlp *m[3] = { &n->deep, n->ndense ? &n->bottom : NULL,
-				       n->o.kind == REC_NCF ? &n->head : NULL };
-	static const char *const names[3] = { "deep", "bottom", "head" };
+	struct rec_mlp *m[3];
 	struct rec_model_writer *w = rec_model_create(path, 0);
 	struct rec_embed_dump d = { 0 };
 	struct rec_kv kv = { 0 };
 	float *adam[3] = { 0 };
 	int rc = w ? 0 : -1;
 
+	rec_net_mlps(n, m);
 	for (size_t i = 0; extra && i < extra->n; i++)
 		rec_kv_set(&kv, extra->key[i], extra->val[i]);
 	opts_to_kv(n, &kv);
@@ -86,7 +88,7 @@ int rec_net_save(const struct rec_net *n, const char *path, const struct rec_kv 
 	for (int i = 0; rc == 0 && i < 3; i++)
 		if (m[i]) {
 			adam[i] = rec_xmalloc(2 * m[i]->nparam * sizeof(float));
-			rc = add_mlp(w, m[i], names[i], adam[i], &kv);
+			rc = add_mlp(w, m[i], mlp_names[i], adam[i], &kv);
 		}
 	if (rc == 0)
 		rc = rec_embed_save(n->table, w, &d);
@@ -196,7 +198,9 @@ struct rec_net *rec_net_load_model(const struct rec_model *mf)
 	struct rec_net_opts o = REC_NET_OPTS_INIT;
 	struct rec_schema *s;
 	struct rec_net *n;
+	struct rec_mlp *m[3];
 	uint64_t trained = 0;
+	int rc = 0;
 
 	if (opts_from_kv(mf, &o, &trained) < 0 || !(s = rec_schema_from_kv(&mf->manifest, mf->name)))
 		return NULL;
@@ -204,9 +208,11 @@ struct rec_net *rec_net_load_model(const struct rec_model *mf)
 	rec_schema_free(s);
 	if (!n)
 		return NULL;
-	if (load_mlp(&n->deep, mf, "deep") < 0 || (n->ndense && load_mlp(&n->bottom, mf, "bottom") < 0) ||
-	    (o.kind == REC_NCF && load_mlp(&n->head, mf, "head") < 0) ||
-	    rec_embed_load(n->table, mf) < 0) {
+	rec_net_mlps(n, m);
+	for (int i = 0; rc == 0 && i < 3; i++)
+		if (m[i])
+			rc = load_mlp(m[i], mf, mlp_names[i]);
+	if (rc < 0 || rec_embed_load(n->table, mf) < 0) {
 		rec_net_free(n);
 		return NULL;
 	}
