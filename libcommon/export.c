@@ -49,8 +49,6 @@ const char *rec_export_precision_name(int precision)
 
 int rec_export_check_opts(const struct rec_export_opts *o)
 {
-	if (o->format == REC_EXPORT_ONNX)
-		return rec_error("--format onnx is not yet supported (use npz, safetensors, text or recm)");
 	/* text would print int8 rows dequantized, hiding the codes and scales */
 	if (o->format == REC_EXPORT_TEXT && o->precision == REC_EXPORT_INT8)
 		return rec_error("--precision int8 does not apply to --format text "
@@ -259,7 +257,8 @@ static int optimizer_state(const char *name)
  * the values they decode to. */
 static int build_tensors(struct rec_export *x, int weights_only)
 {
-	int encoded = x->format == REC_EXPORT_NPZ || x->format == REC_EXPORT_SAFETENSORS;
+	int encoded = x->format == REC_EXPORT_NPZ || x->format == REC_EXPORT_SAFETENSORS ||
+		      x->format == REC_EXPORT_ONNX;
 
 	for (size_t i = 0; i < x->mf->nt; i++) {
 		const struct rec_tensor *t = &x->mf->t[i];
@@ -373,7 +372,8 @@ static int find_fields(struct rec_export *x, const char *stream)
 /* ---- reading -------------------------------------------------------------- */
 
 /* Loads the model as rec-eval would, so that whatever it refuses is refused
- * here too, and keeps what the export needs to know of it. */
+ * here too, and keeps what the export needs to know of it: for ONNX, the
+ * whole model, whose structure the graph follows. */
 static int check_model(struct rec_export *x)
 {
 	struct rec_ctr *c = rec_ctr_from_model(x->mf);
@@ -384,7 +384,10 @@ static int check_model(struct rec_export *x)
 	x->dim = rec_embed_opts(rec_ctr_table(c))->dim;
 	x->rows_in = rec_embed_rows(rec_ctr_table(c));
 	x->schema = rec_schema_copy(rec_ctr_schema(c));
-	rec_ctr_free(c);
+	if (x->format == REC_EXPORT_ONNX)
+		x->ctr = c;
+	else
+		rec_ctr_free(c);
 	return 0;
 }
 
@@ -423,8 +426,9 @@ struct rec_export *rec_export_open(const char *path, const struct rec_export_opt
 		goto fail;
 	export_meta(x, o);
 	keep_rows(x, o);
-	/* text is for people: optimizer state would only be noise there */
-	if (build_tensors(x, o->weights_only || o->format == REC_EXPORT_TEXT) < 0 ||
+	/* text is for people and ONNX for serving: optimizer state is noise there */
+	if (build_tensors(x, o->weights_only || o->format == REC_EXPORT_TEXT ||
+			     o->format == REC_EXPORT_ONNX) < 0 ||
 	    find_fields(x, o->format == REC_EXPORT_TEXT ? o->fields_from : NULL) < 0)
 		goto fail;
 	return x;
@@ -447,6 +451,7 @@ void rec_export_free(struct rec_export *x)
 	free(x->state);
 	free(x->field);
 	rec_schema_free(x->schema);
+	rec_ctr_free(x->ctr);
 	rec_kv_free(&x->meta);
 	rec_model_close(x->mf);
 	free(x->name);
@@ -499,6 +504,8 @@ int rec_export_write(const struct rec_export *x, const char *path, int force)
 		rc = rec_export_npz(x, out.fp, rec_out_name(&out));
 	else if (x->format == REC_EXPORT_SAFETENSORS)
 		rc = rec_export_safetensors(x, out.fp);
+	else if (x->format == REC_EXPORT_ONNX)
+		rc = rec_export_onnx(x, out.fp, rec_out_name(&out));
 	else
 		rc = rec_export_text(x, out.fp);
 	if (rc < 0) {

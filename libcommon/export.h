@@ -12,12 +12,14 @@
 #include "model.h"
 #include "stream.h"
 
+struct rec_ctr;
+
 enum rec_export_format {
 	REC_EXPORT_NPZ,
 	REC_EXPORT_SAFETENSORS,
 	REC_EXPORT_TEXT,
 	REC_EXPORT_RECM,
-	REC_EXPORT_ONNX           /* named, so that it can be refused as not yet supported */
+	REC_EXPORT_ONNX
 };
 
 enum rec_export_precision { REC_EXPORT_FP32, REC_EXPORT_FP16, REC_EXPORT_BF16, REC_EXPORT_INT8 };
@@ -49,6 +51,7 @@ struct rec_export {
 	struct rec_tensor *t;
 	size_t nt;
 	struct rec_model *mf;     /* holds the data of the tensors passed through */
+	struct rec_ctr *ctr;      /* onnx: the model itself, whose graph is written */
 };
 
 /* Names <-> enums; -1 when unknown. */
@@ -72,6 +75,8 @@ void rec_export_free(struct rec_export *x);
 int rec_export_npz(const struct rec_export *x, FILE *fp, const char *name);
 int rec_export_safetensors(const struct rec_export *x, FILE *fp);
 int rec_export_text(const struct rec_export *x, FILE *fp);
+/* The model as an ONNX graph (export_onnx.c); name is for messages. */
+int rec_export_onnx(const struct rec_export *x, FILE *fp, const char *name);
 /* The manifest keys as "key = value" lines (the npz's manifest entry). */
 char *rec_export_manifest_text(const struct rec_export *x, size_t *len);
 

@@ -168,6 +168,8 @@ START_TEST(test_export_refuses)
 	o = (struct rec_export_opts){ .format = REC_EXPORT_RECM, .weights_only = 1 };
 	ck_assert_int_eq(rec_export_check_opts(&o), -1);
 	o = (struct rec_export_opts){ .format = REC_EXPORT_ONNX };
+	ck_assert_int_eq(rec_export_check_opts(&o), 0);
+	o.fields_from = "names.tsv";
 	ck_assert_int_eq(rec_export_check_opts(&o), -1);
 	o = (struct rec_export_opts){ .format = REC_EXPORT_RECM, .precision = REC_EXPORT_INT8 };
 	ck_assert_int_eq(rec_export_check_opts(&o), 0);

@@ -29,14 +29,14 @@ static void usage(void)
 	printf("Usage: rec-export [--format <fmt>] [--precision <p>] [--top-rows <n>]\n"
 	       "                  [--min-norm <x>] [--weights-only] [--fields-from <stream>]\n"
 	       "                  [-f] [-q | -v] [-o <file>] [-m <model> | <model>]\n"
-	       "Write a model from rec-train as a NumPy .npz, safetensors, tab-separated text\n"
-	       "or a recpipe model again, its embedding rows optionally pruned and stored at\n"
-	       "a lower precision for serving.\n\n"
+	       "Write a model from rec-train as a NumPy .npz, safetensors, tab-separated text,\n"
+	       "an ONNX graph or a recpipe model again, its embedding rows optionally pruned\n"
+	       "and stored at a lower precision for serving.\n\n"
 	       "  -m, --model <file>     the model (or the operand; none or - = stdin)\n"
 	       "  -o, --output <file>    where to write (stdout), atomically\n"
-	       "      --format <fmt>     npz, safetensors, text or recm; by default from the\n"
-	       "                         name given to -o (.npz, .safetensors, .txt, .tsv,\n"
-	       "                         .recm), text on stdout\n"
+	       "      --format <fmt>     npz, safetensors, text, onnx or recm; by default\n"
+	       "                         from the name given to -o (.npz, .safetensors,\n"
+	       "                         .txt, .tsv, .onnx, .recm), text on stdout\n"
 	       "      --precision <p>    the embedding rows in fp32, fp16, bf16 or int8 with\n"
 	       "                         a per-row scale (embd.scale); recm and text get the\n"
 	       "                         values they decode to; text takes no int8 (fp32)\n"
@@ -143,11 +143,8 @@ static void resolve(struct export_opts *o, int argc, char **argv)
 		o->x.format = o->output ? format_from_name(o->output) : REC_EXPORT_TEXT;
 	if (o->x.format < 0)
 		rec_usage_error("cannot tell the format of '%s' from its name: use --format", o->output);
-	if (rec_export_check_opts(&o->x) < 0) {
-		if (o->x.format == REC_EXPORT_ONNX)
-			exit(REC_EXIT_TROUBLE);
+	if (rec_export_check_opts(&o->x) < 0)
 		rec_usage_exit();
-	}
 	if (o->x.format != REC_EXPORT_TEXT && !o->output && !o->force && isatty(STDOUT_FILENO))
 		rec_die("refusing to write binary data to a terminal (use -f)");
 }

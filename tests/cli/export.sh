@@ -248,7 +248,7 @@ cmp de.txt deepfm.txt || fail "text depends on the locale"
 # trouble: one line (and the hint after bad usage), exit 2, nothing written
 head -c 100000 deepfm.recm > cut.recm
 echo 'not a model' > junk.recm
-for args in "cut.recm" "junk.recm" "no-such.recm" "--format onnx fm.recm" \
+for args in "cut.recm" "junk.recm" "no-such.recm" \
 	    "--format xml fm.recm" "--precision int8 --format text fm.recm" \
 	    "--weights-only --format recm fm.recm" "--fields-from train.rec --format npz fm.recm" \
 	    "--fields-from test.rec --format text no-such.recm" "--top-rows 0 fm.recm" \
@@ -260,8 +260,6 @@ for args in "cut.recm" "junk.recm" "no-such.recm" "--format onnx fm.recm" \
 	[ "$(wc -l < msg)" -eq 1 ] && grep -q '^rec-export: ' msg || { cat err >&2; fail "'$args': $(cat err)"; }
 	ls out.txt* 2> /dev/null && fail "'$args' left a file"
 done
-expect_status 2 rec-export --format onnx fm.recm 2> err
-expect_grep "^rec-export: --format onnx is not yet supported" err
 expect_status 2 rec-export cut.recm -o out.npz 2> err
 expect_grep "cut.recm" err
 expect_status 2 rec-export -o model.bin fm.recm 2> err
