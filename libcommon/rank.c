@@ -125,6 +125,23 @@ void rec_rank_seal(struct rec_rank_pairs *p, size_t nusers)
 	free(key);
 }
 
+void rec_rank_subtract(struct rec_rank_pairs *p, const struct rec_rank_pairs *q, size_t nusers)
+{
+	size_t n = 0, start = 0;
+
+	for (size_t u = 0; u < nusers; u++) {
+		const uint32_t *b = q->items + q->off[u], *be = q->items + q->off[u + 1];
+		for (size_t a = start; a < p->off[u + 1]; a++) {   /* both sorted: a merge */
+			while (b < be && *b < p->items[a])
+				b++;
+			if (b == be || *b != p->items[a])
+				p->items[n++] = p->items[a];
+		}
+		start = p->off[u + 1];
+		p->off[u + 1] = n;
+	}
+}
+
 void rec_rank_users_free(struct rec_rank_users *u)
 {
 	free(u->id);
@@ -185,27 +202,27 @@ void rec_rank_evaluate(struct rec_rank_metrics *out, const uint32_t *idx, const 
 		       size_t k, const struct rec_rank_pairs *truth, const uint32_t *count, size_t nitems)
 {
 	unsigned char *shown = rec_xcalloc(nitems + 1, 1);
-	double pop = 0;
+	double pop = 0, all = 0;
 	size_t listed = 0, distinct = 0;
 
 	memset(out, 0, sizeof(*out));
 	for (size_t q = 0; q < nq; q++) {
 		size_t nt = truth->off[q + 1] - truth->off[q], hits = 0;
 		double dcg = 0, idcg = 0, ap = 0;
+		if (!nt)
+			continue;
 		for (size_t r = 0; r < len[q]; r++) {
 			uint32_t i = idx[q * k + r];
 			distinct += !shown[i];
 			shown[i] = 1;
 			pop += count[i];
 			listed++;
-			if (nt && has(truth, q, i)) {
+			if (has(truth, q, i)) {
 				hits++;
 				dcg += 1 / log2((double)r + 2);
 				ap += (double)hits / (double)(r + 1);
 			}
 		}
-		if (!nt)
-			continue;
 		for (size_t r = 0; r < k && r < nt; r++)
 			idcg += 1 / log2((double)r + 2);
 		out->users++;
@@ -221,7 +238,10 @@ void rec_rank_evaluate(struct rec_rank_metrics *out, const uint32_t *idx, const 
 		out->map /= (double)out->users;
 	}
 	out->coverage = nitems ? (double)distinct / (double)nitems : 0;
-	out->popularity = listed ? pop / (double)listed : 0;
+	for (size_t i = 0; i < nitems; i++)
+		all += count[i];
+	/* the counts grow with the epochs: relative to the mean item */
+	out->popularity = listed && all > 0 ? pop / (double)listed / (all / (double)nitems) : 0;
 	free(shown);
 }
 

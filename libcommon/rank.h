@@ -40,6 +40,9 @@ void rec_rank_add(struct rec_rank_users *u, struct rec_rank_pairs *p, struct rec
 		  const struct rec_block *b, int flags);
 /* Sorts p into per-user lists without repeats (nusers lists). */
 void rec_rank_seal(struct rec_rank_pairs *p, size_t nusers);
+/* Drops from each sealed list of p the items of the same user's list in
+ * q (e.g. held-out items the user had in training). */
+void rec_rank_subtract(struct rec_rank_pairs *p, const struct rec_rank_pairs *q, size_t nusers);
 void rec_rank_users_free(struct rec_rank_users *u);
 void rec_rank_pairs_free(struct rec_rank_pairs *p);
 
@@ -48,12 +51,13 @@ float *rec_rank_item_matrix(const struct rec_lightfm *m);
 /* The same without the bias, each row scaled to unit length (cosines). */
 float *rec_rank_item_directions(const struct rec_lightfm *m);
 
-/* Ranking metrics at K, averaged over the users that have held-out items
- * (truth): precision (hits / K), recall (hits / held-out), NDCG (binary
- * gains, log2 discounts), MAP (the mean over hits of the precision at the
- * hit, over min(K, held-out)); over all lists: coverage (share of the
- * catalogue that appears) and popularity (mean positives in training of
- * a recommended item). */
+/* Ranking metrics at K over the users that have held-out items (truth),
+ * averaged over them: precision (hits / K), recall (hits / held-out), NDCG
+ * (binary gains, log2 discounts), MAP (the sum over hits of the precision
+ * at the hit, over min(K, held-out)); over their lists: coverage (share of
+ * the catalogue that appears) and popularity (the mean training positives
+ * of a recommended item over those of the mean catalogue item: 1 = no
+ * bias to popular items). */
 struct rec_rank_metrics {
 	size_t users;             /* users evaluated */
 	double precision, recall, ndcg, map, coverage, popularity;

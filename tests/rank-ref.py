@@ -3,7 +3,7 @@ rec-eval --top-k write, from the model file's tensors and rec-cat's text of
 the input; checks the tool's output against it.
 
 usage: rank-ref.py top|similar|rerank MODEL.tar CAT.txt OUT.tsv K [keep]
-       rank-ref.py metrics MODEL.tar TEST-CAT.txt SEEN-CAT.txt JSON K
+       rank-ref.py metrics MODEL.tar TEST-CAT.txt SEEN-CAT.txt JSON K [popularity]
 
 The scores must agree to 1e-4 (relative above 1); the items at each rank
 must be the same unless two scores tie within that tolerance, where the
@@ -181,23 +181,25 @@ def rerank(m, recs, got_raw):
     print("rerank: %d candidates agree" % n)
 
 
-def metrics(m, test_cat, seen_cat, json_path, k):
+def metrics(m, test_cat, seen_cat, json_path, k, popularity=None):
     k = int(k)
     ids, P, truth, index = users(m, records(test_cat), positives=True)
     _, _, seen_items, _ = users_seen(m, records(seen_cat), index, len(ids))
     truth = [t - s for t, s in zip(truth, seen_items)]
     S = P @ m["Q"].T
+    if popularity:
+        S = np.tile(m["count"].astype(np.float64), (len(ids), 1))
     lists = topk(S, k, seen_items)
     prec = rec = ndcg = ap = 0.0
     n = 0
     shown, pops = set(), []
     for q, lst in enumerate(lists):
         items = [i for i, _ in lst]
-        shown.update(items)
-        pops += [int(m["count"][i]) for i in items]
         t = truth[q]
         if not t:
             continue
+        shown.update(items)
+        pops += [int(m["count"][i]) for i in items]
         hit = [1.0 if i in t else 0.0 for i in items]
         h = sum(hit)
         prec += h / k
@@ -208,7 +210,8 @@ def metrics(m, test_cat, seen_cat, json_path, k):
         ap += sum(sum(hit[:r + 1]) / (r + 1) for r in range(len(hit)) if hit[r]) / min(k, len(t))
         n += 1
     want = {"users": n, "precision": prec / n, "recall": rec / n, "ndcg": ndcg / n, "map": ap / n,
-            "coverage": len(shown) / len(m["Q"]), "popularity": float(np.mean(pops))}
+            "coverage": len(shown) / len(m["Q"]),
+            "popularity": float(np.mean(pops) / np.mean(m["count"].astype(np.float64)))}
     got = json.load(open(json_path))
     for key, w in want.items():
         g = got[key if key == "users" else "%s@%d" % (key, k) if key in ("precision", "recall", "ndcg", "map") else key]

@@ -64,3 +64,21 @@ expect_grep "goes with --similar" err
 rec-hash --seed 9 $cols "$SAMPLES/ctr-test.tsv" > seed9.rec
 expect_status 2 rec-rank -m l.recm seed9.rec 2> err
 expect_grep "is not the model's" err
+
+# rec-eval --top-k: ranking metrics of the lists against the test clicks,
+# the training items left out, as NumPy computes them; and the popularity
+# baseline under the same protocol
+rec-cat train.rec > train.txt
+rec-eval -m l.recm --top-k 10 --seen train.rec --json test.rec > m.json
+ref metrics l.tar test.txt train.txt m.json 10
+rec-eval -m l.recm --top-k 5 --seen train.rec --popularity --json test.rec > p.json
+ref metrics l.tar test.txt train.txt p.json 5 popularity
+rec-eval -m l.recm --top-k 10 --seen train.rec test.rec > m.txt
+expect_grep "^ndcg@10 *0\.[0-9]*$" m.txt
+expect_grep "^users *[0-9]*$" m.txt
+expect_status 2 rec-eval -m fm.recm --top-k 10 test.rec 2> err
+expect_grep "needs lightfm" err
+expect_status 2 rec-eval -m l.recm --top-k 10 --predict test.rec 2> err
+expect_grep "do not apply" err
+expect_status 2 rec-eval -m l.recm --seen train.rec test.rec 2> err
+expect_grep "go with --top-k" err
