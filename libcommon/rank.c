@@ -199,7 +199,8 @@ static int has(const struct rec_rank_pairs *t, size_t q, uint32_t item)
 }
 
 void rec_rank_evaluate(struct rec_rank_metrics *out, const uint32_t *idx, const size_t *len, size_t nq,
-		       size_t k, const struct rec_rank_pairs *truth, const uint32_t *count, size_t nitems)
+		       size_t stride, size_t k, const struct rec_rank_pairs *truth, const uint32_t *count,
+		       size_t nitems)
 {
 	unsigned char *shown = rec_xcalloc(nitems + 1, 1);
 	double pop = 0, all = 0;
@@ -212,7 +213,7 @@ void rec_rank_evaluate(struct rec_rank_metrics *out, const uint32_t *idx, const 
 		if (!nt)
 			continue;
 		for (size_t r = 0; r < len[q]; r++) {
-			uint32_t i = idx[q * k + r];
+			uint32_t i = idx[q * stride + r];
 			distinct += !shown[i];
 			shown[i] = 1;
 			pop += count[i];

@@ -62,8 +62,10 @@ struct rec_rank_metrics {
 	size_t users;             /* users evaluated */
 	double precision, recall, ndcg, map, coverage, popularity;
 };
+/* List q is idx[q * stride ..], len[q] long (at most stride). */
 void rec_rank_evaluate(struct rec_rank_metrics *out, const uint32_t *idx, const size_t *len, size_t nq,
-		       size_t k, const struct rec_rank_pairs *truth, const uint32_t *count, size_t nitems);
+		       size_t stride, size_t k, const struct rec_rank_pairs *truth, const uint32_t *count,
+		       size_t nitems);
 
 /* Names for IDs: each line's first tab-separated column, hashed as the
  * model's user and item fields would hash it. */

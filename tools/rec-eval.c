@@ -253,8 +253,13 @@ static void report_rank(FILE *fp, const struct rec_rank_metrics *r, size_t k, co
 		return;
 	}
 	fprintf(fp, "users        %zu\n", r->users);
-	fprintf(fp, "precision@%-3zu%.4f\nrecall@%-6zu%.4f\nndcg@%-8zu%.4f\nmap@%-9zu%.4f\n", k,
-		r->precision, k, r->recall, k, r->ndcg, k, r->map);
+	for (int i = 0; i < 4; i++) {
+		static const char *const names[] = { "precision", "recall", "ndcg", "map" };
+		const double v[] = { r->precision, r->recall, r->ndcg, r->map };
+		char key[48];
+		snprintf(key, sizeof(key), "%s@%zu", names[i], k);
+		fprintf(fp, "%-12s %.4f\n", key, v[i]);
+	}
 	fprintf(fp, "coverage     %.4f\npopularity   %.4f\n", r->coverage, r->popularity);
 }
 
@@ -277,7 +282,7 @@ static int run_top_k(const struct eval_opts *o, struct rec_ctr *c)
 	struct rec_rank_users u = { 0 };
 	struct rec_rank_pairs truth = { 0 }, seen = { 0 };
 	struct rec_rank_metrics r;
-	size_t k = o->top_k, *len = NULL;
+	size_t k = o->top_k, *len = NULL, room;
 	uint32_t *idx = NULL;
 	float *score = NULL, *It = NULL;
 	int rc = 0;
@@ -297,12 +302,14 @@ static int run_top_k(const struct eval_opts *o, struct rec_ctr *c)
 		if (u.unknown && !o->popularity)
 			rec_warn("%zu of %zu users have no feature the model knows: their items rank by item "
 				 "bias alone", u.unknown, u.n);
-		idx = rec_xmalloc((u.n * k + 1) * sizeof(uint32_t));
-		score = rec_xmalloc((u.n * k + 1) * sizeof(float));
+		room = k < c->lfm->items.n ? k : c->lfm->items.n;   /* no list is longer */
+		idx = rec_xmalloc((u.n * room + 1) * sizeof(uint32_t));
+		score = rec_xmalloc((u.n * room + 1) * sizeof(float));
 		len = rec_xmalloc((u.n + 1) * sizeof(size_t));
-		rec_topk_dot(idx, score, len, u.vec, u.n, It, c->lfm->items.n, c->lfm->o.k + 1, k,
+		rec_topk_dot(idx, score, len, u.vec, u.n, It, c->lfm->items.n, c->lfm->o.k + 1, room,
 			     &(struct rec_topk_skip){ seen.off, seen.items });
-		rec_rank_evaluate(&r, idx, len, u.n, k, &truth, c->lfm->items.count, c->lfm->items.n);
+		rec_rank_evaluate(&r, idx, len, u.n, room, k, &truth, c->lfm->items.count,
+				  c->lfm->items.n);
 		report_rank(stdout, &r, k, o->popularity ? "popularity" : "lightfm", o->json);
 	}
 	free(It);

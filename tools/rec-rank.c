@@ -211,6 +211,8 @@ static int run_top(struct rank_state *st, const struct rank_opts *o)
 	rec_rank_seal(&in.seen, n);
 	skip = (struct rec_topk_skip){ in.seen.off, in.seen.items };
 	warn_short(o, k, st->m->items.n);
+	if (k > st->m->items.n)   /* no list is longer: room for no more */
+		k = st->m->items.n;
 	if (in.users.unknown && o->verbosity >= 2)
 		rec_warn("%zu of %zu users have no feature the model knows: their items rank by item "
 			 "bias alone", in.users.unknown, n);
@@ -302,6 +304,8 @@ static int run_similar(struct rank_state *st, const struct rank_opts *o)
 	if (in.missing && o->verbosity >= 2)
 		rec_warn("%zu records name items the model never saw: no neighbours for them", in.missing);
 	warn_short(o, k, m->items.n ? m->items.n - 1 : 0);
+	if (k > m->items.n)
+		k = m->items.n;
 	qid = rec_xmalloc((in.n + 1) * sizeof(uint64_t));
 	off = rec_xmalloc((in.n + 1) * sizeof(size_t));
 	Q = queries(m, &in, It, qid, off);

@@ -47,6 +47,21 @@ expect_grep "K = 100000 is more than the $n catalogue items" err
 expect_lines $((n - 1)) odd.tsv
 ref top l.tar odd.txt odd.tsv 100000
 
+# --rerank of an ncf model: its probabilities, those rec-eval predicts,
+# in order within each user
+rec-train -q --model ncf --threads 1 --seed 1 -o ncf.recm train.rec
+rec-rank -m ncf.recm --rerank test.rec > ncf.tsv
+rec-eval -m ncf.recm --predict test.rec 2> /dev/null | cut -f 1 | sort -g > want
+cut -f 4 ncf.tsv | sort -g > got
+expect_lines 10000 got
+paste want got | awk '{ d = $1 - $2; if (d < 0) d = -d; if (d > 2e-6) exit 1 }' ||
+	fail "ncf --rerank scores are not rec-eval's"
+awk -F'\t' '$1 == u && $4 > s + 0 { exit 1 } { u = $1; s = $4 }' ncf.tsv || fail "ncf --rerank out of order"
+[ "$(cut -f 1 ncf.tsv | uniq | wc -l)" -eq "$(cut -f 1 ncf.tsv | sort -u | wc -l)" ] ||
+	fail "a user's candidates are not together"
+expect_status 2 rec-rank -m ncf.recm test.rec 2> err
+expect_grep "need lightfm" err
+
 # bad input: a clear message, exit 2, no output left behind
 expect_status 2 rec-rank -m nosuch.recm test.rec 2> err
 expect_grep "nosuch.recm" err
@@ -73,6 +88,9 @@ rec-eval -m l.recm --top-k 10 --seen train.rec --json test.rec > m.json
 ref metrics l.tar test.txt train.txt m.json 10
 rec-eval -m l.recm --top-k 5 --seen train.rec --popularity --json test.rec > p.json
 ref metrics l.tar test.txt train.txt p.json 5 popularity
+# K beyond the catalogue: every item left, precision still over K
+rec-eval -m l.recm --top-k 5000 --seen train.rec --json test.rec > big.json
+ref metrics l.tar test.txt train.txt big.json 5000
 rec-eval -m l.recm --top-k 10 --seen train.rec test.rec > m.txt
 expect_grep "^ndcg@10 *0\.[0-9]*$" m.txt
 expect_grep "^users *[0-9]*$" m.txt
