@@ -203,7 +203,7 @@ void rec_rank_evaluate(struct rec_rank_metrics *out, const uint32_t *idx, const 
 		       size_t nitems)
 {
 	unsigned char *shown = rec_xcalloc(nitems + 1, 1);
-	double pop = 0, all = 0;
+	double pop = 0, all = 0, users;
 	size_t listed = 0, distinct = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -232,12 +232,11 @@ void rec_rank_evaluate(struct rec_rank_metrics *out, const uint32_t *idx, const 
 		out->ndcg += dcg / idcg;
 		out->map += ap / (double)(nt < k ? nt : k);
 	}
-	if (out->users) {
-		out->precision /= (double)out->users;
-		out->recall /= (double)out->users;
-		out->ndcg /= (double)out->users;
-		out->map /= (double)out->users;
-	}
+	users = out->users ? (double)out->users : NAN;   /* NaN: nothing measured */
+	out->precision /= users;
+	out->recall /= users;
+	out->ndcg /= users;
+	out->map /= users;
 	out->coverage = nitems ? (double)distinct / (double)nitems : 0;
 	for (size_t i = 0; i < nitems; i++)
 		all += count[i];

@@ -57,7 +57,8 @@ float *rec_rank_item_directions(const struct rec_lightfm *m);
  * at the hit, over min(K, held-out)); over their lists: coverage (share of
  * the catalogue that appears) and popularity (the mean training positives
  * of a recommended item over those of the mean catalogue item: 1 = no
- * bias to popular items). */
+ * bias to popular items). The averages are NaN when no user has held-out
+ * items. */
 struct rec_rank_metrics {
 	size_t users;             /* users evaluated */
 	double precision, recall, ndcg, map, coverage, popularity;

@@ -245,20 +245,26 @@ static int rank_input(struct rec_ctr *c, const char *path, struct rec_rank_users
 
 static void report_rank(FILE *fp, const struct rec_rank_metrics *r, size_t k, const char *name, int json)
 {
-	if (json) {
+	static const char *const names[] = { "precision", "recall", "ndcg", "map" };
+	const double v[] = { r->precision, r->recall, r->ndcg, r->map };
+	char key[48];
+
+	if (json)
 		fprintf(fp, "{\"users\": %zu, \"model\": \"%s\", \"k\": %zu, ", r->users, name, k);
-		fprintf(fp, "\"precision@%zu\": %.6f, \"recall@%zu\": %.6f, \"ndcg@%zu\": %.6f, "
-			"\"map@%zu\": %.6f, \"coverage\": %.6f, \"popularity\": %.6f}\n", k, r->precision, k,
-			r->recall, k, r->ndcg, k, r->map, r->coverage, r->popularity);
-		return;
-	}
-	fprintf(fp, "users        %zu\n", r->users);
+	else
+		fprintf(fp, "users        %zu\n", r->users);
 	for (int i = 0; i < 4; i++) {
-		static const char *const names[] = { "precision", "recall", "ndcg", "map" };
-		const double v[] = { r->precision, r->recall, r->ndcg, r->map };
-		char key[48];
 		snprintf(key, sizeof(key), "%s@%zu", names[i], k);
-		fprintf(fp, "%-12s %.4f\n", key, v[i]);
+		if (json)
+			json_num(fp, key, v[i]);
+		else if (isfinite(v[i]))
+			fprintf(fp, "%-12s %.4f\n", key, v[i]);
+		else
+			fprintf(fp, "%-12s nan\n", key);
+	}
+	if (json) {
+		fprintf(fp, "\"coverage\": %.6f, \"popularity\": %.6f}\n", r->coverage, r->popularity);
+		return;
 	}
 	fprintf(fp, "coverage     %.4f\npopularity   %.4f\n", r->coverage, r->popularity);
 }
@@ -310,6 +316,9 @@ static int run_top_k(const struct eval_opts *o, struct rec_ctr *c)
 			     &(struct rec_topk_skip){ seen.off, seen.items });
 		rec_rank_evaluate(&r, idx, len, u.n, room, k, &truth, c->lfm->items.count,
 				  c->lfm->items.n);
+		if (!r.users)
+			rec_warn("no user of the input has positives it did not have before: nothing "
+				 "to measure");
 		report_rank(stdout, &r, k, o->popularity ? "popularity" : "lightfm", o->json);
 	}
 	free(It);

@@ -62,6 +62,21 @@ awk -F'\t' '$1 == u && $4 > s + 0 { exit 1 } { u = $1; s = $4 }' ncf.tsv || fail
 expect_status 2 rec-rank -m ncf.recm test.rec 2> err
 expect_grep "need lightfm" err
 
+# a model whose catalogue is empty (no record had an item), a test period
+# without positives: empty lists, metrics undefined (null), no crash
+printf 'u1\t\t1\nu2\t\t0\n' | rec-hash --columns user,item,click --label click --categorical user,item > noitem.rec
+rec-train -q --model lightfm -o empty.recm noitem.rec
+tar -xOf empty.recm MANIFEST | grep -q '^tensor.items.ids = u64 0$' || fail "catalogue not empty"
+rec-rank -m empty.recm noitem.rec > e.tsv 2> err
+[ ! -s e.tsv ] || fail "lists from an empty catalogue"
+expect_grep "more than the 0 catalogue items" err
+rec-rank -m empty.recm --similar --all-items > e.tsv 2> err
+[ ! -s e.tsv ] || fail "neighbours from an empty catalogue"
+rec-eval -m empty.recm --top-k 5 --json noitem.rec > e.json 2> err
+expect_grep "nothing to measure" err
+/usr/bin/python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); sys.exit(not (d["users"] == 0 and d["ndcg@5"] is None))' e.json ||
+	fail "metrics of nothing: $(cat e.json)"
+
 # bad input: a clear message, exit 2, no output left behind
 expect_status 2 rec-rank -m nosuch.recm test.rec 2> err
 expect_grep "nosuch.recm" err
