@@ -149,6 +149,7 @@ static void free_items(struct rec_lightfm_items *it)
 	free(it->off);
 	free(it->feat);
 	free(it->val);
+	free(it->row);
 	free(it->count);
 	free(it->tree);
 	free(it->slot);
@@ -254,9 +255,12 @@ static size_t add_item(struct rec_lightfm *m, uint64_t id, const uint64_t *feat,
 	cap = it->cap_feat;
 	rec_xgrow(&it->feat, &cap, it->nfeat + nf + 1, sizeof(uint64_t));
 	it->val = rec_xrealloc(it->val, cap * sizeof(float));
+	it->row = rec_xrealloc(it->row, cap * sizeof(uint32_t));
 	it->cap_feat = cap;
 	memcpy(it->feat + it->nfeat, feat, nf * sizeof(uint64_t));
 	memcpy(it->val + it->nfeat, val, nf * sizeof(float));
+	for (size_t v = 0; v < nf; v++)
+		it->row[it->nfeat + v] = REC_EMBED_NONE;
 	it->nfeat += nf;
 	it->id[i] = id;
 	it->count[i] = count;
@@ -421,13 +425,22 @@ static void gather_record(struct rec_lightfm *m, const struct rec_block *b, size
 	pool(m, part);
 }
 
+/* Catalogue item i into part; its rows are looked up once and kept (WARP
+ * draws many negatives a positive). */
 static void gather_item(struct rec_lightfm *m, size_t i, int part, int create)
 {
-	const struct rec_lightfm_items *it = &m->items;
+	struct rec_lightfm_items *it = &m->items;
 
 	m->sc->n[part] = 0;
-	for (uint32_t v = it->off[i]; v < it->off[i + 1]; v++)
-		take(m, part, it->feat[v], it->val[v], create);
+	for (uint32_t v = it->off[i]; v < it->off[i + 1]; v++) {
+		if (it->row[v] == REC_EMBED_NONE)
+			it->row[v] = rec_embed_find(m->table, it->feat[v], create);
+		m->seen++;
+		if (it->row[v] == REC_EMBED_NONE || it->val[v] == 0)
+			continue;
+		m->found++;
+		push(m->sc, part, it->row[v], it->val[v]);
+	}
 	pool(m, part);
 }
 
@@ -525,9 +538,11 @@ static void update(struct rec_lightfm *m)
 
 	for (size_t u = 0; u < sc->nu; u++) {
 		float *g = sc->G + u * m->rowdim;
-		rec_embed_read(m->table, sc->urow[u], sc->row);
-		for (size_t d = 0; d < m->rowdim; d++)
-			g[d] += m->o.l2 * sc->row[d];
+		if (m->o.l2 > 0) {
+			rec_embed_read(m->table, sc->urow[u], sc->row);
+			for (size_t d = 0; d < m->rowdim; d++)
+				g[d] += m->o.l2 * sc->row[d];
+		}
 		rec_embed_adagrad(m->table, sc->urow[u], g, m->o.lr, m->o.eps);
 	}
 }

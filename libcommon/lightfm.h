@@ -33,7 +33,7 @@ struct rec_lightfm_opts {
 	int negatives;                 /* enum rec_lightfm_neg (uniform) */
 	unsigned max_sampled;          /* WARP: negatives drawn per positive at most (10) */
 	float lr;                      /* row-wise Adagrad (0.05) */
-	float l2;                      /* on the rows an update touches (1e-6) */
+	float l2;                      /* on the rows an update touches (0, as LightFM) */
 	float eps;                     /* Adagrad epsilon (1e-7) */
 	float init_scale;              /* rows start uniform in [-s, s] (0.05) */
 	int precision;                 /* REC_FP32 or REC_FP16 rows */
@@ -43,7 +43,7 @@ struct rec_lightfm_opts {
 	char user_features[256], item_features[256];  /* attribute fields, comma lists ("") */
 };
 #define REC_LIGHTFM_OPTS_INIT { .k = 32, .loss = REC_LOSS_WARP, .max_sampled = 10, .lr = 0.05f, \
-				.l2 = 1e-6f, .eps = 1e-7f, .init_scale = 0.05f,                   \
+				.l2 = 0, .eps = 1e-7f, .init_scale = 0.05f,                       \
 				.precision = REC_FP32, .min_count = 1, .user_field = "user",    \
 				.item_field = "item" }
 
@@ -56,6 +56,7 @@ struct rec_lightfm_items {
 	uint32_t *off;                 /* n + 1: item i's features are off[i] .. off[i+1]-1 */
 	uint64_t *feat;
 	float *val;
+	uint32_t *row;                 /* each feature's row once found (rows never move) */
 	size_t nfeat, cap_feat;
 	uint32_t *count;               /* positives */
 	uint64_t *tree;                /* Fenwick tree over count, 1-based */
