@@ -6,7 +6,8 @@
 #   BENCH_REAL path of the shared data folder (default ../shared/data)
 # Then bench/ctr.sh: rec-train against a PyTorch reference of the same models
 # (its own settings: BENCH_THREADS, BENCH_CRITEO_ROWS, BENCH_EPOCHS,
-# BENCH_TORCH_MAX_ROWS); its table, OUTDIR/ctr.md, ends results.md.
+# BENCH_TORCH_MAX_ROWS); its table, OUTDIR/ctr.md, ends results.md; then
+# bench/rank.sh (BENCH_DIM, BENCH_RANK_EPOCHS), whose OUTDIR/rank.md follows.
 set -eu
 tools=$1
 out=$2
@@ -71,6 +72,8 @@ t_chash=$(timeit rec-hash $cross_args "$ctr")
 
 echo "rec-train against PyTorch (bench/ctr.sh)..." >&2
 sh "$here/ctr.sh" "$tools" "$out" > /dev/null || echo "bench/ctr.sh failed" > "$out/ctr.md"
+echo "recommendation lists against PyTorch BPR-MF (bench/rank.sh)..." >&2
+sh "$here/rank.sh" "$tools" "$out" > /dev/null || echo "bench/rank.sh failed" > "$out/rank.md"
 
 {
 	echo "# recpipe foundation benchmarks"
@@ -120,5 +123,9 @@ sh "$here/ctr.sh" "$tools" "$out" > /dev/null || echo "bench/ctr.sh failed" > "$
 	echo "Targets at dim 16, with row-wise Adagrad state and the index: 88 B (fp32), 56 B (fp16)."
 	echo
 	cat "$out/ctr.md"
+	echo
+	echo "## Recommendation lists (bench/rank.sh)"
+	echo
+	cat "$out/rank.md"
 } > "$out/results.md"
 cat "$out/results.md"

@@ -1,19 +1,21 @@
-/* ctr.h - any click model rec-train makes, behind one interface: the
- * per-example trainers (lr, fm, ffm; fmtrain.h) and the mini-batch deep
- * models (deepfm, dlrm, ncf; net.h). rec-train, rec-eval and rec-export
- * see only this. */
+/* ctr.h - any model rec-train makes, behind one interface: the per-example
+ * trainers (lr, fm, ffm; fmtrain.h), the mini-batch deep models (deepfm,
+ * dlrm, ncf; net.h) and the implicit-feedback hybrid (lightfm; lightfm.h).
+ * rec-train, rec-eval and rec-export see only this. */
 #ifndef REC_CTR_H
 #define REC_CTR_H
 
 #include "fmtrain.h"
+#include "lightfm.h"
 #include "net.h"
 
 struct rec_ctr {
-	struct rec_fm_model *fm;   /* one of the two */
+	struct rec_fm_model *fm;   /* one of the three */
 	struct rec_net *net;
+	struct rec_lightfm *lfm;
 };
 
-/* A kind name rec-train knows: lr fm ffm deepfm dlrm ncf. */
+/* A kind name rec-train knows: lr fm ffm deepfm dlrm ncf lightfm. */
 int rec_ctr_kind_known(const char *kind);
 /* Loads any model file; NULL after a message. */
 struct rec_ctr *rec_ctr_load(const char *path);
@@ -29,7 +31,8 @@ uint64_t rec_ctr_trained(const struct rec_ctr *c);
 int rec_ctr_check_schema(const struct rec_ctr *c, const struct rec_schema *s, const char *name);
 
 void rec_ctr_train_block(struct rec_ctr *c, const struct rec_block *b, double *loss);
-/* Probabilities of the block's records into p (b->n floats). */
+/* Probabilities of the block's records into p (b->n floats); lightfm's
+ * are sigmoid(score) of each record's user and item. */
 void rec_ctr_predict_block(struct rec_ctr *c, const struct rec_block *b, float *p);
 /* Share of the features scored since the last reset that had a row. */
 double rec_ctr_coverage(const struct rec_ctr *c);

@@ -1,4 +1,4 @@
-/* export_onnx.c - a click model as an ONNX graph that ONNX Runtime runs.
+/* export_onnx.c - a click or lightfm model as an ONNX graph that ONNX Runtime runs.
  *
  * Inputs, for N records padded to L sparse values each (rec-export(1)):
  *   ids     int64 [N, L]  hashed IDs of the categorical and list values
@@ -6,7 +6,7 @@
  *   fields  int64 [N, L]  each ID's field, its index in the stream schema
  *   numeric float [N, F]  the F numeric fields in schema order, 0 = absent
  *                         (only when the schema has numeric fields)
- * Output: score float [N], the click probability rec-eval --predict gives.
+ * Output: score float [N], the probability rec-eval --predict gives.
  *
  * IDs become row numbers in the graph (ai.onnx.ml LabelEncoder, an unknown
  * ID the zero row appended to the table), then Gather. A field's values are
@@ -19,6 +19,7 @@
 #include "ctr.h"
 #include "err.h"
 #include "export.h"
+#include "lightfm.h"
 #include "onnx.h"
 
 struct graph {
@@ -345,6 +346,24 @@ static const char *ncf_logit(struct graph *c, const struct rec_net *n)
 	return flat(c, mlp(c, concat(c, gmf, tower, 1), &n->head));
 }
 
+/* p_u . q_i + b_i: the user's features and the item's pooled apart, each
+ * row [b, v]. */
+static const char *lightfm_logit(struct graph *c, const struct rec_lightfm *m)
+{
+	int64_t k = m->o.k;
+	int *slot = rec_xmalloc(c->s->nfields * sizeof(int));
+	const char *E, *p, *q, *pq;
+
+	for (size_t f = 0; f < c->s->nfields; f++)
+		slot[f] = m->role[f] - 1;      /* none -1, user 0, item 1 */
+	E = pool(c, sparse_rows(c), slot, 2);
+	free(slot);
+	p = pick(c, E, 1, 0);
+	q = pick(c, E, 1, 1);
+	pq = rec_onnx_op(c->g, "Mul", slice(c, p, 1, 1, 1 + k), slice(c, q, 1, 1, 1 + k), NULL);
+	return rec_onnx_op(c->g, "Add", reduce_sum(c, pq, 1), flat(c, slice(c, q, 1, 0, 1)), NULL);
+}
+
 /* ---- the model ----------------------------------------------------------- */
 
 static void declare_io(struct graph *c)
@@ -392,12 +411,15 @@ static void describe(struct graph *c)
 static const char *logit(struct graph *c, const struct rec_ctr *ctr)
 {
 	if (ctr->fm && ctr->fm->o.ffm) {
-		rec_error("'%s': ffm models cannot be exported to onnx (lr, fm, deepfm, dlrm and ncf can)",
+		rec_error("'%s': ffm models cannot be exported to onnx "
+			  "(lr, fm, deepfm, dlrm, ncf and lightfm can)",
 			  c->x->name);
 		return NULL;
 	}
 	if (ctr->fm)
 		return fm_logit(c, ctr->fm);
+	if (ctr->lfm)
+		return lightfm_logit(c, ctr->lfm);
 	switch (ctr->net->o.kind) {
 	case REC_DEEPFM:
 		return deepfm_logit(c, ctr->net);

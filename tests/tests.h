@@ -16,6 +16,8 @@ Suite *suite_model(void);
 Suite *suite_plot(void);
 Suite *suite_net(void);
 Suite *suite_export(void);
+Suite *suite_lightfm(void);
+Suite *suite_topk(void);
 
 /* A scratch file path under the test's temporary directory. */
 const char *test_tmpfile(const char *name);

@@ -1,4 +1,6 @@
-/* rec-eval - score a hashed stream with a trained model and report metrics. */
+/* rec-eval - score a hashed stream with a trained model and report metrics:
+ * click metrics per record, or (--top-k) ranking metrics of the lists a
+ * lightfm model makes for the users of a held-out stream. */
 #include "config.h"
 #include "err.h"
 #include "ctr.h"
@@ -6,6 +8,7 @@
 #include "io.h"
 #include "metrics.h"
 #include "plot.h"
+#include "rank.h"
 
 #include <cblas.h>
 #include <getopt.h>
@@ -21,6 +24,10 @@ struct eval_opts {
 	double min_auc;           /* --min-auc: exit 1 below it (-1 = off) */
 	struct rec_plot_spec plot[8]; /* --plot [<kind>:]<file>, repeatable */
 	size_t nplots;
+	size_t top_k;             /* --top-k <n>: ranking metrics at n (0 = off) */
+	const char *seen[8];      /* --seen <file>: what users had, left out of lists */
+	int popularity;           /* --popularity: rank by training positives instead */
+	size_t nseen;
 	char **inputs;            /* hashed streams; none = stdin */
 	size_t ninputs;
 };
@@ -37,8 +44,12 @@ static void usage(void)
 {
 	printf("Usage: rec-eval -m <model> [--json] [--predict] [--min-auc <x>]\n"
 	       "                [--plot [<kind>:]<file>]... [<file>...]\n"
+	       "       rec-eval -m <model> --top-k <n> [--seen <file>]... [--json] [<file>...]\n"
 	       "Score hashed feature streams with a model from rec-train and print AUC,\n"
-	       "logloss, group AUC (over the stream's group key), calibration and coverage.\n\n"
+	       "logloss, group AUC (over the stream's group key), calibration and coverage.\n"
+	       "With --top-k, rank the catalogue for every user of the streams (a held-out\n"
+	       "period) with a lightfm model and print precision, recall, NDCG and MAP at n\n"
+	       "against each user's positives there, coverage and popularity of the lists.\n\n"
 	       "  -m, --model <file>     the model\n"
 	       "      --json             print the metrics as one JSON object\n"
 	       "      --predict          write 'score<TAB>label[<TAB>group]' per record to\n"
@@ -48,11 +59,18 @@ static void usage(void)
 	       "                         draw a ROC curve or a calibration plot as SVG;\n"
 	       "                         <kind> is roc or calibration, else the file name\n"
 	       "                         starts with roc or calib; may be repeated\n"
+	       "      --top-k <n>        ranking metrics of top-n lists (lightfm models)\n"
+	       "      --seen <file>      with --top-k: a stream of what users had before\n"
+	       "                         (training): left out of lists and of the truth;\n"
+	       "                         may be repeated\n"
+	       "      --popularity       with --top-k: rank by the items' positives in\n"
+	       "                         training instead of the model (the baseline)\n"
 	       "  -h, --help             show this help\n"
 	       "      --version          show the version\n");
 }
 
-enum { OPT_JSON = 256, OPT_PREDICT, OPT_MIN_AUC, OPT_PLOT, OPT_VERSION };
+enum { OPT_JSON = 256, OPT_PREDICT, OPT_MIN_AUC, OPT_PLOT, OPT_VERSION, OPT_TOP_K, OPT_SEEN,
+       OPT_POPULARITY };
 
 static const struct option long_options[] = {
 	{ "help", no_argument, NULL, 'h' },
@@ -60,7 +78,10 @@ static const struct option long_options[] = {
 	{ "min-auc", required_argument, NULL, OPT_MIN_AUC },
 	{ "model", required_argument, NULL, 'm' },
 	{ "plot", required_argument, NULL, OPT_PLOT },
+	{ "popularity", no_argument, NULL, OPT_POPULARITY },
 	{ "predict", no_argument, NULL, OPT_PREDICT },
+	{ "seen", required_argument, NULL, OPT_SEEN },
+	{ "top-k", required_argument, NULL, OPT_TOP_K },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 }
 };
@@ -88,11 +109,26 @@ static void parse_args(struct eval_opts *o, int argc, char **argv)
 						"calibration:<file>, or a name starting with roc or calib",
 						optarg);
 			break;
+		case OPT_TOP_K:
+			if (rec_parse_size(optarg, "--top-k", 1, 100000, &o->top_k) < 0)
+				rec_usage_exit();
+			break;
+		case OPT_POPULARITY: o->popularity = 1; break;
+		case OPT_SEEN:
+			if (o->nseen == sizeof(o->seen) / sizeof(o->seen[0]))
+				rec_usage_error("too many --seen options (at most %zu)", o->nseen);
+			o->seen[o->nseen++] = optarg;
+			break;
 		default: rec_usage_exit();
 		}
 	}
 	if (!o->model)
 		rec_usage_error("name the model with -m");
+	if ((o->nseen || o->popularity) && !o->top_k)
+		rec_usage_error("--seen and --popularity go with --top-k");
+	if (o->top_k && (o->predict || o->nplots || o->min_auc >= 0))
+		rec_usage_error("--top-k reports ranking metrics: --predict, --plot and --min-auc do "
+				"not apply");
 	o->inputs = argv + optind;
 	o->ninputs = (size_t)(argc - optind);
 }
@@ -186,6 +222,115 @@ static void report(FILE *fp, const struct scores *s, const struct rec_ctr *m, in
 	fprintf(fp, "calibration  %.4f\ncoverage     %.4f\n", cal, cov);
 }
 
+/* ---- --top-k ------------------------------------------------------------- */
+
+/* The users of one stream and their (user, item) pairs (flags: rank.h). */
+static int rank_input(struct rec_ctr *c, const char *path, struct rec_rank_users *u,
+		      struct rec_rank_pairs *p, int flags)
+{
+	struct rec_reader *r = rec_reader_open(path);
+	const struct rec_block *b;
+	int rc;
+
+	if (!r)
+		return -1;
+	rc = rec_ctr_check_schema(c, rec_reader_schema(r), rec_reader_name(r));
+	while (rc == 0 && (rc = rec_reader_next(r, &b)) > 0) {
+		rec_rank_add(u, p, c->lfm, b, flags);
+		rc = 0;
+	}
+	rec_reader_close(r);
+	return rc;
+}
+
+static void report_rank(FILE *fp, const struct rec_rank_metrics *r, size_t k, const char *name, int json)
+{
+	static const char *const names[] = { "precision", "recall", "ndcg", "map" };
+	const double v[] = { r->precision, r->recall, r->ndcg, r->map };
+	char key[48];
+
+	if (json)
+		fprintf(fp, "{\"users\": %zu, \"model\": \"%s\", \"k\": %zu, ", r->users, name, k);
+	else
+		fprintf(fp, "users        %zu\n", r->users);
+	for (int i = 0; i < 4; i++) {
+		snprintf(key, sizeof(key), "%s@%zu", names[i], k);
+		if (json)
+			json_num(fp, key, v[i]);
+		else if (isfinite(v[i]))
+			fprintf(fp, "%-12s %.4f\n", key, v[i]);
+		else
+			fprintf(fp, "%-12s nan\n", key);
+	}
+	if (json) {
+		fprintf(fp, "\"coverage\": %.6f, \"popularity\": %.6f}\n", r->coverage, r->popularity);
+		return;
+	}
+	fprintf(fp, "coverage     %.4f\npopularity   %.4f\n", r->coverage, r->popularity);
+}
+
+/* Items as [0, .., 0, positives]: every user's [p_u, 1] scores them by
+ * popularity alone. */
+static float *popularity_matrix(const struct rec_lightfm *m)
+{
+	size_t dim = m->o.k + 1;
+	float *It = rec_xcalloc(m->items.n * dim + 1, sizeof(float));
+
+	for (size_t i = 0; i < m->items.n; i++)
+		It[i * dim + m->o.k] = (float)m->items.count[i];
+	return It;
+}
+
+/* The users of the inputs ranked against their positives there, minus
+ * what --seen says they had. */
+static int run_top_k(const struct eval_opts *o, struct rec_ctr *c)
+{
+	struct rec_rank_users u = { 0 };
+	struct rec_rank_pairs truth = { 0 }, seen = { 0 };
+	struct rec_rank_metrics r;
+	size_t k = o->top_k, *len = NULL, room;
+	uint32_t *idx = NULL;
+	float *score = NULL, *It = NULL;
+	int rc = 0;
+
+	if (!c->lfm)
+		return rec_error("'%s' is a %s model: --top-k needs lightfm", o->model, rec_ctr_kind(c));
+	for (size_t i = 0; rc == 0 && i < (o->ninputs ? o->ninputs : 1); i++)
+		rc = rank_input(c, o->ninputs ? o->inputs[i] : NULL, &u, &truth,
+				REC_RANK_NEW_USERS | REC_RANK_POSITIVES);
+	for (size_t i = 0; rc == 0 && i < o->nseen; i++)
+		rc = rank_input(c, o->seen[i], &u, &seen, 0);
+	if (rc == 0) {
+		rec_rank_seal(&truth, u.n);
+		rec_rank_seal(&seen, u.n);
+		rec_rank_subtract(&truth, &seen, u.n);
+		It = o->popularity ? popularity_matrix(c->lfm) : rec_rank_item_matrix(c->lfm);
+		if (u.unknown && !o->popularity)
+			rec_warn("%zu of %zu users have no feature the model knows: their items rank by item "
+				 "bias alone", u.unknown, u.n);
+		room = k < c->lfm->items.n ? k : c->lfm->items.n;   /* no list is longer */
+		idx = rec_xmalloc((u.n * room + 1) * sizeof(uint32_t));
+		score = rec_xmalloc((u.n * room + 1) * sizeof(float));
+		len = rec_xmalloc((u.n + 1) * sizeof(size_t));
+		rec_topk_dot(idx, score, len, u.vec, u.n, It, c->lfm->items.n, c->lfm->o.k + 1, room,
+			     &(struct rec_topk_skip){ seen.off, seen.items });
+		rec_rank_evaluate(&r, idx, len, u.n, room, k, &truth, c->lfm->items.count,
+				  c->lfm->items.n);
+		if (!r.users)
+			rec_warn("no user of the input has positives it did not have before: nothing "
+				 "to measure");
+		report_rank(stdout, &r, k, o->popularity ? "popularity" : "lightfm", o->json);
+	}
+	free(It);
+	free(idx);
+	free(score);
+	free(len);
+	rec_rank_users_free(&u);
+	rec_rank_pairs_free(&truth);
+	rec_rank_pairs_free(&seen);
+	return rc;
+}
+
 static int run_eval(const struct eval_opts *o)
 {
 	struct rec_ctr *m = rec_ctr_load(o->model);
@@ -194,6 +339,11 @@ static int run_eval(const struct eval_opts *o)
 
 	if (!m)
 		return REC_EXIT_TROUBLE;
+	if (o->top_k) {
+		status = run_top_k(o, m) == 0 && fflush(stdout) == 0 ? REC_EXIT_OK : REC_EXIT_TROUBLE;
+		rec_ctr_free(m);
+		return status;
+	}
 	rec_io_quiet_epipe();
 	for (size_t i = 0; status == REC_EXIT_OK && i < (o->ninputs ? o->ninputs : 1); i++)
 		if (score_input(m, o->ninputs ? o->inputs[i] : NULL, &s, o->predict) < 0)

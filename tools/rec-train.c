@@ -1,4 +1,5 @@
-/* rec-train - train a click model on hashed feature streams. */
+/* rec-train - train a click or recommendation model on hashed feature
+ * streams. */
 #include "config.h"
 #include "ctr.h"
 #include "err.h"
@@ -21,7 +22,9 @@ struct train_opts {
 	const char *model;        /* --model (fm) */
 	struct rec_fm_opts fm;    /* lr, fm, ffm */
 	struct rec_net_opts net;  /* deepfm, dlrm, ncf */
-	int set_dim, set_lr;      /* --dim, --lr given (defaults differ per kind) */
+	struct rec_lightfm_opts lfm; /* lightfm */
+	int set_lightfm_only;     /* --loss, --negatives, --max-sampled, --*-features given */
+	int set_dim, set_lr, set_l2; /* --dim, --lr, --l2 given (defaults differ per kind) */
 	int set_arch, set_fm_only; /* model options; lr/fm/ffm-only options given */
 	int threads;              /* --threads (1) */
 	size_t epochs;            /* --epochs (1) */
@@ -53,15 +56,24 @@ struct progress {
 static void usage(void)
 {
 	printf("Usage: rec-train [options] [<file>...]\n"
-	       "Train a click model on hashed feature streams (rec-hash output).\n\n"
+	       "Train a click or recommendation model on hashed feature streams (rec-hash\n"
+	       "output).\n\n"
 	       "Model:\n"
-	       "      --model <kind>         lr, fm, ffm, deepfm, dlrm or ncf (fm)\n"
+	       "      --model <kind>         lr, fm, ffm, deepfm, dlrm, ncf or lightfm (fm)\n"
 	       "      --dim <k>              factors / embedding width (8 for fm, 4 for ffm,\n"
-	       "                             16 for the deep models)\n"
+	       "                             16 for the deep models, 32 for lightfm)\n"
 	       "      --hidden <n,n..>       MLP layers: deepfm's deep part, dlrm's top,\n"
 	       "                             ncf's tower (128,64)\n"
 	       "      --bottom <n,n..>       dlrm: bottom MLP layers before the k-wide one (64)\n"
-	       "      --user-field <name>, --item-field <name>  ncf's fields (user, item)\n"
+	       "      --user-field <name>, --item-field <name>  ncf's and lightfm's ID\n"
+	       "                             fields (user, item)\n"
+	       "lightfm (implicit feedback: records with a label > 0 are positives):\n"
+	       "      --user-features <f,..>, --item-features <f,..>  attribute fields whose\n"
+	       "                             rows add to the user's or the item's vector\n"
+	       "      --loss bpr|warp        pairwise loss (warp)\n"
+	       "      --negatives uniform|popular  draw negatives uniformly from the items\n"
+	       "                             seen, or in proportion to their positives (uniform)\n"
+	       "      --max-sampled <n>      warp: negatives drawn per positive at most (10)\n"
 	       "Optimization:\n"
 	       "      --optimizer <name>     lr/fm/ffm rows: adagrad, sgd, or ftrl (lr only)\n"
 	       "                             (adagrad); deep models: row-wise Adagrad on\n"
@@ -101,7 +113,8 @@ static void usage(void)
 enum { OPT_MODEL = 256, OPT_DIM, OPT_LR, OPT_L2, OPT_L1, OPT_EPOCHS, OPT_VALID, OPT_PRECISION,
        OPT_MIN_COUNT, OPT_SEED, OPT_VERSION, OPT_HIDDEN, OPT_BOTTOM, OPT_BATCH, OPT_DENSE_LR,
        OPT_INIT_SCALE, OPT_THREADS, OPT_USER, OPT_ITEM, OPT_OPTIMIZER, OPT_WARMUP, OPT_DECAY,
-       OPT_PATIENCE, OPT_INIT, OPT_FREEZE, OPT_CHECKPOINT, OPT_EVERY, OPT_RESUME };
+       OPT_PATIENCE, OPT_INIT, OPT_FREEZE, OPT_CHECKPOINT, OPT_EVERY, OPT_RESUME, OPT_LOSS,
+       OPT_NEGATIVES, OPT_MAX_SAMPLED, OPT_USER_FEATURES, OPT_ITEM_FEATURES };
 
 static const struct option long_options[] = {
 	{ "batch", required_argument, NULL, OPT_BATCH },
@@ -117,12 +130,16 @@ static const struct option long_options[] = {
 	{ "hidden", required_argument, NULL, OPT_HIDDEN },
 	{ "init", required_argument, NULL, OPT_INIT },
 	{ "init-scale", required_argument, NULL, OPT_INIT_SCALE },
+	{ "item-features", required_argument, NULL, OPT_ITEM_FEATURES },
 	{ "item-field", required_argument, NULL, OPT_ITEM },
 	{ "l1", required_argument, NULL, OPT_L1 },
 	{ "l2", required_argument, NULL, OPT_L2 },
+	{ "loss", required_argument, NULL, OPT_LOSS },
 	{ "lr", required_argument, NULL, OPT_LR },
+	{ "max-sampled", required_argument, NULL, OPT_MAX_SAMPLED },
 	{ "min-count", required_argument, NULL, OPT_MIN_COUNT },
 	{ "model", required_argument, NULL, OPT_MODEL },
+	{ "negatives", required_argument, NULL, OPT_NEGATIVES },
 	{ "optimizer", required_argument, NULL, OPT_OPTIMIZER },
 	{ "output", required_argument, NULL, 'o' },
 	{ "patience", required_argument, NULL, OPT_PATIENCE },
@@ -131,6 +148,7 @@ static const struct option long_options[] = {
 	{ "row-precision", required_argument, NULL, OPT_PRECISION },
 	{ "seed", required_argument, NULL, OPT_SEED },
 	{ "threads", required_argument, NULL, OPT_THREADS },
+	{ "user-features", required_argument, NULL, OPT_USER_FEATURES },
 	{ "user-field", required_argument, NULL, OPT_USER },
 	{ "valid", required_argument, NULL, OPT_VALID },
 	{ "verbose", no_argument, NULL, 'v' },
@@ -178,12 +196,17 @@ static int take_count(struct train_opts *o, int c, const char *arg)
 	case OPT_DIM:
 		if (rec_parse_size(arg, "--dim", 1, 1023, &z) < 0)
 			return -1;
-		o->fm.k = o->net.k = (unsigned)z;
+		o->fm.k = o->net.k = o->lfm.k = (unsigned)z;
 		o->set_dim = 1;
 		return 0;
 	case OPT_EPOCHS: return rec_parse_size(arg, "--epochs", 1, 100000, &o->epochs);
 	case OPT_PATIENCE: return rec_parse_size(arg, "--patience", 1, 100000, &o->patience);
 	case OPT_BATCH: return rec_parse_size(arg, "--batch", 1, 1 << 20, &o->net.batch);
+	case OPT_MAX_SAMPLED:
+		if (rec_parse_size(arg, "--max-sampled", 1, 100000, &z) < 0)
+			return -1;
+		o->lfm.max_sampled = (unsigned)z;
+		return 0;
 	case OPT_THREADS:
 		if (rec_parse_size(arg, "--threads", 1, 1024, &z) < 0)
 			return -1;
@@ -192,7 +215,7 @@ static int take_count(struct train_opts *o, int c, const char *arg)
 	case OPT_MIN_COUNT:
 		if (rec_parse_size(arg, "--min-count", 1, 255, &z) < 0)
 			return -1;
-		o->fm.min_count = o->net.min_count = (uint32_t)z;
+		o->fm.min_count = o->net.min_count = o->lfm.min_count = (uint32_t)z;
 		return 0;
 	case OPT_WARMUP:
 		if (rec_parse_u64(arg, "--warmup", &o->fm.warmup) < 0)
@@ -206,7 +229,7 @@ static int take_count(struct train_opts *o, int c, const char *arg)
 	case OPT_SEED:
 		if (rec_parse_u64(arg, "--seed", &o->fm.seed) < 0)
 			return -1;
-		o->net.seed = o->fm.seed;
+		o->net.seed = o->lfm.seed = o->fm.seed;
 		return 0;
 	}
 	return -1;
@@ -218,7 +241,9 @@ static int take_float(struct train_opts *o, int c, const char *arg)
 	case OPT_LR:
 		o->set_lr = 1;
 		return take_rate(arg, "--lr", &o->fm.lr, &o->net.lr);
-	case OPT_L2: return take_rate(arg, "--l2", &o->fm.l2, &o->net.l2);
+	case OPT_L2:
+		o->set_l2 = 1;
+		return take_rate(arg, "--l2", &o->fm.l2, &o->net.l2);
 	case OPT_L1: return take_rate(arg, "--l1", &o->fm.l1, NULL);
 	case OPT_DENSE_LR: return take_rate(arg, "--dense-lr", &o->net.dense_lr, NULL);
 	case OPT_INIT_SCALE:
@@ -232,7 +257,7 @@ static int take_name(struct train_opts *o, int c, const char *arg)
 	switch (c) {
 	case OPT_MODEL:
 		if (!rec_ctr_kind_known(arg))
-			return rec_error("unknown model '%s' (lr, fm, ffm, deepfm, dlrm, ncf)", arg);
+			return rec_error("unknown model '%s' (lr, fm, ffm, deepfm, dlrm, ncf, lightfm)", arg);
 		o->model = arg;
 		return 0;
 	case OPT_OPTIMIZER:
@@ -257,6 +282,21 @@ static int take_name(struct train_opts *o, int c, const char *arg)
 		if (strlen(arg) >= sizeof(o->net.user_field))
 			return rec_error("field name '%s' is too long", arg);
 		strcpy(c == OPT_USER ? o->net.user_field : o->net.item_field, arg);
+		strcpy(c == OPT_USER ? o->lfm.user_field : o->lfm.item_field, arg);
+		return 0;
+	case OPT_USER_FEATURES:
+	case OPT_ITEM_FEATURES:
+		if (strlen(arg) >= sizeof(o->lfm.user_features))
+			return rec_error("field list '%s' is too long", arg);
+		strcpy(c == OPT_USER_FEATURES ? o->lfm.user_features : o->lfm.item_features, arg);
+		return 0;
+	case OPT_LOSS:
+		if ((o->lfm.loss = rec_lightfm_loss_parse(arg)) < 0)
+			return rec_error("invalid value '%s' for --loss (bpr, warp)", arg);
+		return 0;
+	case OPT_NEGATIVES:
+		if ((o->lfm.negatives = rec_lightfm_neg_parse(arg)) < 0)
+			return rec_error("invalid value '%s' for --negatives (uniform, popular)", arg);
 		return 0;
 	}
 	return -1;
@@ -268,6 +308,9 @@ static int take_option(struct train_opts *o, int c, const char *arg)
 		o->set_arch = 1;
 	if (c == OPT_OPTIMIZER || c == OPT_L1)
 		o->set_fm_only = 1;
+	if (c == OPT_LOSS || c == OPT_NEGATIVES || c == OPT_MAX_SAMPLED || c == OPT_USER_FEATURES ||
+	    c == OPT_ITEM_FEATURES)
+		o->set_arch = o->set_lightfm_only = 1;
 	switch (c) {
 	case 'h': usage(); exit(REC_EXIT_OK);
 	case OPT_VERSION: printf("rec-train (recpipe) %s\n", PACKAGE_VERSION); exit(REC_EXIT_OK);
@@ -286,6 +329,7 @@ static int take_option(struct train_opts *o, int c, const char *arg)
 		o->set_arch = 1;
 		return take_layers(arg, "--bottom", o->net.bottom, REC_MLP_MAX_LAYERS - 1, &o->net.nbottom);
 	case OPT_MODEL: case OPT_OPTIMIZER: case OPT_PRECISION: case OPT_FREEZE: case OPT_USER: case OPT_ITEM:
+	case OPT_USER_FEATURES: case OPT_ITEM_FEATURES: case OPT_LOSS: case OPT_NEGATIVES:
 		return take_name(o, c, arg);
 	case OPT_LR: case OPT_L2: case OPT_L1: case OPT_DENSE_LR: case OPT_INIT_SCALE:
 		return take_float(o, c, arg);
@@ -338,6 +382,20 @@ static void parse_args(struct train_opts *o, int argc, char **argv)
 	if (!o->set_lr && (o->fm.ffm || o->fm.optimizer == REC_OPT_SGD))
 		o->fm.lr = 0.01f;
 	o->net.kind = rec_net_kind_parse(o->model);
+	/* lightfm shares the rates and the store's settings */
+	if (o->set_lr)
+		o->lfm.lr = o->net.lr;
+	if (o->set_l2)
+		o->lfm.l2 = o->net.l2;
+	o->lfm.init_scale = o->net.init_scale;
+	o->lfm.precision = o->net.precision;
+	if (strcmp(o->model, "lightfm") && o->set_lightfm_only && !o->init && !o->resume)
+		rec_usage_error("--loss, --negatives, --max-sampled, --user-features and "
+				"--item-features apply to --model lightfm");
+	if (strcmp(o->model, "lightfm") == 0 && o->set_fm_only && !o->init && !o->resume &&
+	    o->verbosity >= 1)
+		rec_warn("--optimizer and --l1 apply to lr, fm and ffm; lightfm trains its rows with "
+			 "row-wise Adagrad");
 	if (o->net.kind >= 0 && o->set_fm_only && !o->init && !o->resume && o->verbosity >= 1)
 		rec_warn("--optimizer and --l1 apply to lr, fm and ffm; %s trains its rows with "
 			 "row-wise Adagrad and its MLPs with Adam", o->model);
@@ -373,13 +431,17 @@ static struct rec_ctr *warm_start(const char *path, const struct train_opts *o, 
 		rec_net_set_threads(c->net, o->net.threads);
 	if (!c || resume)
 		return c;
-	if (c->fm && o->net.freeze) {
+	if (!c->net && o->net.freeze) {
 		rec_error("'%s': --freeze applies to the deep models (deepfm, dlrm, ncf), not %s", path,
 			  rec_ctr_kind(c));
 		rec_ctr_free(c);
 		return NULL;
 	}
-	if (c->net) {
+	if (c->lfm) {
+		c->lfm->o.lr = o->set_lr ? o->net.lr : c->lfm->o.lr;
+		c->lfm->o.l2 = o->set_l2 ? o->net.l2 : c->lfm->o.l2;
+		c->lfm->trained = 0;
+	} else if (c->net) {
 		c->net->o.lr = o->net.lr;
 		c->net->o.dense_lr = o->net.dense_lr;
 		c->net->o.l2 = o->net.l2;
@@ -402,11 +464,13 @@ static struct rec_ctr *new_model(const struct rec_schema *s, const struct train_
 {
 	struct rec_ctr *c = rec_xcalloc(1, sizeof(*c));
 
-	if (o->net.kind >= 0)
+	if (strcmp(o->model, "lightfm") == 0)
+		c->lfm = rec_lightfm_new(s, &o->lfm);
+	else if (o->net.kind >= 0)
 		c->net = rec_net_new(s, &o->net);
 	else
 		c->fm = rec_fm_new(s, &o->fm);
-	if (!c->net && !c->fm) {
+	if (!c->net && !c->fm && !c->lfm) {
 		free(c);
 		return NULL;
 	}
@@ -564,8 +628,9 @@ static void report_epoch(const struct rec_ctr *m, const struct train_opts *o, co
 		show_progress(m, (struct progress *)p, 1);
 	if (o->verbosity < 2)
 		return;
-	rec_warn("epoch %zu: %llu examples, train logloss %.4f, %.0f examples/s, %zu rows, %.1f MiB, "
+	rec_warn("epoch %zu: %llu examples, train %s %.4f, %.0f examples/s, %zu rows, %.1f MiB, "
 		 "%.1f bytes/row", p->epoch, (unsigned long long)p->epoch_examples,
+		 m->lfm ? rec_lightfm_loss_name(m->lfm->o.loss) : "logloss",
 		 p->epoch_examples ? p->loss / (double)p->epoch_examples : 0,
 		 secs > 0 ? (double)p->epoch_examples / secs : 0, rows, mib(rec_embed_bytes(t)),
 		 rows ? (double)rec_embed_bytes(t) / (double)rows : 0);
@@ -693,6 +758,7 @@ static int run_train(struct train_opts *o)
 int main(int argc, char **argv)
 {
 	struct train_opts o = { .model = "fm", .fm = REC_FM_OPTS_INIT, .net = REC_NET_OPTS_INIT,
+				.lfm = REC_LIGHTFM_OPTS_INIT,
 				.threads = 1, .epochs = 1, .every = 1000000, .verbosity = 2 };
 
 	rec_setprogname(argv[0]);

@@ -1,12 +1,12 @@
 # --help and --version: stdout, exit 0, nothing on stderr.
 . "$TESTDIR/lib.sh"
-for tool in rec-cross rec-hash rec-cat rec-gen rec-train rec-eval rec-export; do
+for tool in rec-cross rec-hash rec-cat rec-gen rec-train rec-eval rec-export rec-rank; do
 	$tool --help > help.out 2> help.err || fail "$tool --help exited $?"
 	[ -s help.out ] || fail "$tool --help printed nothing"
 	[ ! -s help.err ] || fail "$tool --help wrote to stderr"
 	expect_grep "^Usage: $tool" help.out
 done
-for tool in rec-cross rec-hash rec-cat rec-train rec-eval rec-export; do
+for tool in rec-cross rec-hash rec-cat rec-train rec-eval rec-export rec-rank; do
 	$tool --version > v.out 2> v.err || fail "$tool --version exited $?"
 	expect_grep "^$tool (recpipe) [0-9]" v.out
 	[ ! -s v.err ] || fail "$tool --version wrote to stderr"

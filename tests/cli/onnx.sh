@@ -1,7 +1,7 @@
 # rec-export --format onnx: ONNX Runtime itself (npm's onnxruntime-node,
 # which scripts/setup.sh installs) scores the test records with each exported
 # graph, and every score equals rec-eval --predict's within 1e-5: lr (Adagrad
-# and FTRL), fm, deepfm, dlrm and ncf on the samples, deepfm and dlrm on
+# and FTRL), fm, deepfm, dlrm, ncf and lightfm on the samples, deepfm and dlrm on
 # Criteo-shaped rows with 13 numeric fields and missing values, and shrunken
 # models (fp16, bf16, int8, pruned) against the same shrinking written back
 # as a model. ffm and bad models fail cleanly, leaving no file.
@@ -43,6 +43,11 @@ done
 rec-train -q --model lr --optimizer ftrl --l1 0.1 -o ftrl.recm train.rec
 rec-export -q --format onnx -o ftrl.model ftrl.recm
 agree ftrl.model ftrl.recm test.rec
+# lightfm: user and item features pooled apart in the graph
+rec-train -q --model lightfm --user-features gender,age --item-features category,tags \
+	--dim 8 --epochs 1 -o lightfm.recm train.rec
+rec-export -q -o lightfm.onnx lightfm.recm
+agree lightfm.onnx lightfm.recm test.rec
 for m in deepfm dlrm; do
 	rec-train -q --model $m --epochs 2 -o c$m.recm ctrain.rec
 	rec-export -q -o c$m.onnx c$m.recm
@@ -60,6 +65,7 @@ model=fm.recm data=test.rec shrink --precision bf16
 model=deepfm.recm data=test.rec shrink --precision fp16 --top-rows 1500
 model=cdlrm.recm data=ctest.rec shrink --precision int8 --min-norm 0.05
 model=ncf.recm data=test.rec shrink --precision int8 --top-rows 2000
+model=lightfm.recm data=test.rec shrink --precision fp16
 
 # the table is half the size in fp16
 full=$(wc -c < deepfm.onnx)

@@ -1,0 +1,106 @@
+#!/bin/sh
+# rank.sh TOOLDIR OUTDIR - recommendation lists on MovieLens: rec-train's
+# lightfm (WARP and BPR) against the popularity baseline (rec-eval
+# --popularity) and a PyTorch BPR-MF reference (bench/torch_bpr.py: same
+# dim and epochs, uniform negatives, Adam, batch 1024), all under one
+# protocol: a rating of 4 or more is a positive, the last 20% of the
+# ratings by time are the test period, each test user's list leaves out
+# what it had in training. Then the time rec-rank takes to rank every
+# item for every user of the MovieLens-1M file. One thread each. Writes
+# OUTDIR/rank.md and works in OUTDIR/rank/.
+#   BENCH_DIM, BENCH_RANK_EPOCHS  width and epochs of every model (32, 10)
+#   BENCH_REAL      the shared data folder (default: ../shared/data beside the source tree)
+#   BENCH_PYTHON    a Python with numpy and torch (/usr/bin/python3)
+set -eu
+tools=$1
+top=$2
+here=$(cd "$(dirname "$0")" && pwd)
+PATH=$tools:$PATH
+dim=${BENCH_DIM:-32}
+epochs=${BENCH_RANK_EPOCHS:-10}
+real=${BENCH_REAL:-$here/../../shared/data}
+py=${BENCH_PYTHON:-/usr/bin/python3}
+out=$top/rank
+md=$top/rank.md
+mkdir -p "$out"
+export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
+have_torch=1
+"$py" -c 'import torch, numpy' 2>/dev/null || have_torch=0
+
+json() { sed -n "s/.*\"$1\": \(-\{0,1\}[0-9.e+-]*\).*/\1/p" "$2" | head -n 1; }
+now() { date +%s.%N; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+
+# split NAME SEP SORTKEY FILE...: the temporal split into NAME/train.rec, test.rec
+split() {
+	d=$out/$1 sep=$2 key=$3
+	shift 3
+	mkdir -p "$d"
+	[ -s "$d/test.rec" ] && return 0
+	zcat -f "$@" | sort -t "$(printf '%s' "$sep" | cut -c 1)" -k"$key","$key"n -s > "$d/sorted"
+	n=$(wc -l < "$d/sorted")
+	head -n $((n - n / 5)) "$d/sorted" > "$d/train.txt"
+	tail -n $((n / 5)) "$d/sorted" > "$d/test.txt"
+	set -- -F "$sep" --columns user,item,rating,time --label 'rating>=4' --categorical user,item
+	rec-hash "$@" "$d/train.txt" > "$d/train.rec"
+	rec-hash "$@" "$d/test.txt" > "$d/test.rec"
+	rec-cat "$d/train.rec" > "$d/train.cat"
+	rec-cat "$d/test.rec" > "$d/test.cat"
+	rm -f "$d/sorted" "$d/train.txt" "$d/test.txt"
+}
+
+# row NAME LABEL SECONDS JSON: one table row
+row() {
+	printf '| %s | %s | %s | %s | %s | %s |\n' "$1" "$2" "$(f4 "$(json 'precision@10' "$4")")" \
+		"$(f4 "$(json 'recall@10' "$4")")" "$(f4 "$(json 'ndcg@10' "$4")")" "$3" >> "$md"
+}
+f4() { case $1 in "") echo n/a ;; *) printf '%.4f' "$1" ;; esac; }
+
+run() {
+	d=$out/$1
+	for loss in warp bpr; do
+		t0=$(now)
+		rec-train -q --model lightfm --loss $loss --dim "$dim" --epochs "$epochs" --seed 1 \
+			-o "$d/$loss.recm" "$d/train.rec"
+		t1=$(now)
+		echo "$(secs "$t0" "$t1")" > "$d/$loss.secs"
+		rec-eval -m "$d/$loss.recm" --top-k 10 --seen "$d/train.rec" --json "$d/test.rec" \
+			> "$d/$loss.json" 2> /dev/null
+	done
+	rec-eval -m "$d/warp.recm" --top-k 10 --seen "$d/train.rec" --popularity --json "$d/test.rec" \
+		> "$d/pop.json" 2> /dev/null
+	row "$1" "popularity" "-" "$d/pop.json"
+	row "$1" "recpipe lightfm, WARP" "$(cat "$d/warp.secs")" "$d/warp.json"
+	row "$1" "recpipe lightfm, BPR" "$(cat "$d/bpr.secs")" "$d/bpr.json"
+	if [ $have_torch = 1 ]; then
+		"$py" "$here/torch_bpr.py" "$d/train.cat" "$d/test.cat" "$dim" "$epochs" 1 > "$d/torch.json"
+		row "$1" "PyTorch BPR-MF" "$(json train_s "$d/torch.json")" "$d/torch.json"
+	else
+		row "$1" "PyTorch BPR-MF" "n/a" /dev/null
+	fi
+}
+
+{
+	echo "| data | model | precision@10 | recall@10 | NDCG@10 | training s |"
+	echo "|---|---|---:|---:|---:|---:|"
+} > "$md"
+if [ -r "$real/movielens-100k/u.data" ]; then
+	split ml100k '	' 4 "$real/movielens-100k/u.data"
+	run ml100k
+fi
+ml1m=$real/movielens-1m/ratings.dat.users1-2999.gz
+if [ -r "$ml1m" ]; then
+	split ml1m '::' 7 "$ml1m"
+	run ml1m
+	# every user of the file against every item: the lists of rec-rank
+	cat "$out/ml1m/train.rec" "$out/ml1m/test.rec" > "$out/ml1m/all.rec"
+	t0=$(now)
+	rec-rank -q -m "$out/ml1m/warp.recm" -k 10 "$out/ml1m/all.rec" > "$out/ml1m/top10.tsv"
+	t1=$(now)
+	users=$(cut -f 1 "$out/ml1m/top10.tsv" | uniq | wc -l)
+	items=$(tar -xOf "$out/ml1m/warp.recm" MANIFEST | sed -n 's/^tensor.items.ids = u64 //p')
+	printf '\nrec-rank, top 10 of all %s items for each of %s users (dim %s, reading the streams included): %s s\n' \
+		"$items" "$users" "$dim" "$(secs "$t0" "$t1")" >> "$md"
+fi
+[ $have_torch = 1 ] || printf '\nPyTorch is not importable by %s: its rows are n/a.\n' "$py" >> "$md"
+cat "$md"

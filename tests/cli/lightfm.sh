@@ -1,0 +1,60 @@
+# lightfm through rec-train: from the clicks of data/samples alone (positives
+# only) it ranks the test records well above chance, every loss and sampler;
+# the manifest says what it is; a checkpointed run resumed gives what an
+# uninterrupted one gives (the sampler's state travels); bad options and
+# fields are named.
+. "$TESTDIR/lib.sh"
+samples_ctr
+auc() { rec-eval -m "$1" --json test.rec | sed 's/.*"auc": \([0-9.]*\).*/\1/'; }
+# at_least A B: A >= B
+at_least() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 >= b) }'; }
+feat="--user-features gender,age --item-features category,tags"
+
+# clicks depend on the category and on gender x category parity (the
+# planted cross): both are user-feature . item-feature products here
+for l in warp bpr; do
+	for n in uniform popular; do
+		rec-train -q --model lightfm --loss $l --negatives $n $feat --dim 8 --epochs 3 -o l.recm train.rec
+		a=$(auc l.recm)
+		echo "lightfm $l $n: test AUC $a" >&2
+		at_least "$a" 0.58 || fail "lightfm $l $n: AUC $a"
+	done
+done
+
+tar -xOf l.recm MANIFEST > manifest
+expect_grep "^model.kind = lightfm$" manifest
+expect_grep "^model.loss = bpr$" manifest
+expect_grep "^model.negatives = popular$" manifest
+expect_grep "^model.item_features = category,tags$" manifest
+expect_grep "^tensor.embd.rows = f32 [0-9]* 9$" manifest
+# the catalogue holds every item of the training file
+items=$(tail -n +2 "$SAMPLES/ctr-train.tsv" | cut -f 4 | sort -u | wc -l | tr -d ' ')
+expect_grep "^tensor.items.ids = u64 $items$" manifest
+
+# checkpoint after the first half, resume over both halves: the same model
+head -n 20001 "$SAMPLES/ctr-train.tsv" | rec-hash $cols > half1.rec
+{ head -n 1 "$SAMPLES/ctr-train.tsv"; tail -n +20002 "$SAMPLES/ctr-train.tsv"; } | rec-hash $cols > half2.rec
+set -- --model lightfm --negatives popular $feat --dim 8 --seed 2 --lr 0.03
+rec-train -q "$@" -o whole.recm half1.rec half2.rec
+rec-train -q "$@" --checkpoint ck.recm --checkpoint-every 5000 half1.rec
+tar -xOf ck.recm MANIFEST | grep -q '^train.records = 20000$' || fail "checkpoint not at 20000"
+rec-train -q --checkpoint ck.recm --resume -o resumed.recm half1.rec half2.rec
+rec-eval -m whole.recm --predict test.rec > whole.tsv 2> /dev/null
+rec-eval -m resumed.recm --predict test.rec > resumed.tsv 2> /dev/null
+[ -s whole.tsv ] || fail "no scores"
+cmp whole.tsv resumed.tsv || fail "resumed run differs from the uninterrupted one"
+
+# bad options and fields
+expect_status 2 rec-train --model fm --loss bpr train.rec 2> err
+expect_grep "apply to --model lightfm" err
+expect_status 2 rec-train --model lightfm --loss hinge train.rec 2> err
+expect_grep "invalid value 'hinge' for --loss" err
+expect_status 2 rec-train --model lightfm --negatives most train.rec 2> err
+expect_grep "invalid value 'most' for --negatives" err
+expect_status 2 rec-train --model lightfm --user-features nosuch -o x.recm train.rec 2> err
+expect_grep "no field 'nosuch'" err
+expect_status 2 rec-train --model lightfm --item-features price -o x.recm train.rec 2> err
+expect_grep "'price' is numeric" err
+expect_status 2 rec-train --model lightfm --user-features category --item-features category -o x.recm train.rec 2> err
+expect_grep "both a user and an item feature" err
+[ ! -e x.recm ] || fail "a failed run left x.recm"

@@ -1,0 +1,510 @@
+/* rec-rank - recommendation lists from a model: each user's top K items,
+ * candidates re-ranked, similar items. */
+#include "config.h"
+#include "ctr.h"
+#include "err.h"
+#include "io.h"
+#include "rank.h"
+
+#include <cblas.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { MODE_TOP, MODE_SIMILAR, MODE_RERANK };
+
+struct rank_opts {
+	const char *model;        /* -m, --model <file> (required) */
+	size_t k;                 /* -k, --top <n> (10; --rerank: all) */
+	int set_k;
+	int mode;                 /* --similar, --rerank; else top K per user */
+	int keep_seen;            /* --keep-seen: do not drop the items a user has */
+	int all_items;            /* --all-items: --similar for the whole catalogue */
+	const char *names;        /* --names <file> */
+	const char *output;       /* -o, --output <file>; NULL = stdout */
+	int verbosity;            /* -q/-v (2) */
+	char **inputs;            /* hashed streams; none = stdin */
+	size_t ninputs;
+};
+
+/* What a run holds. */
+struct rank_state {
+	struct rec_ctr *c;
+	struct rec_lightfm *m;    /* c->lfm */
+	struct rec_rank_names names;
+	struct rec_out out;
+};
+
+static void usage(void)
+{
+	printf("Usage: rec-rank -m <model> [-k <n>] [--keep-seen] [--names <file>] [-o <file>]\n"
+	       "                [<file>...]\n"
+	       "       rec-rank -m <model> --rerank [-k <n>] [--names <file>] [<file>...]\n"
+	       "       rec-rank -m <model> --similar [--all-items] [-k <n>] [--names <file>]\n"
+	       "                [<file>...]\n"
+	       "Write recommendation lists from a lightfm model (rec-train --model lightfm)\n"
+	       "as TSV lines 'user item rank score' (--similar: 'item similar rank cosine').\n\n"
+	       "  -m, --model <file>     the model\n"
+	       "  -k, --top <n>          list length (10; --rerank: every candidate)\n"
+	       "      --keep-seen        keep the items a user has in the input in its list\n"
+	       "      --rerank           each record is a candidate: order every user's\n"
+	       "                         candidates by score (also ncf models)\n"
+	       "      --similar          for the items of the input, the nearest catalogue\n"
+	       "                         items by cosine of their vectors\n"
+	       "      --all-items        with --similar: every catalogue item, no input read\n"
+	       "      --names <file>     print users and items by name: the first column of\n"
+	       "                         each line, hashed as the model's fields hash it\n"
+	       "  -o, --output <file>    write there atomically (default: stdout)\n"
+	       "  -q, --quiet, -v, --verbose  less or more on stderr\n"
+	       "  -h, --help             show this help\n"
+	       "      --version          show the version\n");
+}
+
+enum { OPT_KEEP_SEEN = 256, OPT_RERANK, OPT_SIMILAR, OPT_ALL_ITEMS, OPT_NAMES, OPT_VERSION };
+
+static const struct option long_options[] = {
+	{ "all-items", no_argument, NULL, OPT_ALL_ITEMS },
+	{ "help", no_argument, NULL, 'h' },
+	{ "keep-seen", no_argument, NULL, OPT_KEEP_SEEN },
+	{ "model", required_argument, NULL, 'm' },
+	{ "names", required_argument, NULL, OPT_NAMES },
+	{ "output", required_argument, NULL, 'o' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "rerank", no_argument, NULL, OPT_RERANK },
+	{ "similar", no_argument, NULL, OPT_SIMILAR },
+	{ "top", required_argument, NULL, 'k' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 }
+};
+
+static void take_option(struct rank_opts *o, int c, const char *arg)
+{
+	switch (c) {
+	case 'h': usage(); exit(REC_EXIT_OK);
+	case OPT_VERSION: printf("rec-rank (recpipe) %s\n", PACKAGE_VERSION); exit(REC_EXIT_OK);
+	case 'm': o->model = arg; break;
+	case 'o': o->output = arg; break;
+	case 'q': o->verbosity--; break;
+	case 'v': o->verbosity++; break;
+	case 'k':
+		if (rec_parse_size(arg, "--top", 1, 1000000, &o->k) < 0)
+			rec_usage_exit();
+		o->set_k = 1;
+		break;
+	case OPT_KEEP_SEEN: o->keep_seen = 1; break;
+	case OPT_ALL_ITEMS: o->all_items = 1; break;
+	case OPT_NAMES: o->names = arg; break;
+	case OPT_RERANK:
+	case OPT_SIMILAR:
+		if (o->mode != MODE_TOP)
+			rec_usage_error("--rerank and --similar exclude each other");
+		o->mode = c == OPT_RERANK ? MODE_RERANK : MODE_SIMILAR;
+		break;
+	default: rec_usage_exit();
+	}
+}
+
+static void parse_args(struct rank_opts *o, int argc, char **argv)
+{
+	int c;
+
+	while ((c = getopt_long(argc, argv, "hk:m:o:qv", long_options, NULL)) != -1)
+		take_option(o, c, optarg);
+	if (!o->model)
+		rec_usage_error("name the model with -m");
+	o->inputs = argv + optind;
+	o->ninputs = (size_t)(argc - optind);
+	if (o->all_items && o->mode != MODE_SIMILAR)
+		rec_usage_error("--all-items goes with --similar");
+	if (o->all_items && o->ninputs)
+		rec_usage_error("--all-items reads no input: drop the files or --all-items");
+	if (o->keep_seen && o->mode != MODE_TOP)
+		rec_usage_error("--keep-seen applies to top-K lists, not --rerank or --similar");
+	if (o->output && strcmp(o->output, "-") == 0)
+		o->output = NULL;
+}
+
+/* ---- output ------------------------------------------------------------ */
+
+static void put_id(FILE *fp, const struct rec_rank_names *nm, uint64_t id)
+{
+	const char *name = rec_rank_name(nm, id);
+
+	if (name)
+		fputs(name, fp);
+	else
+		fprintf(fp, "%llu", (unsigned long long)id);
+}
+
+static void put_line(struct rank_state *st, uint64_t a, uint64_t b, size_t rank, float score)
+{
+	put_id(st->out.fp, &st->names, a);
+	fputc('\t', st->out.fp);
+	put_id(st->out.fp, &st->names, b);
+	fprintf(st->out.fp, "\t%zu\t%.6g\n", rank, score);
+}
+
+/* Query q's list: its rank lines after the query's own ID. */
+static void put_lists(struct rank_state *st, const uint64_t *qid, size_t nq, const uint32_t *idx,
+		      const float *score, const size_t *len, size_t k)
+{
+	for (size_t q = 0; q < nq; q++)
+		for (size_t r = 0; r < len[q]; r++)
+			put_line(st, qid[q], st->m->items.id[idx[q * k + r]], r + 1, score[q * k + r]);
+}
+
+/* ---- input ------------------------------------------------------------ */
+
+/* Every block of every input, checked against the model's schema, to fn. */
+static int each_block(struct rank_state *st, const struct rank_opts *o,
+		      int (*fn)(struct rank_state *, const struct rec_block *, void *), void *arg)
+{
+	int status = 0;
+
+	for (size_t f = 0; f < (o->ninputs ? o->ninputs : 1); f++) {
+		struct rec_reader *r = rec_reader_open(o->ninputs ? o->inputs[f] : NULL);
+		const struct rec_block *b;
+		int rc = r ? rec_ctr_check_schema(st->c, rec_reader_schema(r), rec_reader_name(r)) : -1;
+		while (rc == 0 && (rc = rec_reader_next(r, &b)) > 0)
+			rc = fn(st, b, arg);
+		rec_reader_close(r);
+		if (rc < 0)
+			status = -1;   /* report each bad input, go on */
+	}
+	return status;
+}
+
+/* ---- top K per user ------------------------------------------------------- */
+
+struct top_input {
+	struct rec_rank_users users;
+	struct rec_rank_pairs seen;
+};
+
+static int add_users(struct rank_state *st, const struct rec_block *b, void *arg)
+{
+	struct top_input *in = arg;
+
+	rec_rank_add(&in->users, &in->seen, st->m, b, REC_RANK_NEW_USERS);
+	return 0;
+}
+
+static void warn_short(const struct rank_opts *o, size_t k, size_t n)
+{
+	if (k > n && o->verbosity >= 2)
+		rec_warn("K = %zu is more than the %zu catalogue items: the lists are shorter", k, n);
+}
+
+static int run_top(struct rank_state *st, const struct rank_opts *o)
+{
+	struct top_input in = { 0 };
+	size_t n, k = o->k;
+	uint32_t *idx;
+	float *score, *It;
+	size_t *len;
+	int rc = each_block(st, o, add_users, &in);
+	struct rec_topk_skip skip;
+
+	n = in.users.n;
+	rec_rank_seal(&in.seen, n);
+	skip = (struct rec_topk_skip){ in.seen.off, in.seen.items };
+	warn_short(o, k, st->m->items.n);
+	if (k > st->m->items.n)   /* no list is longer: room for no more */
+		k = st->m->items.n;
+	if (in.users.unknown && o->verbosity >= 2)
+		rec_warn("%zu of %zu users have no feature the model knows: their items rank by item "
+			 "bias alone", in.users.unknown, n);
+	It = rec_rank_item_matrix(st->m);
+	idx = rec_xmalloc((n * k + 1) * sizeof(uint32_t));
+	score = rec_xmalloc((n * k + 1) * sizeof(float));
+	len = rec_xmalloc((n + 1) * sizeof(size_t));
+	rec_topk_dot(idx, score, len, in.users.vec, n, It, st->m->items.n, st->m->o.k + 1, k,
+		     o->keep_seen ? NULL : &skip);
+	if (rc == 0)   /* lists over part of the input would mislead */
+		put_lists(st, in.users.id, n, idx, score, len, k);
+	free(It);
+	free(idx);
+	free(score);
+	free(len);
+	rec_rank_users_free(&in.users);
+	rec_rank_pairs_free(&in.seen);
+	return rc;
+}
+
+/* ---- similar items ------------------------------------------------------ */
+
+struct similar_input {
+	uint32_t *item;           /* catalogue indices, first sight order */
+	size_t n, cap;
+	unsigned char *taken;
+	size_t missing;           /* records whose item is not in the catalogue */
+};
+
+static int add_items(struct rank_state *st, const struct rec_block *b, void *arg)
+{
+	struct similar_input *in = arg;
+
+	for (size_t r = 0; r < b->n; r++) {
+		int ok;
+		uint64_t id = rec_lightfm_item_id(st->m, b, r, &ok);
+		long i = ok ? rec_lightfm_find_item(st->m, id) : -1;
+		if (i < 0) {
+			in->missing += ok;
+			continue;
+		}
+		if (in->taken[i])
+			continue;
+		in->taken[i] = 1;
+		rec_xgrow(&in->item, &in->cap, in->n + 1, sizeof(uint32_t));
+		in->item[in->n++] = (uint32_t)i;
+	}
+	return 0;
+}
+
+static void take_item(struct similar_input *in, size_t i)
+{
+	in->taken[i] = 1;
+	rec_xgrow(&in->item, &in->cap, in->n + 1, sizeof(uint32_t));
+	in->item[in->n++] = (uint32_t)i;
+}
+
+/* The query items' directions and IDs, and each one's skip list: itself. */
+static float *queries(const struct rec_lightfm *m, const struct similar_input *in, const float *It,
+		      uint64_t *qid, size_t *off)
+{
+	size_t d = m->o.k;
+	float *Q = rec_xmalloc((in->n * d + 1) * sizeof(float));
+
+	for (size_t q = 0; q < in->n; q++) {
+		memcpy(Q + q * d, It + (size_t)in->item[q] * d, d * sizeof(float));
+		qid[q] = m->items.id[in->item[q]];
+		off[q] = q;
+	}
+	off[in->n] = in->n;
+	return Q;
+}
+
+static int run_similar(struct rank_state *st, const struct rank_opts *o)
+{
+	const struct rec_lightfm *m = st->m;
+	struct similar_input in = { .taken = rec_xcalloc(m->items.n + 1, 1) };
+	size_t k = o->k, *len, *off;
+	float *It = rec_rank_item_directions(m), *Q, *score;
+	uint64_t *qid;
+	uint32_t *idx;
+	int rc = 0;
+
+	if (o->all_items)
+		for (size_t i = 0; i < m->items.n; i++)
+			take_item(&in, i);
+	else
+		rc = each_block(st, o, add_items, &in);
+	if (in.missing && o->verbosity >= 2)
+		rec_warn("%zu records name items the model never saw: no neighbours for them", in.missing);
+	warn_short(o, k, m->items.n ? m->items.n - 1 : 0);
+	if (k > m->items.n)
+		k = m->items.n;
+	qid = rec_xmalloc((in.n + 1) * sizeof(uint64_t));
+	off = rec_xmalloc((in.n + 1) * sizeof(size_t));
+	Q = queries(m, &in, It, qid, off);
+	idx = rec_xmalloc((in.n * k + 1) * sizeof(uint32_t));
+	score = rec_xmalloc((in.n * k + 1) * sizeof(float));
+	len = rec_xmalloc((in.n + 1) * sizeof(size_t));
+	rec_topk_dot(idx, score, len, Q, in.n, It, m->items.n, m->o.k, k,
+		     &(struct rec_topk_skip){ off, in.item });
+	if (rc == 0)
+		put_lists(st, qid, in.n, idx, score, len, k);
+	free(It);
+	free(Q);
+	free(qid);
+	free(off);
+	free(idx);
+	free(score);
+	free(len);
+	free(in.item);
+	free(in.taken);
+	return rc;
+}
+
+/* ---- re-ranking candidates -------------------------------------------------- */
+
+struct candidate {
+	uint32_t user;            /* in order of first sight */
+	uint64_t seq, item;       /* input order, the item field's ID */
+	float score;
+};
+
+struct rerank_input {
+	struct candidate *c;
+	size_t n, cap;
+	uint64_t *uid;            /* users, first sight order */
+	size_t nu, cap_u;
+	uint32_t *slot;
+	size_t slot_cap;
+	int ufield, ifield;
+	float *p, *vec;           /* scratch */
+	size_t cap_p;
+};
+
+/* The index of user id, added at first sight. */
+static uint32_t user_index(struct rerank_input *in, uint64_t id)
+{
+	size_t h, mask = in->slot_cap - 1;
+
+	if (2 * (in->nu + 1) > in->slot_cap) {
+		free(in->slot);
+		in->slot_cap = in->slot_cap ? 2 * in->slot_cap : 1024;
+		in->slot = rec_xcalloc(in->slot_cap, sizeof(uint32_t));
+		mask = in->slot_cap - 1;
+		for (size_t u = 0; u < in->nu; u++) {
+			for (h = (in->uid[u] * UINT64_C(0x9e3779b97f4a7c15)) >> 20 & mask; in->slot[h]; h = (h + 1) & mask)
+				;
+			in->slot[h] = (uint32_t)(u + 1);
+		}
+	}
+	for (h = (id * UINT64_C(0x9e3779b97f4a7c15)) >> 20 & mask; in->slot[h]; h = (h + 1) & mask)
+		if (in->uid[in->slot[h] - 1] == id)
+			return in->slot[h] - 1;
+	rec_xgrow(&in->uid, &in->cap_u, in->nu + 1, sizeof(uint64_t));
+	in->uid[in->nu] = id;
+	in->slot[h] = (uint32_t)(in->nu + 1);
+	return (uint32_t)in->nu++;
+}
+
+/* lightfm: the raw score p_u . q_i + b_i, the item from the record's own
+ * features (cold start); other kinds: their probability. */
+static void score_block(struct rank_state *st, struct rerank_input *in, const struct rec_block *b)
+{
+	rec_xgrow(&in->p, &in->cap_p, b->n + 1, sizeof(float));
+	if (!st->m) {
+		rec_ctr_predict_block(st->c, b, in->p);
+		return;
+	}
+	for (size_t r = 0; r < b->n; r++) {
+		size_t k = st->m->o.k;
+		float *u = in->vec, *q = in->vec + k + 1, s;
+		rec_lightfm_user(st->m, b, r, u);
+		rec_lightfm_record_item(st->m, b, r, q);
+		s = q[k];
+		for (size_t d = 0; d < k; d++)
+			s += u[d] * q[d];
+		in->p[r] = s;
+	}
+}
+
+static int add_candidates(struct rank_state *st, const struct rec_block *b, void *arg)
+{
+	struct rerank_input *in = arg;
+
+	score_block(st, in, b);
+	for (size_t r = 0; r < b->n; r++) {
+		const struct rec_col *u = &b->col[in->ufield], *i = &b->col[in->ifield];
+		if (u->off[r + 1] == u->off[r] || i->off[r + 1] == i->off[r])
+			continue;   /* no user or no item: nothing to rank */
+		rec_xgrow(&in->c, &in->cap, in->n + 1, sizeof(struct candidate));
+		in->c[in->n] = (struct candidate){ .user = user_index(in, u->id[u->off[r]]), .seq = in->n,
+						   .item = i->id[i->off[r]], .score = in->p[r] };
+		in->n++;
+	}
+	return 0;
+}
+
+static int by_user_score(const void *a, const void *b)
+{
+	const struct candidate *x = a, *y = b;
+
+	if (x->user != y->user)
+		return x->user < y->user ? -1 : 1;
+	if (x->score != y->score)
+		return x->score > y->score ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static int rerank_fields(const struct rec_ctr *c, struct rerank_input *in)
+{
+	const char *uf = c->lfm ? c->lfm->o.user_field : c->net ? c->net->o.user_field : NULL;
+	const char *itf = c->lfm ? c->lfm->o.item_field : c->net ? c->net->o.item_field : NULL;
+
+	if (!uf || (!c->lfm && c->net->o.kind != REC_NCF))
+		return rec_error("--rerank needs a lightfm or ncf model, not %s", rec_ctr_kind(c));
+	in->ufield = rec_schema_find(rec_ctr_schema(c), uf);
+	in->ifield = rec_schema_find(rec_ctr_schema(c), itf);
+	return 0;
+}
+
+static int run_rerank(struct rank_state *st, const struct rank_opts *o)
+{
+	struct rerank_input in = { 0 };
+	size_t first = 0;
+	int rc;
+
+	if (rerank_fields(st->c, &in) < 0)
+		return -1;
+	in.vec = rec_xmalloc(2 * (st->m ? st->m->o.k + 1 : 1) * sizeof(float));
+	rc = each_block(st, o, add_candidates, &in);
+	qsort(in.c, in.n, sizeof(*in.c), by_user_score);
+	for (size_t j = 0; rc == 0 && j < in.n; j++) {
+		if (j && in.c[j].user != in.c[j - 1].user)
+			first = j;
+		if (!o->set_k || j - first < o->k)
+			put_line(st, in.uid[in.c[j].user], in.c[j].item, j - first + 1, in.c[j].score);
+	}
+	free(in.c);
+	free(in.uid);
+	free(in.slot);
+	free(in.p);
+	free(in.vec);
+	return rc;
+}
+
+/* ---- main ---------------------------------------------------------------- */
+
+static int open_all(struct rank_state *st, const struct rank_opts *o)
+{
+	if (!(st->c = rec_ctr_load(o->model)))
+		return -1;
+	st->m = st->c->lfm;
+	if (!st->m && o->mode != MODE_RERANK)
+		return rec_error("'%s' is a %s model: top-K lists and --similar need lightfm (--rerank "
+				 "also takes ncf)", o->model, rec_ctr_kind(st->c));
+	if (o->names && st->m && rec_rank_names_read(&st->names, o->names, st->m) < 0)
+		return -1;
+	if (o->names && !st->m && o->verbosity >= 1)
+		rec_warn("--names needs a lightfm model: IDs stay numbers");
+	return rec_out_open(&st->out, o->output, 0, 0);
+}
+
+static int run_rank(const struct rank_opts *o)
+{
+	struct rank_state st = { 0 };
+	int rc = open_all(&st, o);
+
+	if (rc == 0 && o->mode == MODE_TOP)
+		rc = run_top(&st, o);
+	else if (rc == 0 && o->mode == MODE_SIMILAR)
+		rc = run_similar(&st, o);
+	else if (rc == 0)
+		rc = run_rerank(&st, o);
+	if (st.out.fp) {
+		if (rc == 0)
+			rc = rec_out_commit(&st.out);
+		else
+			rec_out_abort(&st.out);
+	}
+	rec_rank_names_free(&st.names);
+	rec_ctr_free(st.c);
+	return rc == 0 ? REC_EXIT_OK : REC_EXIT_TROUBLE;
+}
+
+int main(int argc, char **argv)
+{
+	struct rank_opts o = { .k = 10, .verbosity = 2 };
+
+	rec_setprogname(argv[0]);
+	parse_args(&o, argc, argv);
+	openblas_set_num_threads(1);
+	rec_io_quiet_epipe();
+	return run_rank(&o);
+}
