@@ -9,6 +9,7 @@
  * bytes of row, fp16: 8 + 4 + 32 = 44. */
 #include "config.h"
 #include "embed.h"
+#include "rng.h"
 #include "err.h"
 
 #include <math.h>
@@ -131,22 +132,15 @@ static void add_chunk(struct rec_embed *e)
 	e->chunk[e->nchunks++] = rec_xmalloc(CHUNK_ROWS * e->row_bytes);
 }
 
-static uint64_t mix64(uint64_t z)
-{
-	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-	return z ^ (z >> 31);
-}
-
 /* Initial values depend on (seed, id) only: the same in any arrival order
  * and any number of threads. */
 static void init_row(struct rec_embed *e, uint32_t row, uint64_t id)
 {
 	float tmp[1024];
-	uint64_t state = mix64(id ^ mix64(e->o.seed + UINT64_C(0x9e3779b97f4a7c15)));
+	uint64_t state = rec_mix64(id ^ rec_mix64(e->o.seed + UINT64_C(0x9e3779b97f4a7c15)));
 
 	for (unsigned k = 0; k < e->o.dim; k++) {
-		state = mix64(state + UINT64_C(0x9e3779b97f4a7c15));
+		state = rec_mix64(state + UINT64_C(0x9e3779b97f4a7c15));
 		tmp[k] = e->o.init_scale * (2.0f * (float)((double)(state >> 11) * 0x1.0p-53) - 1.0f);
 	}
 	rec_embed_write(e, row, tmp);
@@ -198,7 +192,7 @@ static int admit(struct rec_embed *e, uint64_t id)
 	unsigned lo = 255;
 
 	for (int d = 0; d < CMS_DEPTH; d++) {
-		uint64_t h = mix64(id + (uint64_t)(d + 1) * UINT64_C(0x9e3779b97f4a7c15));
+		uint64_t h = rec_mix64(id + (uint64_t)(d + 1) * UINT64_C(0x9e3779b97f4a7c15));
 		cell[d] = &e->cms[(size_t)d * width + (h & (width - 1))];
 		if (*cell[d] < lo)
 			lo = *cell[d];

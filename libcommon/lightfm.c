@@ -6,6 +6,7 @@
  * that); rows in the store are [b, v_1 .. v_k]. */
 #include "config.h"
 #include "lightfm.h"
+#include "rng.h"
 #include "err.h"
 
 #include <math.h>
@@ -325,18 +326,9 @@ static long record_to_catalogue(struct rec_lightfm *m, const struct rec_block *b
 
 /* ---- sampling ------------------------------------------------------------ */
 
-static uint64_t next_rand(uint64_t *s)
-{
-	uint64_t z = (*s += UINT64_C(0x9e3779b97f4a7c15));
-
-	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-	return z ^ (z >> 31);
-}
-
 static uint64_t rand_below(uint64_t *s, uint64_t n)
 {
-	return (uint64_t)(((unsigned __int128)next_rand(s) * n) >> 64);
+	return (uint64_t)(((unsigned __int128)rec_splitmix64(s) * n) >> 64);
 }
 
 /* The item holding the t-th positive (0-based), by descent of the tree. */

@@ -3,6 +3,7 @@
  * sgemm Y = X W^T and its backward two more (dW += dY^T X, dX = dY W). */
 #include "config.h"
 #include "mlp.h"
+#include "rng.h"
 #include "err.h"
 
 #include <cblas.h>
@@ -10,18 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static uint64_t splitmix64(uint64_t *s)
-{
-	uint64_t z = (*s += UINT64_C(0x9e3779b97f4a7c15));
-
-	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-	return z ^ (z >> 31);
-}
-
 static float uniform(uint64_t *s, float bound)
 {
-	return bound * (float)(2.0 * (double)(splitmix64(s) >> 11) * 0x1.0p-53 - 1.0);
+	return bound * (float)(2.0 * (double)(rec_splitmix64(s) >> 11) * 0x1.0p-53 - 1.0);
 }
 
 void rec_mlp_init(struct rec_mlp *n, const unsigned *dims, size_t nlayers, int relu_last, uint64_t seed)

@@ -6,6 +6,7 @@
 #include "fm.h"
 #include "fmtrain.h"
 #include "metrics.h"
+#include "rng.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -173,17 +174,9 @@ END_TEST
 
 /* ---- training ------------------------------------------------------------- */
 
-static uint64_t rng_next(uint64_t *s)
-{
-	uint64_t z = (*s += UINT64_C(0x9e3779b97f4a7c15));
-	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-	return z ^ (z >> 31);
-}
-
 static double rng_unit(uint64_t *s)
 {
-	return (double)(rng_next(s) >> 11) * 0x1.0p-53;
+	return (double)(rec_splitmix64(s) >> 11) * 0x1.0p-53;
 }
 
 /* A hashed schema of nf categorical fields "c0".."c<nf-1>". */
@@ -247,8 +240,8 @@ static void planted_ffm(struct rec_block *b, size_t n, uint64_t seed, float *p)
 	static const int uc[10] = { -1, 1, -1, 1, -1, 1, -1, 1, -1, 1 };
 
 	for (size_t r = 0; r < n; r++) {
-		unsigned a = (unsigned)(rng_next(&seed) % 10), v = (unsigned)(rng_next(&seed) % 10);
-		unsigned c = (unsigned)(rng_next(&seed) % 10);
+		unsigned a = (unsigned)(rec_splitmix64(&seed) % 10), v = (unsigned)(rec_splitmix64(&seed) % 10);
+		unsigned c = (unsigned)(rec_splitmix64(&seed) % 10);
 		p[r] = sigmoid(2.5 * sa[a] * tb[v] + 2.5 * sa2[a] * uc[c]);
 		rec_block_add_id(b, 0, vid(0, a), 0);
 		rec_block_add_id(b, 1, vid(1, v), 0);
@@ -316,12 +309,12 @@ static struct rec_schema *mixed_schema(void)
 static void mixed_records(struct rec_block *b, size_t n, uint64_t seed)
 {
 	for (size_t r = 0; r < n; r++) {
-		unsigned item = (unsigned)(rng_next(&seed) % 50), ntags = (unsigned)(rng_next(&seed) % 4);
+		unsigned item = (unsigned)(rec_splitmix64(&seed) % 50), ntags = (unsigned)(rec_splitmix64(&seed) % 4);
 		if (r % 3)
 			rec_block_add_num(b, 0, (float)(rng_unit(&seed) * 100));
 		rec_block_add_id(b, 1, vid(1, item), 0);
 		for (unsigned t = 0; t < ntags; t++)
-			rec_block_add_id(b, 2, vid(2, (unsigned)(rng_next(&seed) % 20)),
+			rec_block_add_id(b, 2, vid(2, (unsigned)(rec_splitmix64(&seed) % 20)),
 					 (float)(0.5 + rng_unit(&seed)));
 		rec_block_end_record(b, (item % 3 == 0) ^ (ntags > 1), 1, NULL, 0);
 	}
@@ -391,11 +384,11 @@ static const float ftrl_w[8] = { 2, -2, 1.5f, -1.5f, 1, -1, 2.5f, -2.5f };
 static void planted_sparse(struct rec_block *b, size_t n, uint64_t seed, float *p)
 {
 	for (size_t r = 0; r < n; r++) {
-		unsigned v = (unsigned)(rng_next(&seed) % 8);
+		unsigned v = (unsigned)(rec_splitmix64(&seed) % 8);
 		p[r] = sigmoid(ftrl_w[v]);
 		rec_block_add_id(b, 0, vid(0, v), 0);
-		rec_block_add_id(b, 1, vid(1, (unsigned)(rng_next(&seed) % 1000)), 0);
-		rec_block_add_id(b, 2, vid(2, (unsigned)(rng_next(&seed) % 1000)), 0);
+		rec_block_add_id(b, 1, vid(1, (unsigned)(rec_splitmix64(&seed) % 1000)), 0);
+		rec_block_add_id(b, 2, vid(2, (unsigned)(rec_splitmix64(&seed) % 1000)), 0);
 		rec_block_end_record(b, rng_unit(&seed) < p[r], 1, NULL, 0);
 	}
 }

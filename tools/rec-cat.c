@@ -4,6 +4,7 @@
 #include "err.h"
 #include "hash.h"
 #include "hll.h"
+#include "rng.h"
 #include "io.h"
 #include "stream.h"
 
@@ -326,13 +327,10 @@ struct cat_stats {
 	size_t cap_nfeat;
 };
 
-/* A bijective mixer (splitmix64), so small or folded IDs spread over all 64 bits. */
-static inline uint64_t mix64(uint64_t x)
+/* Small or folded IDs spread over all 64 bits, as the sketch needs. */
+static uint64_t spread(uint64_t x)
 {
-	x += UINT64_C(0x9e3779b97f4a7c15);
-	x = (x ^ (x >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-	x = (x ^ (x >> 27)) * UINT64_C(0x94d049bb133111eb);
-	return x ^ (x >> 31);
+	return rec_splitmix64(&x);
 }
 
 static struct rec_hll *new_hll(void)
@@ -374,7 +372,7 @@ static void stats_numeric(struct field_stats *fs, const float *val, size_t nval)
 	for (size_t i = 0; i < nval; i++) {
 		uint32_t bits;
 		memcpy(&bits, &val[i], 4);
-		rec_hll_add(fs->distinct, mix64(bits));
+		rec_hll_add(fs->distinct, spread(bits));
 		fs->sum += val[i];
 		if (val[i] < fs->min)
 			fs->min = val[i];
@@ -399,7 +397,7 @@ static void stats_field(struct cat_stats *st, const struct rec_block *b, size_t 
 		stats_numeric(fs, c->val, nval);
 	else if (b->schema->flags & REC_HASHED)
 		for (size_t i = 0; i < nval; i++)
-			rec_hll_add(fs->distinct, mix64(c->id[i]));
+			rec_hll_add(fs->distinct, spread(c->id[i]));
 	else
 		for (size_t i = 0; i < nval; i++)
 			rec_hll_add(fs->distinct, rec_hash_group(str_at(c->str, c->soff[i]),

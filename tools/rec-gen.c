@@ -8,6 +8,7 @@
 #include "err.h"
 #include "io.h"
 #include "metrics.h"
+#include "rng.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -51,19 +52,11 @@ struct rng {
 	uint64_t s[4];
 };
 
-static uint64_t splitmix64(uint64_t *x)
-{
-	uint64_t z = (*x += UINT64_C(0x9e3779b97f4a7c15));
-
-	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-	return z ^ (z >> 31);
-}
 
 static void rng_seed(struct rng *r, uint64_t seed)
 {
 	for (int i = 0; i < 4; i++)
-		r->s[i] = splitmix64(&seed);
+		r->s[i] = rec_splitmix64(&seed);
 }
 
 static inline uint64_t rotl(uint64_t x, int k)
@@ -647,7 +640,7 @@ static const int criteo_signal[CAT] = {
 
 static inline uint64_t mix64(uint64_t x)
 {
-	return splitmix64(&x);
+	return rec_splitmix64(&x);
 }
 
 static double criteo_effect(int col, uint64_t rank)
