@@ -38,6 +38,27 @@ START_TEST(test_rows_by_id)
 }
 END_TEST
 
+/* IDs whose hashes differ in the low bits only share a slot and its tag:
+ * the store must tell them apart by the IDs in the rows. */
+START_TEST(test_same_slot_and_tag)
+{
+	const uint64_t gold = UINT64_C(0x9e3779b97f4a7c15);
+	struct rec_embed_opts o = REC_EMBED_OPTS_INIT;
+	struct rec_embed *e = rec_embed_new(&o);
+	uint64_t inv = gold;  /* gold^-1 mod 2^64 by Newton's iteration */
+
+	for (int i = 0; i < 5; i++)
+		inv *= 2 - gold * inv;
+	ck_assert(inv * gold == 1);
+	for (uint64_t i = 0; i < 5000; i++)
+		ck_assert_uint_eq(rec_embed_find(e, i * inv, 1), i);  /* hashes 0, 1, 2, ... */
+	for (uint64_t i = 0; i < 5000; i++)
+		ck_assert_uint_eq(rec_embed_find(e, i * inv, 0), i);
+	ck_assert_uint_eq(rec_embed_find(e, 5000 * inv, 0), REC_EMBED_NONE);
+	rec_embed_free(e);
+}
+END_TEST
+
 START_TEST(test_init_independent_of_order)
 {
 	struct rec_embed_opts o = REC_EMBED_OPTS_INIT;
@@ -200,6 +221,7 @@ Suite *suite_embed(void)
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_rows_by_id);
+	tcase_add_test(tc, test_same_slot_and_tag);
 	tcase_add_test(tc, test_init_independent_of_order);
 	tcase_add_test(tc, test_admission_after_n_sightings);
 	tcase_add_test(tc, test_expiry);

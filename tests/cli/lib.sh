@@ -26,8 +26,8 @@ expect_grep() {
 
 # expect_lines N FILE : FILE has exactly N lines.
 expect_lines() {
-	n=$(wc -l < "$2" | tr -d ' ')
-	[ "$n" -eq "$1" ] || fail "$2 has $n lines, expected $1"
+	_lines=$(wc -l < "$2" | tr -d ' ')   # a name no test uses: sh has no locals
+	[ "$_lines" -eq "$1" ] || fail "$2 has $_lines lines, expected $1"
 }
 
 # skip_unless_shared FILE : skips the test when ../shared/data lacks FILE.
