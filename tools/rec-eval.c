@@ -1,6 +1,6 @@
 /* rec-eval - score a hashed stream with a trained model and report metrics:
  * click metrics per record, or (--top-k) ranking metrics of the lists a
- * lightfm model makes for the users of a held-out stream. */
+ * lightfm or ncf model makes for the users of a held-out stream. */
 #include "config.h"
 #include "err.h"
 #include "ctr.h"
@@ -48,7 +48,7 @@ static void usage(void)
 	       "Score hashed feature streams with a model from rec-train and print AUC,\n"
 	       "logloss, group AUC (over the stream's group key), calibration and coverage.\n"
 	       "With --top-k, rank the catalogue for every user of the streams (a held-out\n"
-	       "period) with a lightfm model and print precision, recall, NDCG and MAP at n\n"
+	       "period) with a lightfm or ncf model and print precision, recall, NDCG and MAP at n\n"
 	       "against each user's positives there, coverage and popularity of the lists.\n\n"
 	       "  -m, --model <file>     the model\n"
 	       "      --json             print the metrics as one JSON object\n"
@@ -59,7 +59,7 @@ static void usage(void)
 	       "                         draw a ROC curve or a calibration plot as SVG;\n"
 	       "                         <kind> is roc or calibration, else the file name\n"
 	       "                         starts with roc or calib; may be repeated\n"
-	       "      --top-k <n>        ranking metrics of top-n lists (lightfm models)\n"
+	       "      --top-k <n>        ranking metrics of top-n lists (lightfm, ncf models)\n"
 	       "      --seen <file>      with --top-k: a stream of what users had before\n"
 	       "                         (training): left out of lists and of the truth;\n"
 	       "                         may be repeated\n"
