@@ -24,6 +24,8 @@ struct rank_opts {
 	const char *names;        /* --names <file> */
 	const char *users;        /* --users <file>: these users only, in its order */
 	const char *output;       /* -o, --output <file>; NULL = stdout */
+	int stream;               /* --format stream: a hashed stream, not TSV */
+	int force;                /* -f: a stream to a terminal too */
 	int verbosity;            /* -q/-v (2) */
 	char **inputs;            /* hashed streams; none = stdin */
 	size_t ninputs;
@@ -36,6 +38,9 @@ struct rank_state {
 	struct rec_rank_model rm; /* top K and --similar */
 	struct rec_rank_names names;
 	struct rec_out out;
+	struct rec_schema *os;    /* --format stream: user, item, rank, score */
+	struct rec_writer *w;
+	int werr;                 /* a record could not be written */
 };
 
 static void usage(void)
@@ -62,6 +67,9 @@ static void usage(void)
 	       "                         (lightfm)\n"
 	       "      --names <file>     print users and items by name: the first column of\n"
 	       "                         each line, hashed as the model's fields hash it\n"
+	       "      --format <f>       tsv (default) or stream: a hashed stream of the\n"
+	       "                         fields user, item, rank, score for rec-cat\n"
+	       "  -f, --force            write a stream to a terminal too\n"
 	       "  -o, --output <file>    write there atomically (default: stdout)\n"
 	       "  -q, --quiet, -v, --verbose  less or more on stderr\n"
 	       "  -h, --help             show this help\n"
@@ -69,10 +77,12 @@ static void usage(void)
 }
 
 enum { OPT_KEEP_SEEN = 256, OPT_RERANK, OPT_SIMILAR, OPT_ALL_ITEMS, OPT_NAMES, OPT_USERS,
-       OPT_VERSION };
+       OPT_FORMAT, OPT_VERSION };
 
 static const struct option long_options[] = {
 	{ "all-items", no_argument, NULL, OPT_ALL_ITEMS },
+	{ "force", no_argument, NULL, 'f' },
+	{ "format", required_argument, NULL, OPT_FORMAT },
 	{ "help", no_argument, NULL, 'h' },
 	{ "keep-seen", no_argument, NULL, OPT_KEEP_SEEN },
 	{ "model", required_argument, NULL, 'm' },
@@ -93,6 +103,7 @@ static void take_option(struct rank_opts *o, int c, const char *arg)
 	switch (c) {
 	case 'h': usage(); exit(REC_EXIT_OK);
 	case OPT_VERSION: printf("rec-rank (recpipe) %s\n", PACKAGE_VERSION); exit(REC_EXIT_OK);
+	case 'f': o->force = 1; break;
 	case 'm': o->model = arg; break;
 	case 'o': o->output = arg; break;
 	case 'q': o->verbosity--; break;
@@ -106,6 +117,11 @@ static void take_option(struct rank_opts *o, int c, const char *arg)
 	case OPT_ALL_ITEMS: o->all_items = 1; break;
 	case OPT_NAMES: o->names = arg; break;
 	case OPT_USERS: o->users = arg; break;
+	case OPT_FORMAT:
+		if (strcmp(arg, "tsv") != 0 && strcmp(arg, "stream") != 0)
+			rec_usage_error("unknown --format '%s' (tsv, stream)", arg);
+		o->stream = strcmp(arg, "stream") == 0;
+		break;
 	case OPT_RERANK:
 	case OPT_SIMILAR:
 		if (o->mode != MODE_TOP)
@@ -120,7 +136,7 @@ static void parse_args(struct rank_opts *o, int argc, char **argv)
 {
 	int c;
 
-	while ((c = getopt_long(argc, argv, "hk:m:o:qv", long_options, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, "fhk:m:o:qv", long_options, NULL)) != -1)
 		take_option(o, c, optarg);
 	if (!o->model)
 		rec_usage_error("name the model with -m");
@@ -132,6 +148,8 @@ static void parse_args(struct rank_opts *o, int argc, char **argv)
 		rec_usage_error("--all-items reads no input: drop the files or --all-items");
 	if (o->keep_seen && o->mode != MODE_TOP)
 		rec_usage_error("--keep-seen applies to top-K lists, not --rerank or --similar");
+	if (o->names && o->stream)
+		rec_usage_error("--names applies to --format tsv: a stream carries IDs");
 	if (o->users && o->mode != MODE_TOP)
 		rec_usage_error("--users applies to top-K lists, not --rerank or --similar");
 	if (o->output && strcmp(o->output, "-") == 0)
@@ -150,8 +168,25 @@ static void put_id(FILE *fp, const struct rec_rank_names *nm, uint64_t id)
 		fprintf(fp, "%llu", (unsigned long long)id);
 }
 
+/* --format stream: one record; the label is the score too. */
+static void put_record(struct rank_state *st, uint64_t a, uint64_t b, size_t rank, float score)
+{
+	struct rec_block *blk = rec_writer_block(st->w);
+
+	rec_block_add_id(blk, 0, a, 1);
+	rec_block_add_id(blk, 1, b, 1);
+	rec_block_add_num(blk, 2, (float)rank);
+	rec_block_add_num(blk, 3, score);
+	if (rec_writer_end_record(st->w, score, 1, NULL, 0) < 0)
+		st->werr = 1;
+}
+
 static void put_line(struct rank_state *st, uint64_t a, uint64_t b, size_t rank, float score)
 {
+	if (st->w) {
+		put_record(st, a, b, rank, score);
+		return;
+	}
 	put_id(st->out.fp, &st->names, a);
 	fputc('\t', st->out.fp);
 	put_id(st->out.fp, &st->names, b);
@@ -492,6 +527,29 @@ static int run_rerank(struct rank_state *st, const struct rank_opts *o)
 
 /* ---- main ---------------------------------------------------------------- */
 
+/* The output stream's schema: the model's seed and ID bits, its user and
+ * item fields (for --similar, the item and a "similar" one), so that the
+ * IDs are those the model's fields hash to. */
+static int open_stream(struct rank_state *st, const struct rank_opts *o)
+{
+	const struct rec_schema *ms = rec_ctr_schema(st->c);
+	const char *uf = st->rm.lfm ? st->rm.lfm->o.user_field : st->rm.ncf ? st->rm.ncf->o.user_field : NULL;
+	const char *itf = st->rm.lfm ? st->rm.lfm->o.item_field : st->rm.ncf ? st->rm.ncf->o.item_field : NULL;
+
+	if (!uf)
+		return rec_error("--rerank needs a lightfm or ncf model, not %s", rec_ctr_kind(st->c));
+	st->os = rec_schema_new(REC_HASHED);
+	st->os->seed = ms->seed;
+	st->os->id_bits = ms->id_bits;
+	rec_schema_add(st->os, o->mode == MODE_SIMILAR ? itf : uf, REC_CATEGORICAL, 0);
+	rec_schema_add(st->os, o->mode == MODE_SIMILAR ? "similar" : itf, REC_CATEGORICAL, 0);
+	rec_schema_add(st->os, "rank", REC_NUMERIC, 0);
+	rec_schema_add(st->os, "score", REC_NUMERIC, 0);
+	rec_schema_set_meta(st->os, "made_by", "rec-rank");
+	st->w = rec_writer_new(st->out.fp, rec_out_name(&st->out), st->os, NULL);
+	return st->w ? 0 : -1;
+}
+
 static int open_all(struct rank_state *st, const struct rank_opts *o)
 {
 	int rankable;
@@ -508,7 +566,9 @@ static int open_all(struct rank_state *st, const struct rank_opts *o)
 				 "items of the input instead of --all-items", o->model);
 	if (o->names && rankable && rec_rank_names_read(&st->names, o->names, &st->rm) < 0)
 		return -1;
-	return rec_out_open(&st->out, o->output, 0, 0);
+	if (rec_out_open(&st->out, o->output, o->stream, o->force) < 0)
+		return -1;
+	return o->stream ? open_stream(st, o) : 0;
 }
 
 static int run_rank(const struct rank_opts *o)
@@ -522,6 +582,10 @@ static int run_rank(const struct rank_opts *o)
 		rc = run_similar(&st, o);
 	else if (rc == 0)
 		rc = run_rerank(&st, o);
+	if (st.w && rc == 0 && (st.werr || rec_writer_finish(st.w) < 0))
+		rc = -1;
+	rec_writer_free(st.w);
+	rec_schema_free(st.os);
 	if (st.out.fp) {
 		if (rc == 0)
 			rc = rec_out_commit(&st.out);

@@ -108,3 +108,13 @@ expect_status 2 rec-rank -m fm.recm small.rec 2> err
 expect_grep "needs a lightfm or ncf model, not fm" err
 expect_status 2 rec-eval -m fm.recm --top-k 5 small.rec 2> err
 expect_grep "needs a lightfm or ncf model, not fm" err
+
+# --format stream: the same lists as a hashed stream rec-cat reads
+rec-rank -m ncf.recm -k 5 small.rec > ids.tsv
+rec-rank -m ncf.recm -k 5 --format stream -o top.rec small.rec
+rec-cat top.rec | sed 's/^[^\t]*\tuser=//; s/\titem=/\t/; s/\trank=/\t/; s/\tscore=.*//' > got
+cut -f 1-3 ids.tsv | cmp - got || fail "--format stream lists differ from TSV"
+expect_status 2 rec-rank -m ncf.recm --format stream --names names small.rec 2> err
+expect_grep "applies to --format tsv" err
+expect_status 2 rec-rank -m ncf.recm --format json small.rec 2> err
+expect_grep "unknown --format 'json'" err
