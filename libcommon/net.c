@@ -794,3 +794,75 @@ const float *rec_net_row_grad(const struct rec_net *n, uint64_t id)
 			return n->bt->dR + u * n->rowdim;
 	return NULL;
 }
+
+/* ---- ncf over user x item pairs (rec-rank, rec-eval --top-k) --------------- */
+
+size_t rec_net_ncf_user(struct rec_net *n, const struct rec_block *b, size_t r, float *out)
+{
+	const struct rec_schema *s = b->schema;
+	size_t w = n->width, found = 0;
+	float *row = rec_xmalloc(n->rowdim * sizeof(float));
+
+	memset(out, 0, w * sizeof(float));
+	for (size_t f = 0; f < s->nfields; f++) {
+		const struct rec_col *c = &b->col[f];
+		int valued = (s->field[f].flags & REC_FIELD_VALUED) != 0;
+		if (n->slot[f] != 0)
+			continue;
+		for (uint32_t i = c->off[r]; i < c->off[r + 1]; i++) {
+			float x = valued ? c->val[i] : 1;
+			uint32_t at = x != 0 ? rec_embed_find(n->table, c->id[i], 0) : REC_EMBED_NONE;
+			if (at == REC_EMBED_NONE)
+				continue;
+			rec_embed_read(n->table, at, row);
+			for (size_t d = 0; d < w; d++)
+				out[d] += x * row[d];
+			found++;
+		}
+	}
+	free(row);
+	return found;
+}
+
+int rec_net_ncf_row(struct rec_net *n, uint64_t id, float *out)
+{
+	uint32_t at = rec_embed_find(n->table, id, 0);
+
+	if (at == REC_EMBED_NONE) {
+		memset(out, 0, n->width * sizeof(float));
+		return 0;
+	}
+	rec_embed_read(n->table, at, out);
+	return 1;
+}
+
+/* The tower's input for every pair: row p * nq + q is [p_mlp, q_mlp]. */
+static void pair_tower_input(float *x, const float *P, size_t np, const float *Q, size_t nq, size_t k)
+{
+	for (size_t p = 0; p < np; p++)
+		for (size_t q = 0; q < nq; q++, x += 2 * k) {
+			memcpy(x, P + p * 2 * k + k, k * sizeof(float));
+			memcpy(x + k, Q + q * 2 * k + k, k * sizeof(float));
+		}
+}
+
+void rec_net_ncf_pairs(struct rec_net *n, float *logit, const float *P, size_t np, const float *Q, size_t nq)
+{
+	size_t k = n->o.k, h = rec_mlp_out(&n->deep), rows = np * nq;
+	const float *tout, *out;
+	float *hin;
+
+	pair_tower_input(rec_mlp_input(&n->deep, 0, rows), P, np, Q, nq, k);
+	tout = rec_mlp_forward(&n->deep, 0, rows);
+	hin = rec_mlp_input(&n->head, 0, rows);
+	for (size_t p = 0; p < np; p++)
+		for (size_t q = 0; q < nq; q++) {
+			const float *u = P + p * 2 * k, *i = Q + q * 2 * k;
+			float *x = hin + (p * nq + q) * (k + h);
+			for (size_t d = 0; d < k; d++)
+				x[d] = u[d] * i[d];
+			memcpy(x + k, tout + (p * nq + q) * h, h * sizeof(float));
+		}
+	out = rec_mlp_forward(&n->head, 0, rows);
+	memcpy(logit, out, rows * sizeof(float));
+}

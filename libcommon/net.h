@@ -104,6 +104,18 @@ double rec_net_loss(struct rec_net *n, const struct rec_block *b, size_t first, 
  * batch did not touch it). */
 const float *rec_net_row_grad(const struct rec_net *n, uint64_t id);
 
+/* ncf, for ranking: the user field's vector of record r, [p_gmf, p_mlp]
+ * (2k floats, as the model pools it); returns how many of its values had
+ * a row (0: an unknown user, all zero). */
+size_t rec_net_ncf_user(struct rec_net *n, const struct rec_block *b, size_t r, float *out);
+/* The row of id as a field vector (2k floats); 0, and zeros, when the
+ * model has none. */
+int rec_net_ncf_row(struct rec_net *n, uint64_t id, float *out);
+/* Logits of every pair of np user vectors P (np x 2k) and nq item vectors
+ * Q (nq x 2k) into logit (np x nq): the tower runs the np * nq pairs as
+ * one batch (cblas GEMMs), then the head. Uses MLP workspace 0. */
+void rec_net_ncf_pairs(struct rec_net *n, float *logit, const float *P, size_t np, const float *Q, size_t nq);
+
 int rec_net_save(const struct rec_net *n, const char *path, const struct rec_kv *extra);
 struct rec_net *rec_net_load_model(const struct rec_model *mf);
 

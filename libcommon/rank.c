@@ -47,21 +47,154 @@ static void index_add(uint32_t **slot, size_t *cap, const uint64_t *ids, size_t 
 	(*slot)[h] = (uint32_t)(n + 1);
 }
 
+/* ---- the model and its catalogue ------------------------------------------ */
+
+int rec_rank_model_init(struct rec_rank_model *rm, const struct rec_ctr *c, const char *what)
+{
+	const char *uf, *itf;
+
+	memset(rm, 0, sizeof(*rm));
+	rm->lfm = c->lfm;
+	rm->ncf = c->net && c->net->o.kind == REC_NCF ? c->net : NULL;
+	if (!rm->lfm && !rm->ncf)
+		return rec_error("%s needs a lightfm or ncf model, not %s", what, rec_ctr_kind(c));
+	rm->schema = rec_ctr_schema(c);
+	uf = rm->lfm ? rm->lfm->o.user_field : rm->ncf->o.user_field;
+	itf = rm->lfm ? rm->lfm->o.item_field : rm->ncf->o.item_field;
+	rm->user_field = rec_schema_find(rm->schema, uf);
+	rm->item_field = rec_schema_find(rm->schema, itf);
+	rm->dim = rm->lfm ? rm->lfm->o.k + 1 : 2 * (size_t)rm->ncf->o.k;
+	return 0;
+}
+
+void rec_rank_model_free(struct rec_rank_model *rm)
+{
+	free(rm->items.id);
+	free(rm->items.vec);
+	free(rm->items.count);
+	free(rm->items.slot);
+}
+
+size_t rec_rank_nitems(const struct rec_rank_model *rm)
+{
+	return rm->lfm ? rm->lfm->items.n : rm->items.n;
+}
+
+uint64_t rec_rank_item_id(const struct rec_rank_model *rm, size_t i)
+{
+	return rm->lfm ? rm->lfm->items.id[i] : rm->items.id[i];
+}
+
+const uint32_t *rec_rank_item_counts(const struct rec_rank_model *rm)
+{
+	return rm->lfm ? rm->lfm->items.count : rm->items.count;
+}
+
+static long find_item(const struct rec_rank_model *rm, uint64_t id)
+{
+	if (rm->lfm)
+		return rec_lightfm_find_item(rm->lfm, id);
+	return index_find(rm->items.slot, rm->items.slot_cap, rm->items.id, id);
+}
+
+/* ncf: item id into the catalogue when the model has its row. */
+static long add_item(struct rec_rank_model *rm, uint64_t id)
+{
+	struct rec_rank_items *it = &rm->items;
+	long i = find_item(rm, id);
+	size_t cap = it->cap;
+
+	if (i >= 0)
+		return i;
+	rec_xgrow(&it->id, &cap, it->n + 1, sizeof(uint64_t));
+	it->vec = rec_xrealloc(it->vec, cap * rm->dim * sizeof(float));
+	it->count = rec_xrealloc(it->count, cap * sizeof(uint32_t));
+	it->cap = cap;
+	if (!rec_net_ncf_row(rm->ncf, id, it->vec + it->n * rm->dim))
+		return -1;
+	it->id[it->n] = id;
+	it->count[it->n] = 0;
+	index_add(&it->slot, &it->slot_cap, it->id, it->n);
+	return (long)it->n++;
+}
+
+static uint64_t field_id(const struct rec_block *b, int f, size_t r, int *ok)
+{
+	const struct rec_col *c = &b->col[f];
+
+	*ok = c->off[r + 1] > c->off[r];
+	return *ok ? c->id[c->off[r]] : 0;
+}
+
+long rec_rank_record_item(struct rec_rank_model *rm, const struct rec_block *b, size_t r, int flags)
+{
+	int ok;
+	uint64_t id = field_id(b, rm->item_field, r, &ok);
+	long i;
+
+	if (!ok)
+		return -1;
+	i = rm->ncf && (flags & REC_RANK_NEW_ITEMS) ? add_item(rm, id) : find_item(rm, id);
+	if (i >= 0 && rm->ncf && (flags & REC_RANK_COUNT) && b->label[r] > 0)
+		rm->items.count[i]++;
+	return i;
+}
+
 /* ---- users and pairs ------------------------------------------------------ */
 
-static long add_user(struct rec_rank_users *u, struct rec_lightfm *m, const struct rec_block *b, size_t r,
-		     uint64_t id)
+/* User q's vector from record r; whether any of its features had a row. */
+static int record_user(struct rec_rank_model *rm, struct rec_rank_users *u, size_t q,
+		       const struct rec_block *b, size_t r)
 {
-	size_t dim = m->o.k + 1, cap = u->cap;
+	float *v = u->vec + q * rm->dim;
+
+	if (rm->lfm)
+		return rec_lightfm_user(rm->lfm, b, r, v) > 0;
+	return rec_net_ncf_user(rm->ncf, b, r, v) > 0;
+}
+
+/* User q's vector from the row of its ID alone (a listed user). */
+static int id_user(struct rec_rank_model *rm, struct rec_rank_users *u, size_t q)
+{
+	float *v = u->vec + q * rm->dim, *row;
+	uint32_t at;
+
+	if (rm->ncf)
+		return rec_net_ncf_row(rm->ncf, u->id[q], v);
+	memset(v, 0, rm->dim * sizeof(float));   /* [p_u, 1] */
+	v[rm->dim - 1] = 1;
+	if ((at = rec_embed_find(rm->lfm->table, u->id[q], 0)) == REC_EMBED_NONE)
+		return 0;
+	row = rec_xmalloc(rm->dim * sizeof(float));   /* [b, v]: p_u = v */
+	rec_embed_read(rm->lfm->table, at, row);
+	memcpy(v, row + 1, (rm->dim - 1) * sizeof(float));
+	free(row);
+	return 1;
+}
+
+static void set_known(struct rec_rank_users *u, size_t q, int known, int listed)
+{
+	int was = (u->state[q] & REC_RANK_KNOWN) != 0;
+
+	u->unknown += was && !known;
+	u->unknown -= !was && known;
+	u->state[q] = (unsigned char)((known ? REC_RANK_KNOWN : 0) | (listed ? REC_RANK_LISTED : 0));
+}
+
+/* A new user with id; its vector and state are the caller's to set. */
+static size_t new_user(struct rec_rank_users *u, size_t dim, uint64_t id)
+{
+	size_t cap = u->cap;
 
 	rec_xgrow(&u->id, &cap, u->n + 1, sizeof(uint64_t));
 	u->vec = rec_xrealloc(u->vec, cap * dim * sizeof(float));
+	u->state = rec_xrealloc(u->state, cap);
 	u->cap = cap;
 	u->id[u->n] = id;
-	if (rec_lightfm_user(m, b, r, u->vec + u->n * dim) == 0)
-		u->unknown++;
+	u->state[u->n] = 0;
+	u->unknown++;
 	index_add(&u->slot, &u->slot_cap, u->id, u->n);
-	return (long)u->n++;
+	return u->n++;
 }
 
 static void add_pair(struct rec_rank_pairs *p, size_t user, size_t item)
@@ -75,22 +208,25 @@ static void add_pair(struct rec_rank_pairs *p, size_t user, size_t item)
 	p->i[p->n++] = (uint32_t)item;
 }
 
-void rec_rank_add(struct rec_rank_users *u, struct rec_rank_pairs *p, struct rec_lightfm *m,
+void rec_rank_add(struct rec_rank_users *u, struct rec_rank_pairs *p, struct rec_rank_model *rm,
 		  const struct rec_block *b, int flags)
 {
 	for (size_t r = 0; r < b->n; r++) {
 		int ok;
-		uint64_t id = rec_lightfm_user_id(m, b, r, &ok), item;
-		long q, i;
+		uint64_t id = field_id(b, rm->user_field, r, &ok);
+		long i = rec_rank_record_item(rm, b, r, flags), q;
 		if (!ok)
 			continue;
 		q = index_find(u->slot, u->slot_cap, u->id, id);
-		if (q < 0 && (flags & REC_RANK_NEW_USERS))
-			q = add_user(u, m, b, r, id);
+		if (q < 0 && (flags & REC_RANK_NEW_USERS)) {
+			q = (long)new_user(u, rm->dim, id);
+			set_known(u, (size_t)q, record_user(rm, u, (size_t)q, b, r), 0);
+		} else if (q >= 0 && (u->state[q] & REC_RANK_LISTED)) {
+			set_known(u, (size_t)q, record_user(rm, u, (size_t)q, b, r), 0);
+		}
 		if (q < 0 || !p || ((flags & REC_RANK_POSITIVES) && !(b->label[r] > 0)))
 			continue;
-		item = rec_lightfm_item_id(m, b, r, &ok);
-		if (ok && (i = rec_lightfm_find_item(m, item)) >= 0)
+		if (i >= 0)
 			add_pair(p, (size_t)q, (size_t)i);
 	}
 }
@@ -146,6 +282,7 @@ void rec_rank_users_free(struct rec_rank_users *u)
 {
 	free(u->id);
 	free(u->vec);
+	free(u->state);
 	free(u->slot);
 }
 
@@ -157,9 +294,10 @@ void rec_rank_pairs_free(struct rec_rank_pairs *p)
 	free(p->items);
 }
 
-/* ---- item matrices ---------------------------------------------------------- */
+/* ---- lists ---------------------------------------------------------------- */
 
-float *rec_rank_item_matrix(const struct rec_lightfm *m)
+/* lightfm's catalogue as an n x (k + 1) matrix of [q_i, b_i]. */
+static float *item_matrix(const struct rec_lightfm *m)
 {
 	size_t dim = m->o.k + 1;
 	float *It = rec_xmalloc((m->items.n + 1) * dim * sizeof(float));
@@ -169,14 +307,76 @@ float *rec_rank_item_matrix(const struct rec_lightfm *m)
 	return It;
 }
 
-float *rec_rank_item_directions(const struct rec_lightfm *m)
-{
-	size_t k = m->o.k;
-	float *It = rec_rank_item_matrix(m);
+/* ncf: 16 users x 512 items = 8192 pairs through the tower at a time */
+#define NCF_USER_BLOCK 16
+#define NCF_ITEM_BLOCK 512
 
-	for (size_t i = 0; i < m->items.n; i++)   /* drop the bias column */
-		memmove(It + i * k, It + i * (k + 1), k * sizeof(float));
-	rec_topk_normalize(It, m->items.n, k);
+struct ncf_arg {
+	struct rec_rank_model *rm;
+	const float *U;
+};
+
+static void fill_ncf(float *C, size_t q0, size_t qb, size_t i0, size_t ib, void *arg)
+{
+	const struct ncf_arg *a = arg;
+	size_t d = a->rm->dim;
+
+	rec_net_ncf_pairs(a->rm->ncf, C, a->U + q0 * d, qb, a->rm->items.vec + i0 * d, ib);
+}
+
+void rec_rank_top(struct rec_rank_model *rm, uint32_t *idx, float *score, size_t *len,
+		  const struct rec_rank_users *u, size_t k, const struct rec_topk_skip *skip)
+{
+	struct ncf_arg a = { rm, u->vec };
+	float *It;
+
+	if (rm->lfm) {
+		It = item_matrix(rm->lfm);
+		rec_topk_dot(idx, score, len, u->vec, u->n, It, rm->lfm->items.n, rm->dim, k, skip);
+		free(It);
+		return;
+	}
+	/* ranked by logit: probabilities near 1 would tie in single precision */
+	rec_topk_scored(idx, score, len, u->n, rm->items.n, k, NCF_USER_BLOCK, NCF_ITEM_BLOCK, skip,
+			fill_ncf, &a);
+	for (size_t q = 0; q < u->n; q++)
+		for (size_t r = 0; r < len[q]; r++)
+			score[q * k + r] = 1 / (1 + expf(-score[q * k + r]));
+}
+
+static void fill_counts(float *C, size_t q0, size_t qb, size_t i0, size_t ib, void *arg)
+{
+	const uint32_t *count = arg;
+
+	(void)q0;
+	for (size_t q = 0; q < qb; q++)
+		for (size_t i = 0; i < ib; i++)
+			C[q * ib + i] = (float)count[i0 + i];
+}
+
+void rec_rank_popular(const struct rec_rank_model *rm, uint32_t *idx, float *score, size_t *len,
+		      size_t nu, size_t k, const struct rec_topk_skip *skip)
+{
+	rec_topk_scored(idx, score, len, nu, rec_rank_nitems(rm), k, 128, 2048, skip, fill_counts,
+			(void *)rec_rank_item_counts(rm));
+}
+
+float *rec_rank_item_directions(const struct rec_rank_model *rm, size_t *d)
+{
+	size_t n = rec_rank_nitems(rm);
+	float *It;
+
+	if (rm->ncf) {
+		*d = rm->dim;
+		It = rec_xmalloc((n * rm->dim + 1) * sizeof(float));
+		memcpy(It, rm->items.vec, n * rm->dim * sizeof(float));
+	} else {
+		*d = rm->dim - 1;
+		It = item_matrix(rm->lfm);
+		for (size_t i = 0; i < n; i++)   /* drop the bias column */
+			memmove(It + i * *d, It + i * rm->dim, *d * sizeof(float));
+	}
+	rec_topk_normalize(It, n, *d);
 	return It;
 }
 
@@ -267,11 +467,18 @@ static void add_name(struct rec_rank_names *nm, uint64_t id, const char *s, size
 	nm->n++;
 }
 
-int rec_rank_names_read(struct rec_rank_names *nm, const char *path, const struct rec_lightfm *m)
+/* The ID the model's field f gives value v. */
+static uint64_t hash_value(const struct rec_rank_model *rm, int f, const struct rec_span *v)
+{
+	const struct rec_schema *s = rm->schema;
+
+	return rec_hash_fold(rec_hash_value(rec_hash_salt(s->seed, s->field[f].name), v->p, v->len),
+			     s->id_bits);
+}
+
+int rec_rank_names_read(struct rec_rank_names *nm, const char *path, const struct rec_rank_model *rm)
 {
 	struct rec_text_opts to = REC_TEXT_OPTS_INIT;
-	const struct rec_schema *s = m->schema;
-	uint64_t salt[2] = { rec_hash_salt(s->seed, m->o.user_field), rec_hash_salt(s->seed, m->o.item_field) };
 	struct rec_src *src = rec_src_open_text(path);
 	struct rec_text *t = src ? rec_text_open(src, &to) : NULL;
 	const struct rec_span *f;
@@ -280,10 +487,35 @@ int rec_rank_names_read(struct rec_rank_names *nm, const char *path, const struc
 
 	if (!t)
 		return -1;
-	while ((rc = rec_text_next(t, &f, &n)) > 0)
-		for (int j = 0; j < 2; j++)
-			add_name(nm, rec_hash_fold(rec_hash_value(salt[j], f[0].p, f[0].len), s->id_bits),
-				 f[0].p, f[0].len);
+	while ((rc = rec_text_next(t, &f, &n)) > 0) {
+		add_name(nm, hash_value(rm, rm->user_field, &f[0]), f[0].p, f[0].len);
+		add_name(nm, hash_value(rm, rm->item_field, &f[0]), f[0].p, f[0].len);
+	}
+	rec_text_close(t);
+	return rc;
+}
+
+int rec_rank_users_read(struct rec_rank_users *u, struct rec_rank_names *nm, const char *path,
+			struct rec_rank_model *rm)
+{
+	struct rec_text_opts to = REC_TEXT_OPTS_INIT;
+	struct rec_src *src = rec_src_open_text(path);
+	struct rec_text *t = src ? rec_text_open(src, &to) : NULL;
+	const struct rec_span *f;
+	size_t n;
+	int rc;
+
+	if (!t)
+		return -1;
+	while ((rc = rec_text_next(t, &f, &n)) > 0) {
+		uint64_t id = hash_value(rm, rm->user_field, &f[0]);
+		size_t q;
+		if (!f[0].len || index_find(u->slot, u->slot_cap, u->id, id) >= 0)
+			continue;   /* an empty value is no user; a repeat adds none */
+		q = new_user(u, rm->dim, id);
+		set_known(u, q, id_user(rm, u, q), 1);
+		add_name(nm, id, f[0].p, f[0].len);
+	}
 	rec_text_close(t);
 	return rc;
 }

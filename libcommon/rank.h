@@ -1,15 +1,48 @@
-/* rank.h - recommendation lists from a lightfm model: the users of a
- * stream with the items they have, each user's top K catalogue items
- * (rec_topk_dot over [p_u, 1] . [q_i, b_i]), the items nearest an item by
- * cosine, and the ranking metrics of such lists against held-out items. */
+/* rank.h - recommendation lists from a lightfm or ncf model: the users of
+ * a stream (or a list) with the items they have, each user's top K
+ * catalogue items (lightfm: rec_topk_dot over [p_u, 1] . [q_i, b_i]; ncf:
+ * its tower over blocks of pairs), the items nearest an item by cosine,
+ * and the ranking metrics of such lists against held-out items. */
 #ifndef REC_RANK_H
 #define REC_RANK_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lightfm.h"
+#include "ctr.h"
 #include "topk.h"
+
+/* ncf's catalogue, which its model file does not keep: the items of the
+ * streams read (records with REC_RANK_NEW_ITEMS) that the model has a row
+ * for, in order of first sight. */
+struct rec_rank_items {
+	size_t n, cap;
+	uint64_t *id;
+	float *vec;               /* n x 2k: each item's row [q_gmf, q_mlp] */
+	uint32_t *count;          /* positives in records read with REC_RANK_COUNT */
+	uint32_t *slot;           /* index: item + 1, 0 = empty */
+	size_t slot_cap;
+};
+
+/* What ranks: a lightfm model (its own catalogue, score p_u . q_i + b_i)
+ * or an ncf model (the catalogue of the streams, score its probability). */
+struct rec_rank_model {
+	struct rec_lightfm *lfm;  /* one of the two, not owned */
+	struct rec_net *ncf;
+	const struct rec_schema *schema;
+	int user_field, item_field;   /* schema indices */
+	size_t dim;               /* user vector width: k + 1 ([p_u, 1]) or 2k */
+	struct rec_rank_items items;  /* ncf */
+};
+
+/* -1 after a message when c is neither lightfm nor ncf ("what needs ..."). */
+int rec_rank_model_init(struct rec_rank_model *rm, const struct rec_ctr *c, const char *what);
+void rec_rank_model_free(struct rec_rank_model *rm);
+size_t rec_rank_nitems(const struct rec_rank_model *rm);
+uint64_t rec_rank_item_id(const struct rec_rank_model *rm, size_t i);
+/* Each catalogue item's positives: lightfm's in training, ncf's in the
+ * records read with REC_RANK_COUNT. */
+const uint32_t *rec_rank_item_counts(const struct rec_rank_model *rm);
 
 /* (user, catalogue item) pairs, then per-user sorted lists. */
 struct rec_rank_pairs {
@@ -19,25 +52,34 @@ struct rec_rank_pairs {
 	uint32_t *items;          /* user q's items are items[off[q] .. off[q+1]-1] */
 };
 
-/* The users met in streams, in order of first sight. */
+/* The users met in streams, in order of first sight, or listed
+ * (rec_rank_users_read) in the list's order. */
 struct rec_rank_users {
 	size_t n, cap;
 	uint64_t *id;             /* the user field's ID */
-	float *vec;               /* n x (k + 1): [p_u, 1] from the user's first record */
+	float *vec;               /* n x dim: from the user's first record */
+	unsigned char *state;     /* per user: REC_RANK_KNOWN, REC_RANK_LISTED */
 	size_t unknown;           /* users none of whose features has a row */
 	uint32_t *slot;           /* index: user + 1, 0 = empty */
 	size_t slot_cap;
 };
+enum { REC_RANK_KNOWN = 1, REC_RANK_LISTED = 2 };
 
 enum {
 	REC_RANK_NEW_USERS = 1,   /* records of users not met yet add them */
-	REC_RANK_POSITIVES = 2    /* only records with a label > 0 make pairs */
+	REC_RANK_POSITIVES = 2,   /* only records with a label > 0 make pairs */
+	REC_RANK_NEW_ITEMS = 4,   /* ncf: records' items join the catalogue */
+	REC_RANK_COUNT = 8        /* ncf: count the positives of each item */
 };
 
 /* The block's users (with REC_RANK_NEW_USERS) and their (user, item)
- * pairs into p when p is not NULL; items outside the catalogue make none. */
-void rec_rank_add(struct rec_rank_users *u, struct rec_rank_pairs *p, struct rec_lightfm *m,
+ * pairs into p when p is not NULL; items outside the catalogue make none.
+ * A listed user takes its vector from its first record. */
+void rec_rank_add(struct rec_rank_users *u, struct rec_rank_pairs *p, struct rec_rank_model *rm,
 		  const struct rec_block *b, int flags);
+/* Record r's item as a catalogue index (ncf: added with
+ * REC_RANK_NEW_ITEMS, counted with REC_RANK_COUNT), or -1. */
+long rec_rank_record_item(struct rec_rank_model *rm, const struct rec_block *b, size_t r, int flags);
 /* Sorts p into per-user lists without repeats (nusers lists). */
 void rec_rank_seal(struct rec_rank_pairs *p, size_t nusers);
 /* Drops from each sealed list of p the items of the same user's list in
@@ -46,10 +88,18 @@ void rec_rank_subtract(struct rec_rank_pairs *p, const struct rec_rank_pairs *q,
 void rec_rank_users_free(struct rec_rank_users *u);
 void rec_rank_pairs_free(struct rec_rank_pairs *p);
 
-/* The catalogue as an n x (k + 1) matrix of [q_i, b_i]; malloc'd. */
-float *rec_rank_item_matrix(const struct rec_lightfm *m);
-/* The same without the bias, each row scaled to unit length (cosines). */
-float *rec_rank_item_directions(const struct rec_lightfm *m);
+/* Each user's k best catalogue items, as rec_topk_dot writes them (idx,
+ * score: nu x k), the skipped ones left out: lightfm by p_u . q_i + b_i
+ * (one GEMM per block), ncf by its logit (the tower over blocks of
+ * 16 users x 512 items) with the probability as the score. */
+void rec_rank_top(struct rec_rank_model *rm, uint32_t *idx, float *score, size_t *len,
+		  const struct rec_rank_users *u, size_t k, const struct rec_topk_skip *skip);
+/* The same ranked by rec_rank_item_counts, the count as the score. */
+void rec_rank_popular(const struct rec_rank_model *rm, uint32_t *idx, float *score, size_t *len,
+		      size_t nu, size_t k, const struct rec_topk_skip *skip);
+/* The catalogue's items as unit vectors for cosines (n x *d): lightfm's
+ * q_i, ncf's whole row [q_gmf, q_mlp]; malloc'd. */
+float *rec_rank_item_directions(const struct rec_rank_model *rm, size_t *d);
 
 /* Ranking metrics at K over the users that have held-out items (truth),
  * averaged over them: precision (hits / K), recall (hits / held-out), NDCG
@@ -78,7 +128,13 @@ struct rec_rank_names {
 	uint32_t *slot;
 	size_t slot_cap;
 };
-int rec_rank_names_read(struct rec_rank_names *nm, const char *path, const struct rec_lightfm *m);
+int rec_rank_names_read(struct rec_rank_names *nm, const char *path, const struct rec_rank_model *rm);
+/* Users from a text file, one a line: the first tab-separated column,
+ * hashed as the model's user field hashes it, each added to u once (its
+ * vector from the user ID's row alone until rec_rank_add meets a record
+ * of it) and to nm as its name. */
+int rec_rank_users_read(struct rec_rank_users *u, struct rec_rank_names *nm, const char *path,
+			struct rec_rank_model *rm);
 /* The name of id, or NULL. */
 const char *rec_rank_name(const struct rec_rank_names *nm, uint64_t id);
 void rec_rank_names_free(struct rec_rank_names *nm);

@@ -1,6 +1,7 @@
 /* topk.c - exact top-K: a block of queries times a block of items is one
  * GEMM (scores in cache-sized tiles, so catalogues of millions fit), then
- * each query's heap of its k best so far takes the tile's row. One thread:
+ * each query's heap of its k best so far takes the tile's row (any other
+ * scorer fills the tiles its own way: rec_topk_scored). One thread:
  * scoring all 6040 x 3706 pairs of MovieLens-1M at d = 33 is 1.5 GFLOP. */
 #include "config.h"
 #include "topk.h"
@@ -110,23 +111,22 @@ static void push_row(struct heap *h, const float *row, size_t lo, size_t n)
 			push(h, row[j], (uint32_t)(lo + j));
 }
 
-void rec_topk_dot(uint32_t *idx, float *score, size_t *len, const float *Q, size_t nq, const float *It,
-		  size_t ni, size_t d, size_t k, const struct rec_topk_skip *skip)
+void rec_topk_scored(uint32_t *idx, float *score, size_t *len, size_t nq, size_t ni, size_t k,
+		     size_t qblock, size_t iblock, const struct rec_topk_skip *skip, rec_topk_fill *fill,
+		     void *arg)
 {
-	float *C = rec_xmalloc((size_t)QUERY_BLOCK * ITEM_BLOCK * sizeof(float));
-	float *hs = rec_xmalloc((size_t)QUERY_BLOCK * (k + 1) * sizeof(float));
-	uint32_t *hi = rec_xmalloc((size_t)QUERY_BLOCK * (k + 1) * sizeof(uint32_t));
-	struct heap h[QUERY_BLOCK];
+	float *C = rec_xmalloc(qblock * iblock * sizeof(float));
+	float *hs = rec_xmalloc(qblock * (k + 1) * sizeof(float));
+	uint32_t *hi = rec_xmalloc(qblock * (k + 1) * sizeof(uint32_t));
+	struct heap *h = rec_xmalloc(qblock * sizeof(*h));
 
-	for (size_t q0 = 0; q0 < nq; q0 += QUERY_BLOCK) {
-		size_t qb = nq - q0 < QUERY_BLOCK ? nq - q0 : QUERY_BLOCK;
+	for (size_t q0 = 0; q0 < nq; q0 += qblock) {
+		size_t qb = nq - q0 < qblock ? nq - q0 : qblock;
 		for (size_t q = 0; q < qb; q++)
 			h[q] = (struct heap){ .s = hs + q * (k + 1), .i = hi + q * (k + 1), .k = k };
-		for (size_t i0 = 0; k && i0 < ni; i0 += ITEM_BLOCK) {
-			size_t ib = ni - i0 < ITEM_BLOCK ? ni - i0 : ITEM_BLOCK;
-			/* C (qb x ib) = Q[q0..] (qb x d) . It[i0..]^T */
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)qb, (int)ib, (int)d, 1.0f,
-				    Q + q0 * d, (int)d, It + i0 * d, (int)d, 0.0f, C, (int)ib);
+		for (size_t i0 = 0; k && i0 < ni; i0 += iblock) {
+			size_t ib = ni - i0 < iblock ? ni - i0 : iblock;
+			fill(C, q0, qb, i0, ib, arg);
 			for (size_t q = 0; q < qb; q++) {
 				mask(C + q * ib, q0 + q, i0, i0 + ib, skip);
 				push_row(&h[q], C + q * ib, i0, ib);
@@ -138,6 +138,29 @@ void rec_topk_dot(uint32_t *idx, float *score, size_t *len, const float *Q, size
 	free(C);
 	free(hs);
 	free(hi);
+	free(h);
+}
+
+struct dot_arg {
+	const float *Q, *It;
+	size_t d;
+};
+
+/* C (qb x ib) = Q[q0..] (qb x d) . It[i0..]^T */
+static void fill_dot(float *C, size_t q0, size_t qb, size_t i0, size_t ib, void *arg)
+{
+	const struct dot_arg *a = arg;
+
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)qb, (int)ib, (int)a->d, 1.0f,
+		    a->Q + q0 * a->d, (int)a->d, a->It + i0 * a->d, (int)a->d, 0.0f, C, (int)ib);
+}
+
+void rec_topk_dot(uint32_t *idx, float *score, size_t *len, const float *Q, size_t nq, const float *It,
+		  size_t ni, size_t d, size_t k, const struct rec_topk_skip *skip)
+{
+	struct dot_arg a = { Q, It, d };
+
+	rec_topk_scored(idx, score, len, nq, ni, k, QUERY_BLOCK, ITEM_BLOCK, skip, fill_dot, &a);
 }
 
 struct scored {

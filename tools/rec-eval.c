@@ -1,6 +1,6 @@
 /* rec-eval - score a hashed stream with a trained model and report metrics:
  * click metrics per record, or (--top-k) ranking metrics of the lists a
- * lightfm model makes for the users of a held-out stream. */
+ * lightfm or ncf model makes for the users of a held-out stream. */
 #include "config.h"
 #include "err.h"
 #include "ctr.h"
@@ -48,7 +48,7 @@ static void usage(void)
 	       "Score hashed feature streams with a model from rec-train and print AUC,\n"
 	       "logloss, group AUC (over the stream's group key), calibration and coverage.\n"
 	       "With --top-k, rank the catalogue for every user of the streams (a held-out\n"
-	       "period) with a lightfm model and print precision, recall, NDCG and MAP at n\n"
+	       "period) with a lightfm or ncf model and print precision, recall, NDCG and MAP at n\n"
 	       "against each user's positives there, coverage and popularity of the lists.\n\n"
 	       "  -m, --model <file>     the model\n"
 	       "      --json             print the metrics as one JSON object\n"
@@ -59,7 +59,7 @@ static void usage(void)
 	       "                         draw a ROC curve or a calibration plot as SVG;\n"
 	       "                         <kind> is roc or calibration, else the file name\n"
 	       "                         starts with roc or calib; may be repeated\n"
-	       "      --top-k <n>        ranking metrics of top-n lists (lightfm models)\n"
+	       "      --top-k <n>        ranking metrics of top-n lists (lightfm, ncf models)\n"
 	       "      --seen <file>      with --top-k: a stream of what users had before\n"
 	       "                         (training): left out of lists and of the truth;\n"
 	       "                         may be repeated\n"
@@ -225,8 +225,8 @@ static void report(FILE *fp, const struct scores *s, const struct rec_ctr *m, in
 /* ---- --top-k ------------------------------------------------------------- */
 
 /* The users of one stream and their (user, item) pairs (flags: rank.h). */
-static int rank_input(struct rec_ctr *c, const char *path, struct rec_rank_users *u,
-		      struct rec_rank_pairs *p, int flags)
+static int rank_input(struct rec_ctr *c, struct rec_rank_model *rm, const char *path,
+		      struct rec_rank_users *u, struct rec_rank_pairs *p, int flags)
 {
 	struct rec_reader *r = rec_reader_open(path);
 	const struct rec_block *b;
@@ -236,7 +236,7 @@ static int rank_input(struct rec_ctr *c, const char *path, struct rec_rank_users
 		return -1;
 	rc = rec_ctr_check_schema(c, rec_reader_schema(r), rec_reader_name(r));
 	while (rc == 0 && (rc = rec_reader_next(r, &b)) > 0) {
-		rec_rank_add(u, p, c->lfm, b, flags);
+		rec_rank_add(u, p, rm, b, flags);
 		rc = 0;
 	}
 	rec_reader_close(r);
@@ -269,65 +269,55 @@ static void report_rank(FILE *fp, const struct rec_rank_metrics *r, size_t k, co
 	fprintf(fp, "coverage     %.4f\npopularity   %.4f\n", r->coverage, r->popularity);
 }
 
-/* Items as [0, .., 0, positives]: every user's [p_u, 1] scores them by
- * popularity alone. */
-static float *popularity_matrix(const struct rec_lightfm *m)
-{
-	size_t dim = m->o.k + 1;
-	float *It = rec_xcalloc(m->items.n * dim + 1, sizeof(float));
-
-	for (size_t i = 0; i < m->items.n; i++)
-		It[i * dim + m->o.k] = (float)m->items.count[i];
-	return It;
-}
-
 /* The users of the inputs ranked against their positives there, minus
  * what --seen says they had. */
 static int run_top_k(const struct eval_opts *o, struct rec_ctr *c)
 {
+	struct rec_rank_model rm;
 	struct rec_rank_users u = { 0 };
 	struct rec_rank_pairs truth = { 0 }, seen = { 0 };
 	struct rec_rank_metrics r;
-	size_t k = o->top_k, *len = NULL, room;
+	size_t k = o->top_k, *len = NULL, room, ni;
 	uint32_t *idx = NULL;
-	float *score = NULL, *It = NULL;
-	int rc = 0;
+	float *score = NULL;
+	struct rec_topk_skip skip;
+	int rc = rec_rank_model_init(&rm, c, "--top-k");
 
-	if (!c->lfm)
-		return rec_error("'%s' is a %s model: --top-k needs lightfm", o->model, rec_ctr_kind(c));
 	for (size_t i = 0; rc == 0 && i < (o->ninputs ? o->ninputs : 1); i++)
-		rc = rank_input(c, o->ninputs ? o->inputs[i] : NULL, &u, &truth,
-				REC_RANK_NEW_USERS | REC_RANK_POSITIVES);
+		rc = rank_input(c, &rm, o->ninputs ? o->inputs[i] : NULL, &u, &truth,
+				REC_RANK_NEW_USERS | REC_RANK_POSITIVES | REC_RANK_NEW_ITEMS);
 	for (size_t i = 0; rc == 0 && i < o->nseen; i++)
-		rc = rank_input(c, o->seen[i], &u, &seen, 0);
+		rc = rank_input(c, &rm, o->seen[i], &u, &seen, REC_RANK_NEW_ITEMS | REC_RANK_COUNT);
 	if (rc == 0) {
+		ni = rec_rank_nitems(&rm);
 		rec_rank_seal(&truth, u.n);
 		rec_rank_seal(&seen, u.n);
 		rec_rank_subtract(&truth, &seen, u.n);
-		It = o->popularity ? popularity_matrix(c->lfm) : rec_rank_item_matrix(c->lfm);
+		skip = (struct rec_topk_skip){ seen.off, seen.items };
 		if (u.unknown && !o->popularity)
-			rec_warn("%zu of %zu users have no feature the model knows: their items rank by item "
-				 "bias alone", u.unknown, u.n);
-		room = k < c->lfm->items.n ? k : c->lfm->items.n;   /* no list is longer */
+			rec_warn("%zu of %zu users have no feature the model knows: their items rank as "
+				 "the model scores an unknown user", u.unknown, u.n);
+		room = k < ni ? k : ni;   /* no list is longer */
 		idx = rec_xmalloc((u.n * room + 1) * sizeof(uint32_t));
 		score = rec_xmalloc((u.n * room + 1) * sizeof(float));
 		len = rec_xmalloc((u.n + 1) * sizeof(size_t));
-		rec_topk_dot(idx, score, len, u.vec, u.n, It, c->lfm->items.n, c->lfm->o.k + 1, room,
-			     &(struct rec_topk_skip){ seen.off, seen.items });
-		rec_rank_evaluate(&r, idx, len, u.n, room, k, &truth, c->lfm->items.count,
-				  c->lfm->items.n);
+		if (o->popularity)
+			rec_rank_popular(&rm, idx, score, len, u.n, room, &skip);
+		else
+			rec_rank_top(&rm, idx, score, len, &u, room, &skip);
+		rec_rank_evaluate(&r, idx, len, u.n, room, k, &truth, rec_rank_item_counts(&rm), ni);
 		if (!r.users)
 			rec_warn("no user of the input has positives it did not have before: nothing "
 				 "to measure");
-		report_rank(stdout, &r, k, o->popularity ? "popularity" : "lightfm", o->json);
+		report_rank(stdout, &r, k, o->popularity ? "popularity" : rec_ctr_kind(c), o->json);
 	}
-	free(It);
 	free(idx);
 	free(score);
 	free(len);
 	rec_rank_users_free(&u);
 	rec_rank_pairs_free(&truth);
 	rec_rank_pairs_free(&seen);
+	rec_rank_model_free(&rm);
 	return rc;
 }
 

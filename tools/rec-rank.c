@@ -22,7 +22,10 @@ struct rank_opts {
 	int keep_seen;            /* --keep-seen: do not drop the items a user has */
 	int all_items;            /* --all-items: --similar for the whole catalogue */
 	const char *names;        /* --names <file> */
+	const char *users;        /* --users <file>: these users only, in its order */
 	const char *output;       /* -o, --output <file>; NULL = stdout */
+	int stream;               /* --format stream: a hashed stream, not TSV */
+	int force;                /* -f: a stream to a terminal too */
 	int verbosity;            /* -q/-v (2) */
 	char **inputs;            /* hashed streams; none = stdin */
 	size_t ninputs;
@@ -31,40 +34,55 @@ struct rank_opts {
 /* What a run holds. */
 struct rank_state {
 	struct rec_ctr *c;
-	struct rec_lightfm *m;    /* c->lfm */
+	struct rec_lightfm *m;    /* c->lfm, for --rerank */
+	struct rec_rank_model rm; /* top K and --similar */
 	struct rec_rank_names names;
 	struct rec_out out;
+	struct rec_schema *os;    /* --format stream: user, item, rank, score */
+	struct rec_writer *w;
+	int werr;                 /* a record could not be written */
 };
 
 static void usage(void)
 {
-	printf("Usage: rec-rank -m <model> [-k <n>] [--keep-seen] [--names <file>] [-o <file>]\n"
-	       "                [<file>...]\n"
+	printf("Usage: rec-rank -m <model> [-k <n>] [--keep-seen] [--users <file>]\n"
+	       "                [--names <file>] [-o <file>] [<file>...]\n"
 	       "       rec-rank -m <model> --rerank [-k <n>] [--names <file>] [<file>...]\n"
 	       "       rec-rank -m <model> --similar [--all-items] [-k <n>] [--names <file>]\n"
 	       "                [<file>...]\n"
-	       "Write recommendation lists from a lightfm model (rec-train --model lightfm)\n"
-	       "as TSV lines 'user item rank score' (--similar: 'item similar rank cosine').\n\n"
+	       "Write recommendation lists from a lightfm or ncf model (rec-train --model)\n"
+	       "as TSV lines 'user item rank score' (--similar: 'item similar rank cosine').\n"
+	       "An ncf model's catalogue is the items of the input it has rows for.\n\n"
 	       "  -m, --model <file>     the model\n"
 	       "  -k, --top <n>          list length (10; --rerank: every candidate)\n"
 	       "      --keep-seen        keep the items a user has in the input in its list\n"
+	       "      --users <file>     lists for these users only, one raw user value a\n"
+	       "                         line, hashed as the model's user field; the input\n"
+	       "                         still gives what they have\n"
 	       "      --rerank           each record is a candidate: order every user's\n"
-	       "                         candidates by score (also ncf models)\n"
+	       "                         candidates by score\n"
 	       "      --similar          for the items of the input, the nearest catalogue\n"
 	       "                         items by cosine of their vectors\n"
 	       "      --all-items        with --similar: every catalogue item, no input read\n"
+	       "                         (lightfm)\n"
 	       "      --names <file>     print users and items by name: the first column of\n"
 	       "                         each line, hashed as the model's fields hash it\n"
+	       "      --format <f>       tsv (default) or stream: a hashed stream of the\n"
+	       "                         fields user, item, rank, score for rec-cat\n"
+	       "  -f, --force            write a stream to a terminal too\n"
 	       "  -o, --output <file>    write there atomically (default: stdout)\n"
 	       "  -q, --quiet, -v, --verbose  less or more on stderr\n"
 	       "  -h, --help             show this help\n"
 	       "      --version          show the version\n");
 }
 
-enum { OPT_KEEP_SEEN = 256, OPT_RERANK, OPT_SIMILAR, OPT_ALL_ITEMS, OPT_NAMES, OPT_VERSION };
+enum { OPT_KEEP_SEEN = 256, OPT_RERANK, OPT_SIMILAR, OPT_ALL_ITEMS, OPT_NAMES, OPT_USERS,
+       OPT_FORMAT, OPT_VERSION };
 
 static const struct option long_options[] = {
 	{ "all-items", no_argument, NULL, OPT_ALL_ITEMS },
+	{ "force", no_argument, NULL, 'f' },
+	{ "format", required_argument, NULL, OPT_FORMAT },
 	{ "help", no_argument, NULL, 'h' },
 	{ "keep-seen", no_argument, NULL, OPT_KEEP_SEEN },
 	{ "model", required_argument, NULL, 'm' },
@@ -74,6 +92,7 @@ static const struct option long_options[] = {
 	{ "rerank", no_argument, NULL, OPT_RERANK },
 	{ "similar", no_argument, NULL, OPT_SIMILAR },
 	{ "top", required_argument, NULL, 'k' },
+	{ "users", required_argument, NULL, OPT_USERS },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 }
@@ -84,6 +103,7 @@ static void take_option(struct rank_opts *o, int c, const char *arg)
 	switch (c) {
 	case 'h': usage(); exit(REC_EXIT_OK);
 	case OPT_VERSION: printf("rec-rank (recpipe) %s\n", PACKAGE_VERSION); exit(REC_EXIT_OK);
+	case 'f': o->force = 1; break;
 	case 'm': o->model = arg; break;
 	case 'o': o->output = arg; break;
 	case 'q': o->verbosity--; break;
@@ -96,6 +116,12 @@ static void take_option(struct rank_opts *o, int c, const char *arg)
 	case OPT_KEEP_SEEN: o->keep_seen = 1; break;
 	case OPT_ALL_ITEMS: o->all_items = 1; break;
 	case OPT_NAMES: o->names = arg; break;
+	case OPT_USERS: o->users = arg; break;
+	case OPT_FORMAT:
+		if (strcmp(arg, "tsv") != 0 && strcmp(arg, "stream") != 0)
+			rec_usage_error("unknown --format '%s' (tsv, stream)", arg);
+		o->stream = strcmp(arg, "stream") == 0;
+		break;
 	case OPT_RERANK:
 	case OPT_SIMILAR:
 		if (o->mode != MODE_TOP)
@@ -110,7 +136,7 @@ static void parse_args(struct rank_opts *o, int argc, char **argv)
 {
 	int c;
 
-	while ((c = getopt_long(argc, argv, "hk:m:o:qv", long_options, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, "fhk:m:o:qv", long_options, NULL)) != -1)
 		take_option(o, c, optarg);
 	if (!o->model)
 		rec_usage_error("name the model with -m");
@@ -122,6 +148,10 @@ static void parse_args(struct rank_opts *o, int argc, char **argv)
 		rec_usage_error("--all-items reads no input: drop the files or --all-items");
 	if (o->keep_seen && o->mode != MODE_TOP)
 		rec_usage_error("--keep-seen applies to top-K lists, not --rerank or --similar");
+	if (o->names && o->stream)
+		rec_usage_error("--names applies to --format tsv: a stream carries IDs");
+	if (o->users && o->mode != MODE_TOP)
+		rec_usage_error("--users applies to top-K lists, not --rerank or --similar");
 	if (o->output && strcmp(o->output, "-") == 0)
 		o->output = NULL;
 }
@@ -138,8 +168,25 @@ static void put_id(FILE *fp, const struct rec_rank_names *nm, uint64_t id)
 		fprintf(fp, "%llu", (unsigned long long)id);
 }
 
+/* --format stream: one record; the label is the score too. */
+static void put_record(struct rank_state *st, uint64_t a, uint64_t b, size_t rank, float score)
+{
+	struct rec_block *blk = rec_writer_block(st->w);
+
+	rec_block_add_id(blk, 0, a, 1);
+	rec_block_add_id(blk, 1, b, 1);
+	rec_block_add_num(blk, 2, (float)rank);
+	rec_block_add_num(blk, 3, score);
+	if (rec_writer_end_record(st->w, score, 1, NULL, 0) < 0)
+		st->werr = 1;
+}
+
 static void put_line(struct rank_state *st, uint64_t a, uint64_t b, size_t rank, float score)
 {
+	if (st->w) {
+		put_record(st, a, b, rank, score);
+		return;
+	}
 	put_id(st->out.fp, &st->names, a);
 	fputc('\t', st->out.fp);
 	put_id(st->out.fp, &st->names, b);
@@ -152,7 +199,7 @@ static void put_lists(struct rank_state *st, const uint64_t *qid, size_t nq, con
 {
 	for (size_t q = 0; q < nq; q++)
 		for (size_t r = 0; r < len[q]; r++)
-			put_line(st, qid[q], st->m->items.id[idx[q * k + r]], r + 1, score[q * k + r]);
+			put_line(st, qid[q], rec_rank_item_id(&st->rm, idx[q * k + r]), r + 1, score[q * k + r]);
 }
 
 /* ---- input ------------------------------------------------------------ */
@@ -181,13 +228,14 @@ static int each_block(struct rank_state *st, const struct rank_opts *o,
 struct top_input {
 	struct rec_rank_users users;
 	struct rec_rank_pairs seen;
+	int flags;                /* for rec_rank_add */
 };
 
 static int add_users(struct rank_state *st, const struct rec_block *b, void *arg)
 {
 	struct top_input *in = arg;
 
-	rec_rank_add(&in->users, &in->seen, st->m, b, REC_RANK_NEW_USERS);
+	rec_rank_add(&in->users, &in->seen, &st->rm, b, in->flags);
 	return 0;
 }
 
@@ -197,34 +245,45 @@ static void warn_short(const struct rank_opts *o, size_t k, size_t n)
 		rec_warn("K = %zu is more than the %zu catalogue items: the lists are shorter", k, n);
 }
 
+static void warn_unknown(const struct rank_state *st, const struct rank_opts *o, const struct rec_rank_users *u)
+{
+	if (!u->unknown || o->verbosity < 2)
+		return;
+	if (st->rm.lfm)
+		rec_warn("%zu of %zu users have no feature the model knows: their items rank by item "
+			 "bias alone", u->unknown, u->n);
+	else
+		rec_warn("%zu of %zu users have no feature the model knows: their items rank as the "
+			 "model scores an unknown user", u->unknown, u->n);
+}
+
 static int run_top(struct rank_state *st, const struct rank_opts *o)
 {
-	struct top_input in = { 0 };
-	size_t n, k = o->k;
+	struct top_input in = { .flags = REC_RANK_NEW_ITEMS | (o->users ? 0 : REC_RANK_NEW_USERS) };
+	size_t n, k = o->k, ni;
 	uint32_t *idx;
-	float *score, *It;
+	float *score;
 	size_t *len;
-	int rc = each_block(st, o, add_users, &in);
+	int rc = o->users ? rec_rank_users_read(&in.users, &st->names, o->users, &st->rm) : 0;
 	struct rec_topk_skip skip;
 
+	if (rc == 0)
+		rc = each_block(st, o, add_users, &in);
 	n = in.users.n;
+	ni = rec_rank_nitems(&st->rm);
 	rec_rank_seal(&in.seen, n);
 	skip = (struct rec_topk_skip){ in.seen.off, in.seen.items };
-	warn_short(o, k, st->m->items.n);
-	if (k > st->m->items.n)   /* no list is longer: room for no more */
-		k = st->m->items.n;
-	if (in.users.unknown && o->verbosity >= 2)
-		rec_warn("%zu of %zu users have no feature the model knows: their items rank by item "
-			 "bias alone", in.users.unknown, n);
-	It = rec_rank_item_matrix(st->m);
+	warn_short(o, k, ni);
+	if (k > ni)   /* no list is longer: room for no more */
+		k = ni;
+	warn_unknown(st, o, &in.users);
 	idx = rec_xmalloc((n * k + 1) * sizeof(uint32_t));
 	score = rec_xmalloc((n * k + 1) * sizeof(float));
 	len = rec_xmalloc((n + 1) * sizeof(size_t));
-	rec_topk_dot(idx, score, len, in.users.vec, n, It, st->m->items.n, st->m->o.k + 1, k,
-		     o->keep_seen ? NULL : &skip);
-	if (rc == 0)   /* lists over part of the input would mislead */
+	if (rc == 0) {   /* lists over part of the input would mislead */
+		rec_rank_top(&st->rm, idx, score, len, &in.users, k, o->keep_seen ? NULL : &skip);
 		put_lists(st, in.users.id, n, idx, score, len, k);
-	free(It);
+	}
 	free(idx);
 	free(score);
 	free(len);
@@ -238,48 +297,55 @@ static int run_top(struct rank_state *st, const struct rank_opts *o)
 struct similar_input {
 	uint32_t *item;           /* catalogue indices, first sight order */
 	size_t n, cap;
-	unsigned char *taken;
+	unsigned char *taken;     /* per catalogue item (ncf's grows) */
+	size_t cap_taken;
 	size_t missing;           /* records whose item is not in the catalogue */
 };
+
+/* Whether catalogue item i is a query already (ncf's catalogue grows). */
+static int taken(struct similar_input *in, size_t i)
+{
+	size_t had = in->cap_taken;
+
+	rec_xgrow(&in->taken, &in->cap_taken, i + 1, 1);
+	memset(in->taken + had, 0, in->cap_taken - had);
+	return in->taken[i];
+}
+
+static void take_item(struct similar_input *in, size_t i)
+{
+	taken(in, i);
+	in->taken[i] = 1;
+	rec_xgrow(&in->item, &in->cap, in->n + 1, sizeof(uint32_t));
+	in->item[in->n++] = (uint32_t)i;
+}
 
 static int add_items(struct rank_state *st, const struct rec_block *b, void *arg)
 {
 	struct similar_input *in = arg;
 
 	for (size_t r = 0; r < b->n; r++) {
-		int ok;
-		uint64_t id = rec_lightfm_item_id(st->m, b, r, &ok);
-		long i = ok ? rec_lightfm_find_item(st->m, id) : -1;
+		long i = rec_rank_record_item(&st->rm, b, r, REC_RANK_NEW_ITEMS);
+		const struct rec_col *c = &b->col[st->rm.item_field];
 		if (i < 0) {
-			in->missing += ok;
+			in->missing += c->off[r + 1] > c->off[r];
 			continue;
 		}
-		if (in->taken[i])
-			continue;
-		in->taken[i] = 1;
-		rec_xgrow(&in->item, &in->cap, in->n + 1, sizeof(uint32_t));
-		in->item[in->n++] = (uint32_t)i;
+		if (!taken(in, (size_t)i))
+			take_item(in, (size_t)i);
 	}
 	return 0;
 }
 
-static void take_item(struct similar_input *in, size_t i)
-{
-	in->taken[i] = 1;
-	rec_xgrow(&in->item, &in->cap, in->n + 1, sizeof(uint32_t));
-	in->item[in->n++] = (uint32_t)i;
-}
-
 /* The query items' directions and IDs, and each one's skip list: itself. */
-static float *queries(const struct rec_lightfm *m, const struct similar_input *in, const float *It,
-		      uint64_t *qid, size_t *off)
+static float *queries(const struct rec_rank_model *rm, const struct similar_input *in, const float *It,
+		      size_t d, uint64_t *qid, size_t *off)
 {
-	size_t d = m->o.k;
 	float *Q = rec_xmalloc((in->n * d + 1) * sizeof(float));
 
 	for (size_t q = 0; q < in->n; q++) {
 		memcpy(Q + q * d, It + (size_t)in->item[q] * d, d * sizeof(float));
-		qid[q] = m->items.id[in->item[q]];
+		qid[q] = rec_rank_item_id(rm, in->item[q]);
 		off[q] = q;
 	}
 	off[in->n] = in->n;
@@ -288,32 +354,32 @@ static float *queries(const struct rec_lightfm *m, const struct similar_input *i
 
 static int run_similar(struct rank_state *st, const struct rank_opts *o)
 {
-	const struct rec_lightfm *m = st->m;
-	struct similar_input in = { .taken = rec_xcalloc(m->items.n + 1, 1) };
-	size_t k = o->k, *len, *off;
-	float *It = rec_rank_item_directions(m), *Q, *score;
+	struct similar_input in = { 0 };
+	size_t k = o->k, *len, *off, ni, d;
+	float *It, *Q, *score;
 	uint64_t *qid;
 	uint32_t *idx;
 	int rc = 0;
 
 	if (o->all_items)
-		for (size_t i = 0; i < m->items.n; i++)
+		for (size_t i = 0; i < rec_rank_nitems(&st->rm); i++)
 			take_item(&in, i);
 	else
 		rc = each_block(st, o, add_items, &in);
 	if (in.missing && o->verbosity >= 2)
 		rec_warn("%zu records name items the model never saw: no neighbours for them", in.missing);
-	warn_short(o, k, m->items.n ? m->items.n - 1 : 0);
-	if (k > m->items.n)
-		k = m->items.n;
+	ni = rec_rank_nitems(&st->rm);
+	It = rec_rank_item_directions(&st->rm, &d);
+	warn_short(o, k, ni ? ni - 1 : 0);
+	if (k > ni)
+		k = ni;
 	qid = rec_xmalloc((in.n + 1) * sizeof(uint64_t));
 	off = rec_xmalloc((in.n + 1) * sizeof(size_t));
-	Q = queries(m, &in, It, qid, off);
+	Q = queries(&st->rm, &in, It, d, qid, off);
 	idx = rec_xmalloc((in.n * k + 1) * sizeof(uint32_t));
 	score = rec_xmalloc((in.n * k + 1) * sizeof(float));
 	len = rec_xmalloc((in.n + 1) * sizeof(size_t));
-	rec_topk_dot(idx, score, len, Q, in.n, It, m->items.n, m->o.k, k,
-		     &(struct rec_topk_skip){ off, in.item });
+	rec_topk_dot(idx, score, len, Q, in.n, It, ni, d, k, &(struct rec_topk_skip){ off, in.item });
 	if (rc == 0)
 		put_lists(st, qid, in.n, idx, score, len, k);
 	free(It);
@@ -461,19 +527,48 @@ static int run_rerank(struct rank_state *st, const struct rank_opts *o)
 
 /* ---- main ---------------------------------------------------------------- */
 
+/* The output stream's schema: the model's seed and ID bits, its user and
+ * item fields (for --similar, the item and a "similar" one), so that the
+ * IDs are those the model's fields hash to. */
+static int open_stream(struct rank_state *st, const struct rank_opts *o)
+{
+	const struct rec_schema *ms = rec_ctr_schema(st->c);
+	const char *uf = st->rm.lfm ? st->rm.lfm->o.user_field : st->rm.ncf ? st->rm.ncf->o.user_field : NULL;
+	const char *itf = st->rm.lfm ? st->rm.lfm->o.item_field : st->rm.ncf ? st->rm.ncf->o.item_field : NULL;
+
+	if (!uf)
+		return rec_error("--rerank needs a lightfm or ncf model, not %s", rec_ctr_kind(st->c));
+	st->os = rec_schema_new(REC_HASHED);
+	st->os->seed = ms->seed;
+	st->os->id_bits = ms->id_bits;
+	rec_schema_add(st->os, o->mode == MODE_SIMILAR ? itf : uf, REC_CATEGORICAL, 0);
+	rec_schema_add(st->os, o->mode == MODE_SIMILAR ? "similar" : itf, REC_CATEGORICAL, 0);
+	rec_schema_add(st->os, "rank", REC_NUMERIC, 0);
+	rec_schema_add(st->os, "score", REC_NUMERIC, 0);
+	rec_schema_set_meta(st->os, "made_by", "rec-rank");
+	st->w = rec_writer_new(st->out.fp, rec_out_name(&st->out), st->os, NULL);
+	return st->w ? 0 : -1;
+}
+
 static int open_all(struct rank_state *st, const struct rank_opts *o)
 {
+	int rankable;
+
 	if (!(st->c = rec_ctr_load(o->model)))
 		return -1;
 	st->m = st->c->lfm;
-	if (!st->m && o->mode != MODE_RERANK)
-		return rec_error("'%s' is a %s model: top-K lists and --similar need lightfm (--rerank "
-				 "also takes ncf)", o->model, rec_ctr_kind(st->c));
-	if (o->names && st->m && rec_rank_names_read(&st->names, o->names, st->m) < 0)
+	rankable = st->m || (st->c->net && st->c->net->o.kind == REC_NCF);
+	if ((o->mode != MODE_RERANK || rankable) &&
+	    rec_rank_model_init(&st->rm, st->c, o->mode == MODE_SIMILAR ? "--similar" : "top-K lists") < 0)
 		return -1;
-	if (o->names && !st->m && o->verbosity >= 1)
-		rec_warn("--names needs a lightfm model: IDs stay numbers");
-	return rec_out_open(&st->out, o->output, 0, 0);
+	if (o->all_items && st->rm.ncf)
+		return rec_error("'%s' is an ncf model, which keeps no catalogue: --similar takes the "
+				 "items of the input instead of --all-items", o->model);
+	if (o->names && rankable && rec_rank_names_read(&st->names, o->names, &st->rm) < 0)
+		return -1;
+	if (rec_out_open(&st->out, o->output, o->stream, o->force) < 0)
+		return -1;
+	return o->stream ? open_stream(st, o) : 0;
 }
 
 static int run_rank(const struct rank_opts *o)
@@ -487,6 +582,10 @@ static int run_rank(const struct rank_opts *o)
 		rc = run_similar(&st, o);
 	else if (rc == 0)
 		rc = run_rerank(&st, o);
+	if (st.w && rc == 0 && (st.werr || rec_writer_finish(st.w) < 0))
+		rc = -1;
+	rec_writer_free(st.w);
+	rec_schema_free(st.os);
 	if (st.out.fp) {
 		if (rc == 0)
 			rc = rec_out_commit(&st.out);
@@ -494,6 +593,7 @@ static int run_rank(const struct rank_opts *o)
 			rec_out_abort(&st.out);
 	}
 	rec_rank_names_free(&st.names);
+	rec_rank_model_free(&st.rm);
 	rec_ctr_free(st.c);
 	return rc == 0 ? REC_EXIT_OK : REC_EXIT_TROUBLE;
 }
