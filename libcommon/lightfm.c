@@ -249,15 +249,21 @@ static size_t add_item(struct rec_lightfm *m, uint64_t id, const uint64_t *feat,
 	size_t cap = it->cap, i = it->n;
 
 	grow_index(it);
+	/* the parallel arrays follow id and feat when those grow, not every
+	 * call: a realloc to the same size may still copy */
 	rec_xgrow(&it->id, &cap, i + 1, sizeof(uint64_t));
-	it->count = rec_xrealloc(it->count, cap * sizeof(uint32_t));
-	it->off = rec_xrealloc(it->off, (cap + 1) * sizeof(uint32_t));
-	it->cap = cap;
+	if (cap != it->cap) {
+		it->count = rec_xrealloc(it->count, cap * sizeof(uint32_t));
+		it->off = rec_xrealloc(it->off, (cap + 1) * sizeof(uint32_t));
+		it->cap = cap;
+	}
 	cap = it->cap_feat;
 	rec_xgrow(&it->feat, &cap, it->nfeat + nf + 1, sizeof(uint64_t));
-	it->val = rec_xrealloc(it->val, cap * sizeof(float));
-	it->row = rec_xrealloc(it->row, cap * sizeof(uint32_t));
-	it->cap_feat = cap;
+	if (cap != it->cap_feat) {
+		it->val = rec_xrealloc(it->val, cap * sizeof(float));
+		it->row = rec_xrealloc(it->row, cap * sizeof(uint32_t));
+		it->cap_feat = cap;
+	}
 	memcpy(it->feat + it->nfeat, feat, nf * sizeof(uint64_t));
 	memcpy(it->val + it->nfeat, val, nf * sizeof(float));
 	for (size_t v = 0; v < nf; v++)

@@ -107,9 +107,11 @@ static long add_item(struct rec_rank_model *rm, uint64_t id)
 	if (i >= 0)
 		return i;
 	rec_xgrow(&it->id, &cap, it->n + 1, sizeof(uint64_t));
-	it->vec = rec_xrealloc(it->vec, cap * rm->dim * sizeof(float));
-	it->count = rec_xrealloc(it->count, cap * sizeof(uint32_t));
-	it->cap = cap;
+	if (cap != it->cap) {  /* parallel arrays: only when id grew */
+		it->vec = rec_xrealloc(it->vec, cap * rm->dim * sizeof(float));
+		it->count = rec_xrealloc(it->count, cap * sizeof(uint32_t));
+		it->cap = cap;
+	}
 	if (!rec_net_ncf_row(rm->ncf, id, it->vec + it->n * rm->dim))
 		return -1;
 	it->id[it->n] = id;
@@ -187,9 +189,11 @@ static size_t new_user(struct rec_rank_users *u, size_t dim, uint64_t id)
 	size_t cap = u->cap;
 
 	rec_xgrow(&u->id, &cap, u->n + 1, sizeof(uint64_t));
-	u->vec = rec_xrealloc(u->vec, cap * dim * sizeof(float));
-	u->state = rec_xrealloc(u->state, cap);
-	u->cap = cap;
+	if (cap != u->cap) {
+		u->vec = rec_xrealloc(u->vec, cap * dim * sizeof(float));
+		u->state = rec_xrealloc(u->state, cap);
+		u->cap = cap;
+	}
 	u->id[u->n] = id;
 	u->state[u->n] = 0;
 	u->unknown++;
@@ -202,8 +206,10 @@ static void add_pair(struct rec_rank_pairs *p, size_t user, size_t item)
 	size_t cap = p->cap;
 
 	rec_xgrow(&p->u, &cap, p->n + 1, sizeof(uint32_t));
-	p->i = rec_xrealloc(p->i, cap * sizeof(uint32_t));
-	p->cap = cap;
+	if (cap != p->cap) {
+		p->i = rec_xrealloc(p->i, cap * sizeof(uint32_t));
+		p->cap = cap;
+	}
 	p->u[p->n] = (uint32_t)user;
 	p->i[p->n++] = (uint32_t)item;
 }
@@ -454,8 +460,10 @@ static void add_name(struct rec_rank_names *nm, uint64_t id, const char *s, size
 	if (index_find(nm->slot, nm->slot_cap, nm->id, id) >= 0)
 		return;
 	rec_xgrow(&nm->id, &cap, nm->n + 1, sizeof(uint64_t));
-	nm->off = rec_xrealloc(nm->off, cap * sizeof(uint32_t));
-	nm->cap = cap;
+	if (cap != nm->cap) {
+		nm->off = rec_xrealloc(nm->off, cap * sizeof(uint32_t));
+		nm->cap = cap;
+	}
 	rec_xgrow(&nm->text, &ct, nm->len + len + 1, 1);
 	nm->cap_text = ct;
 	memcpy(nm->text + nm->len, s, len);

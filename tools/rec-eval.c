@@ -138,10 +138,12 @@ static void keep(struct scores *s, float p, float y, float w, uint64_t g)
 	size_t cap = s->cap;
 
 	rec_xgrow(&s->p, &cap, s->n + 1, sizeof(float));
-	s->y = rec_xrealloc(s->y, cap * sizeof(float));
-	s->w = rec_xrealloc(s->w, cap * sizeof(float));
-	s->g = rec_xrealloc(s->g, cap * sizeof(uint64_t));
-	s->cap = cap;
+	if (cap != s->cap) {  /* the parallel arrays only when p grew */
+		s->y = rec_xrealloc(s->y, cap * sizeof(float));
+		s->w = rec_xrealloc(s->w, cap * sizeof(float));
+		s->g = rec_xrealloc(s->g, cap * sizeof(uint64_t));
+		s->cap = cap;
+	}
 	s->p[s->n] = p;
 	s->y[s->n] = y;
 	s->w[s->n] = w;

@@ -597,8 +597,10 @@ static int validate(struct rec_ctr *m, const struct train_opts *o, size_t epoch,
 	while ((rc = rec_reader_next(r, &b)) > 0) {
 		size_t c = cap;
 		rec_xgrow(&p, &c, n + b->n, sizeof(float));
-		y = rec_xrealloc(y, c * sizeof(float));
-		cap = c;
+		if (c != cap) {
+			y = rec_xrealloc(y, c * sizeof(float));
+			cap = c;
+		}
 		rec_ctr_predict_block(m, b, p + n);
 		memcpy(y + n, b->label, b->n * sizeof(float));
 		n += b->n;
