@@ -184,6 +184,64 @@ void rec_sasrec_encode(struct rec_sasrec *m, const struct rec_sasrec_batch *b, f
 /* The item table (nitems x dim). */
 const float *rec_sasrec_items(const struct rec_sasrec *m);
 
+/* ---- leave-one-out, training, evaluation (sasrec_train.c) ----------------- */
+
+/* Leave-one-out: of a sequence of n items the last is the test target, the
+ * one before it the validation target, the rest training; a sequence of
+ * fewer than 3 items is all training and never evaluated. */
+enum rec_seq_split { REC_SPLIT_TRAIN = 0, REC_SPLIT_VALID = 1, REC_SPLIT_TEST = 2 };
+
+/* Sequence i's items as vocabulary rows, unknown ones left out; returns
+ * how many (rows needs room for the whole sequence). */
+size_t rec_sasrec_rows(const struct rec_sasrec *m, const struct rec_seqs *s, size_t i, uint32_t *rows);
+
+/* One epoch over the training part of every sequence, in an order
+ * shuffled by (seed, epoch); returns the mean loss of its steps. */
+double rec_sasrec_train_epoch(struct rec_sasrec *m, const struct rec_seqs *s, size_t epoch);
+
+/* What rec-eval measures: each evaluated user's target ranked against all
+ * items (seen ones left out unless keep_seen) and against `sampled`
+ * negatives drawn from the items the user has not had. */
+struct rec_seqeval_opts {
+	int split;              /* REC_SPLIT_TEST or REC_SPLIT_VALID */
+	size_t k;               /* HR@k, NDCG@k (10) */
+	int keep_seen;          /* rank the history's items too */
+	size_t sampled;         /* negatives of the sampled ranking (100; 0: none) */
+	uint64_t seed;          /* their draw */
+};
+#define REC_SEQEVAL_OPTS_INIT { .split = REC_SPLIT_TEST, .k = 10, .sampled = 100 }
+
+struct rec_seqeval_user {
+	size_t seq;             /* index in the rec_seqs */
+	uint32_t history;       /* items before the target */
+	uint32_t rank;          /* 1-based, among all items */
+	uint32_t candidates;    /* items it was ranked among, itself included */
+	uint32_t srank;         /* 1-based, among the target and the sampled negatives */
+	uint32_t scandidates;
+	float ce;               /* -log softmax probability of the target over all items */
+};
+
+#define REC_SEQEVAL_SLICES 5
+struct rec_seqeval_metrics {
+	size_t users;
+	double hr, ndcg, mrr;
+};
+
+struct rec_seqeval {
+	struct rec_seqeval_user *u;
+	size_t n, skipped;      /* evaluated; with a target or history unknown to the model */
+	struct rec_seqeval_metrics all, sampled;
+	double ce;
+	struct rec_seqeval_metrics slice[REC_SEQEVAL_SLICES];  /* by history length */
+};
+
+/* Lower bounds of the history-length slices: 1-4, 5-9, 10-19, 20-49, 50+. */
+extern const unsigned rec_seqeval_slice_lo[REC_SEQEVAL_SLICES];
+
+void rec_seqeval_run(struct rec_sasrec *m, const struct rec_seqs *s, const struct rec_seqeval_opts *o,
+		     struct rec_seqeval *r);
+void rec_seqeval_free(struct rec_seqeval *r);
+
 /* Model files (sasrecio.c): keys model.*, tensors items.ids, the weights
  * and adam, described in rec-model(5). */
 int rec_sasrec_save(const struct rec_sasrec *m, const char *path, const struct rec_kv *extra);
