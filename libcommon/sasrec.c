@@ -526,8 +526,8 @@ static double softplus(double x)
 }
 
 /* Row i's loss over its candidates' scores s (K of them, the target
- * first); g gets scale * dloss/ds. */
-static float candidate_loss(int loss, float *s, float *g, size_t K, float scale)
+ * first), which become scale * dloss/ds in place. */
+static float candidate_loss(int loss, float *s, size_t K, float scale)
 {
 	double l = 0, mx = s[0], sum = 0;
 
@@ -535,7 +535,7 @@ static float candidate_loss(int loss, float *s, float *g, size_t K, float scale)
 		for (size_t k = 0; k < K; k++) {
 			double sig = 1 / (1 + exp(-(double)s[k]));
 			l += softplus(k ? s[k] : -s[k]);
-			g[k] = (float)(k ? sig : sig - 1) * scale;
+			s[k] = (float)(k ? sig : sig - 1) * scale;
 		}
 		return (float)l;
 	}
@@ -543,9 +543,10 @@ static float candidate_loss(int loss, float *s, float *g, size_t K, float scale)
 		mx = s[k] > mx ? s[k] : mx;
 	for (size_t k = 0; k < K; k++)
 		sum += exp(s[k] - mx);
+	l = log(sum) + mx - s[0];
 	for (size_t k = 0; k < K; k++)
-		g[k] = (float)(exp(s[k] - mx) / sum - (k == 0)) * scale;
-	return (float)(log(sum) + mx - s[0]);
+		s[k] = (float)(exp(s[k] - mx) / sum - (k == 0)) * scale;
+	return (float)l;
 }
 
 /* BCE or sampled softmax over each row's target and negatives. */
@@ -560,15 +561,15 @@ static double sampled_loss(struct rec_sasrec *m, const struct rec_sasrec_batch *
 	for (size_t i = 0; i < b->nrow; i++) {
 		const float *h = w->hf + i * d;
 		uint32_t *c = w->cand + i * K;
-		float s[K], *g = w->g + i * K, *dh = w->dhf + i * d;
+		float *g = w->g + i * K, *dh = w->dhf + i * d;
 		memset(dh, 0, d * sizeof(float));
 		w->rowloss[i] = 0;
 		if (!b->target[i])
 			continue;
 		draw_negatives(m, c, b->target[i], i);
 		for (size_t k = 0; k < K; k++)
-			s[k] = cblas_sdot((int)d, h, 1, E + (size_t)c[k] * d, 1);
-		w->rowloss[i] = candidate_loss(m->o.loss, s, g, K, scale);
+			g[k] = cblas_sdot((int)d, h, 1, E + (size_t)c[k] * d, 1);
+		w->rowloss[i] = candidate_loss(m->o.loss, g, K, scale);
 		for (size_t k = 0; k < K; k++)
 			cblas_saxpy((int)d, g[k], E + (size_t)c[k] * d, 1, dh, 1);
 	}

@@ -128,6 +128,12 @@ def main():
         if not (better + 1 <= got[1] <= better + 1 + near):
             fail("user %s: rank %d, NumPy %d" % (user, got[1], better + 1))
         close("cross-entropy of " + user, got[5], ce, 1e-3)
+        # the sampled negatives are items the user never had: a subset of
+        # the full ranking's candidates when the history is left out
+        never = len(E) - 1 - len(set(hist) | {target})
+        if got[4] != min(100, never) + 1 or (not keep and got[3] > got[1]):
+            fail("user %s: sampled rank %d of %d (full rank %d, %d items never had)"
+                 % (user, got[3], got[4], got[1], never))
         checked += 1
     if checked != len(ranks):
         fail("%d users ranked, NumPy has %d" % (len(ranks), checked))

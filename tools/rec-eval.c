@@ -413,11 +413,13 @@ static void report_seq(FILE *fp, const struct rec_seqeval *r, const struct eval_
 			snprintf(prefix, sizeof(prefix), "history_%u-%u_", lo, rec_seqeval_slice_lo[i + 1] - 1);
 		else
 			snprintf(prefix, sizeof(prefix), "history_%u+_", lo);
-		if (o->json)
+		if (o->json) {
 			fprintf(fp, "\"%susers\": %zu, ", prefix, r->slice[i].users);
-		else
-			fprintf(fp, "%-20s %zu\n", strcat(strcpy((char[64]){ 0 }, prefix), "users"),
-				r->slice[i].users);
+		} else {
+			char key[64];
+			snprintf(key, sizeof(key), "%susers", prefix);
+			fprintf(fp, "%-20s %zu\n", key, r->slice[i].users);
+		}
 		seq_metrics(fp, prefix, &r->slice[i], k, o->json);
 	}
 	if (o->json)

@@ -881,8 +881,7 @@ static int run_sasrec(const struct train_opts *o)
 #ifdef _OPENMP
 	omp_set_num_threads(o->threads);
 #endif
-	/* the GEMMs span the whole batch: BLAS gets the threads too */
-	openblas_set_num_threads(o->threads);
+	openblas_set_num_threads(1);
 	if (!(m = sasrec_model(o, &s))) {
 		rec_seqs_free(&s);
 		return REC_EXIT_TROUBLE;
