@@ -41,6 +41,8 @@ void rec_linear_forward_ref(float *y, const float *x, const float *W, const floa
 /* dx += dy W (dx may be NULL);  dW += dy^T x;  db += colsum(dy). */
 void rec_linear_backward(float *dx, float *dW, float *db, const float *dy, const float *x,
 			 const float *W, size_t N, size_t C, size_t OC);
+void rec_linear_backward_ref(float *dx, float *dW, float *db, const float *dy, const float *x,
+			     const float *W, size_t N, size_t C, size_t OC);
 
 enum rec_act { REC_ACT_RELU = 0, REC_ACT_GELU = 1 };
 /* y = act(x) elementwise (GELU: the tanh form); dx += dy act'(x). */

@@ -87,6 +87,21 @@ void rec_linear_backward(float *dx, float *dW, float *db, const float *dy, const
 			    (int)OC, W, (int)C, 1.0f, dx, (int)C);
 }
 
+void rec_linear_backward_ref(float *dx, float *dW, float *db, const float *dy, const float *x,
+			     const float *W, size_t N, size_t C, size_t OC)
+{
+	for (size_t i = 0; i < N; i++)
+		for (size_t o = 0; o < OC; o++) {
+			float g = dy[i * OC + o];
+			db[o] += g;
+			for (size_t c = 0; c < C; c++) {
+				dW[o * C + c] += g * x[i * C + c];
+				if (dx)
+					dx[i * C + c] += g * W[o * C + c];
+			}
+		}
+}
+
 /* GELU, tanh form (GPT-2, llm.c). */
 #define GELU_K 0.7978845608f /* sqrt(2 / pi) */
 

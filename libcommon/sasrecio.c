@@ -161,15 +161,23 @@ static int opts_from_kv(const struct rec_model *mf, struct rec_sasrec_opts *o, u
 		{ "model.lr", &o->lr, NULL }, { "model.seed", NULL, &o->seed },
 		{ "model.trained", NULL, &counts[0] }, { "model.adam_steps", NULL, &counts[1] },
 	};
+	const char *bad;
 
 	if (rec_model_numbers(mf, num, sizeof(num) / sizeof(num[0])) < 0)
 		return -1;
-	if (u[0] < 1 || u[0] > 4096 || u[1] < 1 || u[0] % u[1] || u[2] > 64 || u[3] < 1 || u[3] > 65536 ||
-	    u[4] < 1 || u[4] > 65536 || u[5] > 100000 || u[6] < 1 || !act || !loss ||
-	    (o->loss = rec_sasrec_loss_parse(loss)) < 0 || (strcmp(act, "relu") && strcmp(act, "gelu")) ||
-	    !field || strlen(field) >= sizeof(o->item_field))
-		return rec_error("'%s': bad model.dim, model.heads, model.blocks, model.max_len, model.ffn, "
-				 "model.activation, model.loss or model.item_field in the MANIFEST", mf->name);
+	bad = u[0] < 1 || u[0] > 4096 ? "model.dim"
+	      : u[1] < 1 || u[0] % u[1] ? "model.heads"
+	      : u[2] > 64 ? "model.blocks"
+	      : u[3] < 1 || u[3] > 65536 ? "model.max_len"
+	      : u[4] < 1 || u[4] > 65536 ? "model.ffn"
+	      : u[5] > 100000 ? "model.negatives"
+	      : u[6] < 1 ? "model.batch"
+	      : !act || (strcmp(act, "relu") && strcmp(act, "gelu")) ? "model.activation"
+	      : !loss || (o->loss = rec_sasrec_loss_parse(loss)) < 0 ? "model.loss"
+	      : !field || strlen(field) >= sizeof(o->item_field) ? "model.item_field"
+	      : NULL;
+	if (bad)
+		return rec_error("'%s': bad or missing %s in the MANIFEST", mf->name, bad);
 	o->dim = (unsigned)u[0];
 	o->heads = (unsigned)u[1];
 	o->blocks = (unsigned)u[2];

@@ -138,6 +138,16 @@ START_TEST(test_linear)
 	for (size_t i = 0; i < N * OC; i++)
 		ck_assert_float_eq_tol(k.out[i], ref[i], 1e-5f);
 	rec_linear_backward(dx, dW, db, k.R, k.x, k.W, N, C, OC);
+	{
+		float rx[N * C] = { 0 }, rW[OC * C] = { 0 }, rb[OC] = { 0 };
+		rec_linear_backward_ref(rx, rW, rb, k.R, k.x, k.W, N, C, OC);
+		for (size_t i = 0; i < N * C; i++)
+			ck_assert_float_eq_tol(dx[i], rx[i], 1e-5f);
+		for (size_t i = 0; i < OC * C; i++)
+			ck_assert_float_eq_tol(dW[i], rW[i], 1e-5f);
+		for (size_t i = 0; i < OC; i++)
+			ck_assert_float_eq_tol(db[i], rb[i], 1e-5f);
+	}
 	ck_assert_double_lt(fd_worst(&F, k.x, dx, N * C, 3e-3f), 1e-2);
 	ck_assert_double_lt(fd_worst(&F, k.W, dW, OC * C, 3e-3f), 1e-2);
 	ck_assert_double_lt(fd_worst(&F, k.wb, db, OC, 3e-3f), 1e-2);
@@ -380,6 +390,65 @@ START_TEST(test_learns_successor)
 }
 END_TEST
 
+/* A copy of the model file at src with one tensor left out or one
+ * manifest key changed (key NULL: none). */
+static void rewrite(const char *src, const char *dst, const char *drop, const char *key, const char *val)
+{
+	struct rec_model *mf = rec_model_open(src);
+	struct rec_model_writer *w = rec_model_create(dst, 0);
+	struct rec_kv kv = { 0 };
+
+	ck_assert_ptr_nonnull(mf);
+	ck_assert_ptr_nonnull(w);
+	for (size_t i = 0; i < mf->manifest.n; i++)
+		rec_kv_set(&kv, mf->manifest.key[i], mf->manifest.val[i]);
+	if (key)
+		rec_kv_set(&kv, key, val);
+	for (size_t i = 0; i < mf->nt; i++)
+		if (!drop || strcmp(mf->t[i].name, drop))
+			ck_assert_int_eq(rec_model_add(w, mf->t[i].name, mf->t[i].dtype, mf->t[i].shape,
+						       mf->t[i].ndim, mf->t[i].data), 0);
+	ck_assert_int_eq(rec_model_commit(w, &kv), 0);
+	rec_kv_free(&kv);
+	rec_model_close(mf);
+}
+
+static int loads(const char *path)
+{
+	struct rec_model *mf = rec_model_open(path);
+	struct rec_sasrec *m = mf ? rec_sasrec_load_model(mf) : NULL;
+	int ok = m != NULL;
+
+	rec_sasrec_free(m);
+	rec_model_close(mf);
+	return ok;
+}
+
+/* A missing tensor, a shape that does not fit the manifest, or a
+ * manifest that does not hold together: refused, each with a message. */
+START_TEST(test_bad_files)
+{
+	struct rec_sasrec *m = small_model(REC_SASREC_BCE, REC_ACT_RELU, 0);
+	const char *good = test_tmpfile("good.recm"), *bad = test_tmpfile("bad.recm");
+
+	m->schema = rec_schema_new(REC_HASHED);
+	rec_schema_add(m->schema, "item", REC_SEQUENCE, 0);
+	ck_assert_int_eq(rec_sasrec_save(m, good, NULL), 0);
+	ck_assert(loads(good));
+	rewrite(good, bad, "blk.1.ffn_up.bias", NULL, NULL);
+	ck_assert(!loads(bad));
+	rewrite(good, bad, NULL, "model.ffn", "13");
+	ck_assert(!loads(bad));
+	rewrite(good, bad, NULL, "model.heads", "3");
+	ck_assert(!loads(bad));
+	rewrite(good, bad, NULL, "model.activation", "tanh");
+	ck_assert(!loads(bad));
+	rewrite(good, bad, "sasrec.adam", NULL, NULL);
+	ck_assert(!loads(bad));
+	rec_sasrec_free(m);
+}
+END_TEST
+
 START_TEST(test_bad_opts)
 {
 	struct rec_sasrec_opts o = REC_SASREC_OPTS_INIT;
@@ -407,6 +476,7 @@ Suite *suite_sasrec(void)
 	tcase_add_test(m, test_save_load);
 	tcase_add_loop_test(m, test_learns_successor, 0, 3);
 	tcase_add_test(m, test_bad_opts);
+	tcase_add_test(m, test_bad_files);
 	tcase_set_timeout(m, 60);
 	suite_add_tcase(s, m);
 	return s;
