@@ -81,7 +81,13 @@ struct evalws {
 	uint32_t *target, *hist;
 };
 
-#define EVAL_USERS 256
+/* Users scored at once: up to 256, their scores within about 64 MiB. */
+static size_t eval_users(const struct rec_sasrec *m)
+{
+	size_t n = ((size_t)16 << 20) / m->nitems;
+
+	return n < 1 ? 1 : n > 256 ? 256 : n;
+}
 
 static int slice_of(uint32_t history)
 {
@@ -240,21 +246,22 @@ void rec_seqeval_run(struct rec_sasrec *m, const struct rec_seqs *s, const struc
 {
 	struct rec_sasrec_batch b = { 0 };
 	struct evalws w = { 0 };
+	size_t users = eval_users(m);
 
 	memset(r, 0, sizeof(*r));
 	r->u = rec_xcalloc(s->n + 1, sizeof(*r->u));
-	w.H = rec_xmalloc(EVAL_USERS * m->o.dim * sizeof(float));
-	w.S = rec_xmalloc(EVAL_USERS * m->nitems * sizeof(float));
+	w.H = rec_xmalloc(users * m->o.dim * sizeof(float));
+	w.S = rec_xmalloc(users * m->nitems * sizeof(float));
 	w.mark = rec_xcalloc(m->nitems, sizeof(uint32_t));
 	w.rows = rec_xmalloc(longest(s) * sizeof(uint32_t));
-	w.seq = rec_xmalloc(EVAL_USERS * sizeof(size_t));
-	w.target = rec_xmalloc(EVAL_USERS * sizeof(uint32_t));
-	w.hist = rec_xmalloc(EVAL_USERS * sizeof(uint32_t));
+	w.seq = rec_xmalloc(users * sizeof(size_t));
+	w.target = rec_xmalloc(users * sizeof(uint32_t));
+	w.hist = rec_xmalloc(users * sizeof(uint32_t));
 	rec_sasrec_batch_clear(&b);
 	for (size_t i = 0; i < s->n; i++) {
 		if (!add_user(m, &w, &b, s, i, o->split))
 			r->skipped += s->off[i + 1] - s->off[i] >= 3;
-		if (b.nseq == EVAL_USERS || i + 1 == s->n) {
+		if (b.nseq == users || i + 1 == s->n) {
 			eval_batch(m, &w, &b, s, o, r);
 			rec_sasrec_batch_clear(&b);
 		}
