@@ -18,6 +18,10 @@ struct rec_ctr *rec_ctr_from_model(const struct rec_model *mf)
 	const char *kind = rec_kv_get(&mf->manifest, "model.kind");
 	struct rec_ctr *c;
 
+	if (kind && strcmp(kind, "sasrec") == 0) {
+		rec_error("'%s': a sasrec model: only rec-eval reads it", mf->name);
+		return NULL;
+	}
 	if (!kind || !rec_ctr_kind_known(kind)) {
 		rec_error("'%s': unknown model.kind '%s' (lr, fm, ffm, deepfm, dlrm, ncf, lightfm)",
 			  mf->name, kind ? kind : "");

@@ -18,6 +18,7 @@ Suite *suite_net(void);
 Suite *suite_export(void);
 Suite *suite_lightfm(void);
 Suite *suite_topk(void);
+Suite *suite_sasrec(void);
 
 /* A scratch file path under the test's temporary directory. */
 const char *test_tmpfile(const char *name);

@@ -9,6 +9,7 @@
 #include "metrics.h"
 #include "plot.h"
 #include "rank.h"
+#include "sasrec.h"
 
 #include <cblas.h>
 #include <getopt.h>
@@ -27,6 +28,11 @@ struct eval_opts {
 	size_t top_k;             /* --top-k <n>: ranking metrics at n (0 = off) */
 	const char *seen[8];      /* --seen <file>: what users had, left out of lists */
 	int popularity;           /* --popularity: rank by training positives instead */
+	int keep_seen;            /* --keep-seen: sasrec ranks the history's items too */
+	size_t sampled;           /* --sampled <n>: sasrec's sampled negatives (100) */
+	int ranks;                /* --ranks: sasrec's rank of each user's target on stdout */
+	int split;                /* --split test|valid: sasrec's held-out item (test) */
+	int set_seq;              /* one of the four given */
 	size_t nseen;
 	char **inputs;            /* hashed streams; none = stdin */
 	size_t ninputs;
@@ -45,11 +51,16 @@ static void usage(void)
 	printf("Usage: rec-eval -m <model> [--json] [--predict] [--min-auc <x>]\n"
 	       "                [--plot [<kind>:]<file>]... [<file>...]\n"
 	       "       rec-eval -m <model> --top-k <n> [--seen <file>]... [--json] [<file>...]\n"
+	       "       rec-eval -m <sasrec-model> [--top-k <n>] [--keep-seen] [--sampled <n>]\n"
+	       "                [--split test|valid] [--ranks] [--json] [<file>...]\n"
 	       "Score hashed feature streams with a model from rec-train and print AUC,\n"
 	       "logloss, group AUC (over the stream's group key), calibration and coverage.\n"
 	       "With --top-k, rank the catalogue for every user of the streams (a held-out\n"
-	       "period) with a lightfm or ncf model and print precision, recall, NDCG and MAP at n\n"
-	       "against each user's positives there, coverage and popularity of the lists.\n\n"
+	       "period) with a lightfm or ncf model and print precision, recall, NDCG and\n"
+	       "MAP at n against each user's positives there, coverage and popularity of\n"
+	       "the lists.\n"
+	       "A sasrec model ranks the held-out item of every sequence of the streams:\n"
+	       "HR, NDCG, MRR, cross-entropy, by history length too.\n\n"
 	       "  -m, --model <file>     the model\n"
 	       "      --json             print the metrics as one JSON object\n"
 	       "      --predict          write 'score<TAB>label[<TAB>group]' per record to\n"
@@ -65,22 +76,36 @@ static void usage(void)
 	       "                         may be repeated\n"
 	       "      --popularity       with --top-k: rank by the items' positives in\n"
 	       "                         training instead of the model (the baseline)\n"
+	       "sasrec models, on item sequences (the last item of each is the test target):\n"
+	       "      --top-k <n>        HR@n and NDCG@n (10)\n"
+	       "      --keep-seen        rank the items of the user's history too (left out\n"
+	       "                         by default)\n"
+	       "      --sampled <n>      also rank against n negatives the user never had\n"
+	       "                         (100; 0: off)\n"
+	       "      --split test|valid rank the last item (test) or the one before it\n"
+	       "      --ranks            write 'user<TAB>history<TAB>rank<TAB>candidates<TAB>\n"
+	       "                         sampled_rank<TAB>sampled_candidates<TAB>cross_entropy'\n"
+	       "                         per user to stdout; the metrics go to stderr\n"
 	       "  -h, --help             show this help\n"
 	       "      --version          show the version\n");
 }
 
 enum { OPT_JSON = 256, OPT_PREDICT, OPT_MIN_AUC, OPT_PLOT, OPT_VERSION, OPT_TOP_K, OPT_SEEN,
-       OPT_POPULARITY };
+       OPT_POPULARITY, OPT_KEEP_SEEN, OPT_SAMPLED, OPT_RANKS, OPT_SPLIT };
 
 static const struct option long_options[] = {
 	{ "help", no_argument, NULL, 'h' },
 	{ "json", no_argument, NULL, OPT_JSON },
+	{ "keep-seen", no_argument, NULL, OPT_KEEP_SEEN },
 	{ "min-auc", required_argument, NULL, OPT_MIN_AUC },
 	{ "model", required_argument, NULL, 'm' },
 	{ "plot", required_argument, NULL, OPT_PLOT },
 	{ "popularity", no_argument, NULL, OPT_POPULARITY },
 	{ "predict", no_argument, NULL, OPT_PREDICT },
+	{ "ranks", no_argument, NULL, OPT_RANKS },
+	{ "sampled", required_argument, NULL, OPT_SAMPLED },
 	{ "seen", required_argument, NULL, OPT_SEEN },
+	{ "split", required_argument, NULL, OPT_SPLIT },
 	{ "top-k", required_argument, NULL, OPT_TOP_K },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 }
@@ -114,6 +139,19 @@ static void parse_args(struct eval_opts *o, int argc, char **argv)
 				rec_usage_exit();
 			break;
 		case OPT_POPULARITY: o->popularity = 1; break;
+		case OPT_KEEP_SEEN: o->keep_seen = o->set_seq = 1; break;
+		case OPT_RANKS: o->ranks = o->set_seq = 1; break;
+		case OPT_SAMPLED:
+			o->set_seq = 1;
+			if (rec_parse_size(optarg, "--sampled", 0, 1000000, &o->sampled) < 0)
+				rec_usage_exit();
+			break;
+		case OPT_SPLIT:
+			o->set_seq = 1;
+			if (strcmp(optarg, "test") && strcmp(optarg, "valid"))
+				rec_usage_error("invalid value '%s' for --split (test, valid)", optarg);
+			o->split = strcmp(optarg, "test") ? REC_SPLIT_VALID : REC_SPLIT_TEST;
+			break;
 		case OPT_SEEN:
 			if (o->nseen == sizeof(o->seen) / sizeof(o->seen[0]))
 				rec_usage_error("too many --seen options (at most %zu)", o->nseen);
@@ -323,12 +361,133 @@ static int run_top_k(const struct eval_opts *o, struct rec_ctr *c)
 	return rc;
 }
 
+/* ---- sasrec --------------------------------------------------------------- */
+
+static void seq_metrics(FILE *fp, const char *prefix, const struct rec_seqeval_metrics *m, size_t k,
+			int json)
+{
+	const double v[] = { m->hr, m->ndcg, m->mrr };
+	static const char *const names[] = { "hr", "ndcg", "mrr" };
+	char key[48];
+
+	for (int i = 0; i < 3; i++) {
+		if (i < 2)
+			snprintf(key, sizeof(key), "%s%s@%zu", prefix, names[i], k);
+		else
+			snprintf(key, sizeof(key), "%s%s", prefix, names[i]);
+		if (json)
+			json_num(fp, key, v[i]);
+		else if (isfinite(v[i]))
+			fprintf(fp, "%-20s %.4f\n", key, v[i]);
+		else
+			fprintf(fp, "%-20s nan\n", key);
+	}
+}
+
+static void report_seq(FILE *fp, const struct rec_seqeval *r, const struct eval_opts *o, size_t k)
+{
+	char prefix[48];
+
+	if (o->json)
+		fprintf(fp, "{\"users\": %zu, \"skipped\": %zu, \"model\": \"sasrec\", \"k\": %zu, ", r->n,
+			r->skipped, k);
+	else
+		fprintf(fp, "users                %zu\n", r->n);
+	seq_metrics(fp, "", &r->all, k, o->json);
+	if (o->sampled) {
+		snprintf(prefix, sizeof(prefix), "sampled%zu_", o->sampled);
+		seq_metrics(fp, prefix, &r->sampled, k, o->json);
+	}
+	if (o->json)
+		json_num(fp, "cross_entropy", r->ce);
+	else
+		fprintf(fp, "%-20s %.4f\n", "cross_entropy", r->ce);
+	for (int i = 0; i < REC_SEQEVAL_SLICES; i++) {
+		unsigned lo = rec_seqeval_slice_lo[i];
+		if (i + 1 < REC_SEQEVAL_SLICES)
+			snprintf(prefix, sizeof(prefix), "history_%u-%u_", lo, rec_seqeval_slice_lo[i + 1] - 1);
+		else
+			snprintf(prefix, sizeof(prefix), "history_%u+_", lo);
+		if (o->json) {
+			fprintf(fp, "\"%susers\": %zu, ", prefix, r->slice[i].users);
+		} else {
+			char key[64];
+			snprintf(key, sizeof(key), "%susers", prefix);
+			fprintf(fp, "%-20s %zu\n", key, r->slice[i].users);
+		}
+		seq_metrics(fp, prefix, &r->slice[i], k, o->json);
+	}
+	if (o->json)
+		fprintf(fp, "\"keep_seen\": %s, \"split\": \"%s\"}\n", o->keep_seen ? "true" : "false",
+			o->split == REC_SPLIT_TEST ? "test" : "valid");
+}
+
+static int write_ranks(const struct rec_seqs *s, const struct rec_seqeval *r)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		const struct rec_seqeval_user *u = &r->u[i];
+		if (printf("%.*s\t%u\t%u\t%u\t%u\t%u\t%.6f\n", (int)(s->goff[u->seq + 1] - s->goff[u->seq]),
+			   s->gstr + s->goff[u->seq], u->history, u->rank, u->candidates, u->srank,
+			   u->scandidates, u->ce) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Leave-one-out ranking of the held-out items of the inputs' sequences. */
+static int run_seq_eval(const struct eval_opts *o, const struct rec_model *mf)
+{
+	struct rec_seqeval_opts eo = REC_SEQEVAL_OPTS_INIT;
+	struct rec_sasrec *m;
+	struct rec_seqs s = { 0 };
+	struct rec_seqeval r;
+	int rc = 0;
+
+	if (o->predict || o->nplots || o->min_auc >= 0 || o->nseen || o->popularity)
+		return rec_error("'%s' is a sasrec model: --predict, --plot, --min-auc, --seen and "
+				 "--popularity do not apply", o->model);
+	if (!(m = rec_sasrec_load_model(mf)))
+		return -1;
+	for (size_t i = 0; rc == 0 && i < (o->ninputs ? o->ninputs : 1); i++)
+		rc = rec_seqs_read(&s, o->ninputs ? o->inputs[i] : NULL, m->o.item_field, &m->schema);
+	if (rc == 0) {
+		eo.split = o->split;
+		eo.k = o->top_k ? o->top_k : 10;
+		eo.keep_seen = o->keep_seen;
+		eo.sampled = o->sampled;
+		rec_seqeval_run(m, &s, &eo, &r);
+		if (!r.n)
+			rec_warn("no sequence of 3 or more items the model knows: nothing to measure");
+		report_seq(o->ranks ? stderr : stdout, &r, o, eo.k);
+		if (o->ranks && write_ranks(&s, &r) < 0)
+			rc = -1;
+		rec_seqeval_free(&r);
+	}
+	rec_seqs_free(&s);
+	rec_sasrec_free(m);
+	return rc;
+}
+
+/* The model file's kind decides: sasrec, or one behind rec_ctr. */
 static int run_eval(const struct eval_opts *o)
 {
-	struct rec_ctr *m = rec_ctr_load(o->model);
+	struct rec_model *mf = rec_model_open(o->model);
+	const char *kind = mf ? rec_kv_get(&mf->manifest, "model.kind") : NULL;
+	struct rec_ctr *m = NULL;
 	struct scores s = { 0 };
 	int status = REC_EXIT_OK;
 
+	if (kind && strcmp(kind, "sasrec") == 0) {
+		status = run_seq_eval(o, mf) == 0 && fflush(stdout) == 0 ? REC_EXIT_OK : REC_EXIT_TROUBLE;
+		rec_model_close(mf);
+		return status;
+	}
+	if (mf && o->set_seq)
+		rec_error("'%s' is a %s model: --keep-seen, --sampled, --split and --ranks need sasrec",
+			  o->model, kind ? kind : "unknown");
+	else if (mf)
+		m = rec_ctr_from_model(mf);
+	rec_model_close(mf);
 	if (!m)
 		return REC_EXIT_TROUBLE;
 	if (o->top_k) {
@@ -360,7 +519,7 @@ static int run_eval(const struct eval_opts *o)
 
 int main(int argc, char **argv)
 {
-	struct eval_opts o = { .min_auc = -1 };
+	struct eval_opts o = { .min_auc = -1, .sampled = 100, .split = REC_SPLIT_TEST };
 
 	rec_setprogname(argv[0]);
 	parse_args(&o, argc, argv);

@@ -4,6 +4,7 @@
 #include "ctr.h"
 #include "err.h"
 #include "metrics.h"
+#include "sasrec.h"
 #include "stream.h"
 
 #include <cblas.h>
@@ -20,9 +21,13 @@
 
 struct train_opts {
 	const char *model;        /* --model (fm) */
+	const char *loss_arg;     /* --loss, as given */
 	struct rec_fm_opts fm;    /* lr, fm, ffm */
 	struct rec_net_opts net;  /* deepfm, dlrm, ncf */
 	struct rec_lightfm_opts lfm; /* lightfm */
+	struct rec_sasrec_opts sas; /* sasrec */
+	int set_sasrec_only;      /* --heads, --blocks, --max-len, --dropout, --activation given */
+	int set_batch, set_negatives; /* --batch, --negatives <n> given */
 	int set_lightfm_only;     /* --loss, --negatives, --max-sampled, --*-features given */
 	int set_dim, set_lr, set_l2; /* --dim, --lr, --l2 given (defaults differ per kind) */
 	int set_arch, set_fm_only; /* model options; lr/fm/ffm-only options given */
@@ -59,7 +64,8 @@ static void usage(void)
 	       "Train a click or recommendation model on hashed feature streams (rec-hash\n"
 	       "output).\n\n"
 	       "Model:\n"
-	       "      --model <kind>         lr, fm, ffm, deepfm, dlrm, ncf or lightfm (fm)\n"
+	       "      --model <kind>         lr, fm, ffm, deepfm, dlrm, ncf, lightfm or sasrec\n"
+	       "                             (fm)\n"
 	       "      --dim <k>              factors / embedding width (8 for fm, 4 for ffm,\n"
 	       "                             16 for the deep models, 32 for lightfm)\n"
 	       "      --hidden <n,n..>       MLP layers: deepfm's deep part, dlrm's top,\n"
@@ -74,6 +80,16 @@ static void usage(void)
 	       "      --negatives uniform|popular  draw negatives uniformly from the items\n"
 	       "                             seen, or in proportion to their positives (uniform)\n"
 	       "      --max-sampled <n>      warp: negatives drawn per positive at most (10)\n"
+	       "sasrec (item sequences from rec-cross --group-by; leave-one-out: the last\n"
+	       "item of each is for testing, the one before for validation):\n"
+	       "      --heads <n>            attention heads, dividing --dim (2)\n"
+	       "      --blocks <n>           transformer blocks (2)\n"
+	       "      --max-len <n>          latest items a sequence is read for (50)\n"
+	       "      --dropout <p>          dropout rate (0.2)\n"
+	       "      --activation relu|gelu feed-forward activation (relu)\n"
+	       "      --loss bce|softmax|sampled-softmax  (bce)\n"
+	       "      --negatives <n>        sampled negatives per target (bce 1,\n"
+	       "                             sampled-softmax 100)\n"
 	       "Optimization:\n"
 	       "      --optimizer <name>     lr/fm/ffm rows: adagrad, sgd, or ftrl (lr only)\n"
 	       "                             (adagrad); deep models: row-wise Adagrad on\n"
@@ -84,7 +100,8 @@ static void usage(void)
 	       "      --l2 <c>, --l1 <c>     L2 on the rows an example touches (1e-5); FTRL's L1\n"
 	       "      --warmup <n>           ramp the learning rates up over n examples (0)\n"
 	       "      --decay                after warm-up, scale them by sqrt(warmup / t)\n"
-	       "      --batch <n>            deep models: examples per update (512)\n"
+	       "      --batch <n>            deep models: examples per update (512); sasrec:\n"
+	       "                             sequences per update (128)\n"
 	       "      --epochs <n>           passes over the input files (1)\n"
 	       "      --threads <n>          deep models: threads sharing each batch (1); any\n"
 	       "                             fixed count is bit-for-bit reproducible\n"
@@ -114,18 +131,23 @@ enum { OPT_MODEL = 256, OPT_DIM, OPT_LR, OPT_L2, OPT_L1, OPT_EPOCHS, OPT_VALID, 
        OPT_MIN_COUNT, OPT_SEED, OPT_VERSION, OPT_HIDDEN, OPT_BOTTOM, OPT_BATCH, OPT_DENSE_LR,
        OPT_INIT_SCALE, OPT_THREADS, OPT_USER, OPT_ITEM, OPT_OPTIMIZER, OPT_WARMUP, OPT_DECAY,
        OPT_PATIENCE, OPT_INIT, OPT_FREEZE, OPT_CHECKPOINT, OPT_EVERY, OPT_RESUME, OPT_LOSS,
-       OPT_NEGATIVES, OPT_MAX_SAMPLED, OPT_USER_FEATURES, OPT_ITEM_FEATURES };
+       OPT_NEGATIVES, OPT_MAX_SAMPLED, OPT_USER_FEATURES, OPT_ITEM_FEATURES, OPT_HEADS, OPT_BLOCKS,
+       OPT_MAX_LEN, OPT_DROPOUT, OPT_ACTIVATION };
 
 static const struct option long_options[] = {
+	{ "activation", required_argument, NULL, OPT_ACTIVATION },
 	{ "batch", required_argument, NULL, OPT_BATCH },
+	{ "blocks", required_argument, NULL, OPT_BLOCKS },
 	{ "bottom", required_argument, NULL, OPT_BOTTOM },
 	{ "checkpoint", required_argument, NULL, OPT_CHECKPOINT },
 	{ "checkpoint-every", required_argument, NULL, OPT_EVERY },
 	{ "decay", no_argument, NULL, OPT_DECAY },
 	{ "dense-lr", required_argument, NULL, OPT_DENSE_LR },
 	{ "dim", required_argument, NULL, OPT_DIM },
+	{ "dropout", required_argument, NULL, OPT_DROPOUT },
 	{ "epochs", required_argument, NULL, OPT_EPOCHS },
 	{ "freeze", required_argument, NULL, OPT_FREEZE },
+	{ "heads", required_argument, NULL, OPT_HEADS },
 	{ "help", no_argument, NULL, 'h' },
 	{ "hidden", required_argument, NULL, OPT_HIDDEN },
 	{ "init", required_argument, NULL, OPT_INIT },
@@ -136,6 +158,7 @@ static const struct option long_options[] = {
 	{ "l2", required_argument, NULL, OPT_L2 },
 	{ "loss", required_argument, NULL, OPT_LOSS },
 	{ "lr", required_argument, NULL, OPT_LR },
+	{ "max-len", required_argument, NULL, OPT_MAX_LEN },
 	{ "max-sampled", required_argument, NULL, OPT_MAX_SAMPLED },
 	{ "min-count", required_argument, NULL, OPT_MIN_COUNT },
 	{ "model", required_argument, NULL, OPT_MODEL },
@@ -201,7 +224,17 @@ static int take_count(struct train_opts *o, int c, const char *arg)
 		return 0;
 	case OPT_EPOCHS: return rec_parse_size(arg, "--epochs", 1, 100000, &o->epochs);
 	case OPT_PATIENCE: return rec_parse_size(arg, "--patience", 1, 100000, &o->patience);
-	case OPT_BATCH: return rec_parse_size(arg, "--batch", 1, 1 << 20, &o->net.batch);
+	case OPT_BATCH:
+		o->set_batch = 1;
+		return rec_parse_size(arg, "--batch", 1, 1 << 20, &o->net.batch);
+	case OPT_HEADS:
+	case OPT_BLOCKS:
+	case OPT_MAX_LEN:
+		if (rec_parse_size(arg, c == OPT_HEADS ? "--heads" : c == OPT_BLOCKS ? "--blocks" : "--max-len",
+				   c == OPT_BLOCKS ? 0 : 1, c == OPT_BLOCKS ? 64 : 4096, &z) < 0)
+			return -1;
+		*(c == OPT_HEADS ? &o->sas.heads : c == OPT_BLOCKS ? &o->sas.blocks : &o->sas.max_len) = (unsigned)z;
+		return 0;
 	case OPT_MAX_SAMPLED:
 		if (rec_parse_size(arg, "--max-sampled", 1, 100000, &z) < 0)
 			return -1;
@@ -248,6 +281,10 @@ static int take_float(struct train_opts *o, int c, const char *arg)
 	case OPT_DENSE_LR: return take_rate(arg, "--dense-lr", &o->net.dense_lr, NULL);
 	case OPT_INIT_SCALE:
 		return take_rate(arg, "--init-scale", &o->fm.init_scale, &o->net.init_scale);
+	case OPT_DROPOUT:
+		if (take_rate(arg, "--dropout", &o->sas.dropout, NULL) < 0 || o->sas.dropout >= 1)
+			return rec_error("invalid value '%s' for --dropout (0 to below 1)", arg);
+		return 0;
 	}
 	return -1;
 }
@@ -256,8 +293,9 @@ static int take_name(struct train_opts *o, int c, const char *arg)
 {
 	switch (c) {
 	case OPT_MODEL:
-		if (!rec_ctr_kind_known(arg))
-			return rec_error("unknown model '%s' (lr, fm, ffm, deepfm, dlrm, ncf, lightfm)", arg);
+		if (!rec_ctr_kind_known(arg) && strcmp(arg, "sasrec"))
+			return rec_error("unknown model '%s' (lr, fm, ffm, deepfm, dlrm, ncf, lightfm, sasrec)",
+					 arg);
 		o->model = arg;
 		return 0;
 	case OPT_OPTIMIZER:
@@ -283,6 +321,8 @@ static int take_name(struct train_opts *o, int c, const char *arg)
 			return rec_error("field name '%s' is too long", arg);
 		strcpy(c == OPT_USER ? o->net.user_field : o->net.item_field, arg);
 		strcpy(c == OPT_USER ? o->lfm.user_field : o->lfm.item_field, arg);
+		if (c == OPT_ITEM)
+			strcpy(o->sas.item_field, arg);
 		return 0;
 	case OPT_USER_FEATURES:
 	case OPT_ITEM_FEATURES:
@@ -290,13 +330,29 @@ static int take_name(struct train_opts *o, int c, const char *arg)
 			return rec_error("field list '%s' is too long", arg);
 		strcpy(c == OPT_USER_FEATURES ? o->lfm.user_features : o->lfm.item_features, arg);
 		return 0;
-	case OPT_LOSS:
-		if ((o->lfm.loss = rec_lightfm_loss_parse(arg)) < 0)
-			return rec_error("invalid value '%s' for --loss (bpr, warp)", arg);
+	case OPT_LOSS:  /* lightfm's or sasrec's: parse_args checks which */
+		if ((o->lfm.loss = rec_lightfm_loss_parse(arg)) < 0 && (o->sas.loss = rec_sasrec_loss_parse(arg)) < 0)
+			return rec_error("invalid value '%s' for --loss (bpr, warp; sasrec: bce, softmax, "
+					 "sampled-softmax)", arg);
+		o->loss_arg = arg;
 		return 0;
-	case OPT_NEGATIVES:
+	case OPT_NEGATIVES:  /* a sampler (lightfm) or a count (sasrec) */
+		if (arg[0] >= '0' && arg[0] <= '9') {
+			size_t z;
+			if (rec_parse_size(arg, "--negatives", 1, 100000, &z) < 0)
+				return -1;
+			o->sas.negatives = (unsigned)z;
+			o->set_negatives = 1;
+			return 0;
+		}
 		if ((o->lfm.negatives = rec_lightfm_neg_parse(arg)) < 0)
-			return rec_error("invalid value '%s' for --negatives (uniform, popular)", arg);
+			return rec_error("invalid value '%s' for --negatives (uniform, popular; sasrec: a count)",
+					 arg);
+		return 0;
+	case OPT_ACTIVATION:
+		if (strcmp(arg, "relu") && strcmp(arg, "gelu"))
+			return rec_error("invalid value '%s' for --activation (relu, gelu)", arg);
+		o->sas.act = strcmp(arg, "gelu") ? REC_ACT_RELU : REC_ACT_GELU;
 		return 0;
 	}
 	return -1;
@@ -308,9 +364,14 @@ static int take_option(struct train_opts *o, int c, const char *arg)
 		o->set_arch = 1;
 	if (c == OPT_OPTIMIZER || c == OPT_L1)
 		o->set_fm_only = 1;
-	if (c == OPT_LOSS || c == OPT_NEGATIVES || c == OPT_MAX_SAMPLED || c == OPT_USER_FEATURES ||
-	    c == OPT_ITEM_FEATURES)
+	if (c == OPT_MAX_SAMPLED || c == OPT_USER_FEATURES || c == OPT_ITEM_FEATURES ||
+	    ((c == OPT_LOSS || c == OPT_NEGATIVES) && !(arg[0] >= '0' && arg[0] <= '9') &&
+	     rec_sasrec_loss_parse(arg) < 0))
 		o->set_arch = o->set_lightfm_only = 1;
+	if (c == OPT_HEADS || c == OPT_BLOCKS || c == OPT_MAX_LEN || c == OPT_DROPOUT || c == OPT_ACTIVATION ||
+	    (c == OPT_LOSS && rec_sasrec_loss_parse(arg) >= 0) ||
+	    (c == OPT_NEGATIVES && arg[0] >= '0' && arg[0] <= '9'))
+		o->set_sasrec_only = 1;
 	switch (c) {
 	case 'h': usage(); exit(REC_EXIT_OK);
 	case OPT_VERSION: printf("rec-train (recpipe) %s\n", PACKAGE_VERSION); exit(REC_EXIT_OK);
@@ -329,18 +390,47 @@ static int take_option(struct train_opts *o, int c, const char *arg)
 		o->set_arch = 1;
 		return take_layers(arg, "--bottom", o->net.bottom, REC_MLP_MAX_LAYERS - 1, &o->net.nbottom);
 	case OPT_MODEL: case OPT_OPTIMIZER: case OPT_PRECISION: case OPT_FREEZE: case OPT_USER: case OPT_ITEM:
-	case OPT_USER_FEATURES: case OPT_ITEM_FEATURES: case OPT_LOSS: case OPT_NEGATIVES:
+	case OPT_USER_FEATURES: case OPT_ITEM_FEATURES: case OPT_LOSS: case OPT_NEGATIVES: case OPT_ACTIVATION:
 		return take_name(o, c, arg);
-	case OPT_LR: case OPT_L2: case OPT_L1: case OPT_DENSE_LR: case OPT_INIT_SCALE:
+	case OPT_LR: case OPT_L2: case OPT_L1: case OPT_DENSE_LR: case OPT_INIT_SCALE: case OPT_DROPOUT:
 		return take_float(o, c, arg);
 	default:
 		return take_count(o, c, arg);
 	}
 }
 
+/* sasrec reads all of its sequences first and validates on their
+ * second-to-last items itself. */
+static void check_sasrec_args(struct train_opts *o)
+{
+	int sas = strcmp(o->model, "sasrec") == 0;
+
+	if (!sas && o->set_sasrec_only)
+		rec_usage_error("--heads, --blocks, --max-len, --dropout, --activation, --loss %s and "
+				"--negatives <n> apply to --model sasrec", o->loss_arg ? o->loss_arg : "bce");
+	if (!sas)
+		return;
+	if (o->set_lightfm_only)
+		rec_usage_error("--loss bpr|warp, --negatives uniform|popular, --max-sampled and the "
+				"feature lists apply to --model lightfm");
+	if (o->valid || o->patience || o->init || o->checkpoint || o->resume || o->net.freeze)
+		rec_usage_error("--valid, --patience, --init, --checkpoint, --resume and --freeze do not "
+				"apply to sasrec (it validates on each sequence's second-to-last item)");
+	o->sas.dim = o->set_dim ? o->net.k : o->sas.dim;
+	o->sas.lr = o->set_lr ? o->net.lr : o->sas.lr;
+	o->sas.batch = o->set_batch ? o->net.batch : o->sas.batch;
+	o->sas.seed = o->fm.seed;
+	o->sas.threads = (unsigned)o->threads;
+	if (!o->set_negatives && o->sas.loss == REC_SASREC_SAMPLED)
+		o->sas.negatives = 100;
+	if (o->sas.dim % o->sas.heads)
+		rec_usage_error("--heads (%u) must divide --dim (%u)", o->sas.heads, o->sas.dim);
+}
+
 static void check_args(struct train_opts *o)
 {
-	if (o->epochs > 1 && o->ninputs == 0)
+	check_sasrec_args(o);
+	if (o->epochs > 1 && o->ninputs == 0 && strcmp(o->model, "sasrec"))
 		rec_usage_error("several epochs need input files, not standard input");
 	if (o->patience && !o->valid)
 		rec_usage_error("--patience needs --valid");
@@ -734,6 +824,78 @@ static int run_epochs(struct rec_ctr **m, const struct train_opts *o, struct pro
 	return stop;
 }
 
+/* ---- sasrec ---------------------------------------------------------------- */
+
+static struct rec_sasrec *sasrec_model(const struct train_opts *o, struct rec_seqs *s)
+{
+	struct rec_schema *schema = NULL;
+	struct rec_sasrec *m = NULL;
+	uint64_t *ids = NULL;
+	size_t n = 0;
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < (o->ninputs ? o->ninputs : 1); i++)
+		rc = rec_seqs_read(s, o->ninputs ? o->inputs[i] : NULL, o->sas.item_field, &schema);
+	if (rc == 0) {
+		ids = rec_sasrec_vocabulary(s, &n);
+		m = rec_sasrec_new(schema, &o->sas, ids, n);
+	}
+	free(ids);
+	rec_schema_free(schema);
+	return m;
+}
+
+/* Epochs over the training part of every sequence, each followed by
+ * HR@10 and NDCG@10 of the validation items (into kv). */
+static void sasrec_epochs(struct rec_sasrec *m, const struct rec_seqs *s, const struct train_opts *o,
+			  struct rec_kv *kv)
+{
+	struct rec_seqeval_opts eo = REC_SEQEVAL_OPTS_INIT;
+	struct rec_seqeval r;
+
+	eo.split = REC_SPLIT_VALID;
+	eo.sampled = 0;
+	for (size_t e = 1; e <= o->epochs; e++) {
+		uint64_t before = m->trained;
+		double t0 = now(), loss = rec_sasrec_train_epoch(m, s, e), secs = now() - t0;
+		rec_seqeval_run(m, s, &eo, &r);
+		if (o->verbosity >= 2)
+			rec_warn("epoch %zu: %llu targets, train %s %.4f, %.0f targets/s, valid hr@10 %.4f "
+				 "ndcg@10 %.4f (%zu users)", e, (unsigned long long)(m->trained - before),
+				 rec_sasrec_loss_name(m->o.loss), loss,
+				 secs > 0 ? (double)(m->trained - before) / secs : 0, r.all.hr, r.all.ndcg, r.n);
+		rec_kv_setf(kv, "train.valid_hr10", "%.6f", r.all.hr);
+		rec_kv_setf(kv, "train.valid_ndcg10", "%.6f", r.all.ndcg);
+		rec_kv_setf(kv, "train.loss", "%.6f", loss);
+		rec_seqeval_free(&r);
+	}
+	rec_kv_setf(kv, "train.epochs", "%zu", o->epochs);
+	rec_kv_setf(kv, "train.sequences", "%zu", s->n);
+}
+
+static int run_sasrec(const struct train_opts *o)
+{
+	struct rec_seqs s = { 0 };
+	struct rec_kv kv = { 0 };
+	struct rec_sasrec *m;
+	int ok;
+
+#ifdef _OPENMP
+	omp_set_num_threads(o->threads);
+#endif
+	openblas_set_num_threads(1);
+	if (!(m = sasrec_model(o, &s))) {
+		rec_seqs_free(&s);
+		return REC_EXIT_TROUBLE;
+	}
+	sasrec_epochs(m, &s, o, &kv);
+	ok = !o->output || rec_sasrec_save(m, o->output, &kv) == 0;
+	rec_kv_free(&kv);
+	rec_sasrec_free(m);
+	rec_seqs_free(&s);
+	return ok ? REC_EXIT_OK : REC_EXIT_TROUBLE;
+}
+
 static int run_train(struct train_opts *o)
 {
 	struct progress p = { .epoch = 1, .best = INFINITY };
@@ -760,10 +922,12 @@ static int run_train(struct train_opts *o)
 int main(int argc, char **argv)
 {
 	struct train_opts o = { .model = "fm", .fm = REC_FM_OPTS_INIT, .net = REC_NET_OPTS_INIT,
-				.lfm = REC_LIGHTFM_OPTS_INIT,
+				.lfm = REC_LIGHTFM_OPTS_INIT, .sas = REC_SASREC_OPTS_INIT,
 				.threads = 1, .epochs = 1, .every = 1000000, .verbosity = 2 };
 
 	rec_setprogname(argv[0]);
 	parse_args(&o, argc, argv);
+	if (strcmp(o.model, "sasrec") == 0)
+		return run_sasrec(&o);
 	return run_train(&o);
 }

@@ -1,0 +1,700 @@
+/* sasrec.c - the SASRec model: parameters in one allocation, the forward
+ * and backward passes over a packed batch (every GEMM over all of the
+ * batch's rows at once), the three losses and Adam. */
+#include "config.h"
+#include "sasrec.h"
+#include "err.h"
+#include "rng.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Activations one block keeps for its backward pass. */
+struct block_acts {
+	float *x, *ln1, *m1, *r1, *qkv, *P, *att, *x2, *ln2, *m2, *r2, *h, *ha, *mask_a, *mask_f;
+};
+
+struct rec_sasrec_work {
+	size_t cap_row, cap_p, cap_seq, cap_neg, threads;
+	struct block_acts *blk;
+	float *mask_e, *xL, *hf, *mf, *rf;   /* embedding dropout, last residual, final LN */
+	size_t *poff;                        /* per sequence: its attention probabilities */
+	float *dx, *dy, *dln, *dqkv, *datt, *dh, *dha, *dhf, *dP;
+	float *logits;                       /* full softmax: LOGIT_ROWS x nitems */
+	float *rowloss, *g;                  /* per row; sampled: per candidate */
+	uint32_t *cand;                      /* sampled: target + negatives per row */
+};
+
+#define LOGIT_ROWS 128
+
+static const char *const loss_names[] = { "bce", "softmax", "sampled-softmax" };
+
+const char *rec_sasrec_loss_name(int loss)
+{
+	return loss_names[loss];
+}
+
+int rec_sasrec_loss_parse(const char *name)
+{
+	for (int i = 0; i < 3; i++)
+		if (strcmp(name, loss_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+/* ---- vocabulary ----------------------------------------------------------- */
+
+uint32_t rec_sasrec_find(const struct rec_sasrec *m, uint64_t id)
+{
+	size_t mask = m->slot_cap - 1;
+
+	for (size_t h = rec_mix64(id) & mask; m->slot[h]; h = (h + 1) & mask)
+		if (m->item_id[m->slot[h]] == id)
+			return m->slot[h];
+	return 0;
+}
+
+static void index_items(struct rec_sasrec *m)
+{
+	size_t mask;
+
+	for (m->slot_cap = 16; m->slot_cap < 2 * m->nitems; m->slot_cap *= 2)
+		;
+	m->slot = rec_xcalloc(m->slot_cap, sizeof(uint32_t));
+	mask = m->slot_cap - 1;
+	for (size_t r = 1; r < m->nitems; r++) {
+		size_t h = rec_mix64(m->item_id[r]) & mask;
+		while (m->slot[h])
+			h = (h + 1) & mask;
+		m->slot[h] = (uint32_t)r;
+	}
+}
+
+uint64_t *rec_sasrec_vocabulary(const struct rec_seqs *s, size_t *n)
+{
+	size_t cap = 1024, mask, count = 0, nid = s->n ? s->off[s->n] : 0;
+	uint64_t *ids = NULL, *seen = NULL;
+	unsigned char *used;
+	size_t idcap = 0;
+
+	while (cap < 2 * nid)
+		cap *= 2;
+	seen = rec_xmalloc(cap * sizeof(uint64_t));
+	used = rec_xcalloc(cap, 1);
+	mask = cap - 1;
+	for (size_t i = 0; i < nid; i++) {
+		uint64_t id = s->id[i];
+		size_t h = rec_mix64(id) & mask;
+		while (used[h] && seen[h] != id)
+			h = (h + 1) & mask;
+		if (used[h])
+			continue;
+		used[h] = 1;
+		seen[h] = id;
+		rec_xgrow(&ids, &idcap, count + 1, sizeof(uint64_t));
+		ids[count++] = id;
+	}
+	free(seen);
+	free(used);
+	*n = count;
+	return ids;
+}
+
+/* ---- parameters ----------------------------------------------------------- */
+
+static size_t add_tensor(struct rec_sasrec *m, size_t *off, const char *name, size_t rows, size_t cols)
+{
+	struct rec_sasrec_tensor *t = &m->tensor[m->ntensor++];
+
+	snprintf(t->name, sizeof(t->name), "%s", name);
+	t->off = *off;
+	t->rows = rows;
+	t->cols = cols;
+	*off += rows * cols;
+	return t->off;
+}
+
+/* GGUF-style names: token_embd, pos_embd, blk.N.*, output_norm. */
+static void lay_out(struct rec_sasrec *m)
+{
+	size_t d = m->o.dim, f = m->o.ffn, off = 0;
+	char n[40];
+
+	m->tensor = rec_xcalloc(4 + 12 * (size_t)m->o.blocks, sizeof(*m->tensor));
+	m->blk = rec_xcalloc(m->o.blocks + 1, sizeof(*m->blk));
+	m->tok = add_tensor(m, &off, "token_embd.weight", m->nitems, d);
+	m->pos = add_tensor(m, &off, "pos_embd.weight", m->o.max_len, d);
+	for (unsigned l = 0; l < m->o.blocks; l++) {
+		struct rec_sasrec_block *b = &m->blk[l];
+#define T(field, suffix, r, c) (snprintf(n, sizeof(n), "blk.%u." suffix, l), b->field = add_tensor(m, &off, n, r, c))
+		T(ln1_g, "attn_norm.weight", 1, d);
+		T(ln1_b, "attn_norm.bias", 1, d);
+		T(qkv_w, "attn_qkv.weight", 3 * d, d);
+		T(qkv_b, "attn_qkv.bias", 1, 3 * d);
+		T(o_w, "attn_output.weight", d, d);
+		T(o_b, "attn_output.bias", 1, d);
+		T(ln2_g, "ffn_norm.weight", 1, d);
+		T(ln2_b, "ffn_norm.bias", 1, d);
+		T(up_w, "ffn_up.weight", f, d);
+		T(up_b, "ffn_up.bias", 1, f);
+		T(down_w, "ffn_down.weight", d, f);
+		T(down_b, "ffn_down.bias", 1, d);
+#undef T
+	}
+	m->lnf_g = add_tensor(m, &off, "output_norm.weight", 1, d);
+	m->lnf_b = add_tensor(m, &off, "output_norm.bias", 1, d);
+	m->nparam = off;
+}
+
+static float uniform(uint64_t *s, float bound)
+{
+	return bound * (float)(2.0 * (double)(rec_splitmix64(s) >> 11) * 0x1.0p-53 - 1.0);
+}
+
+/* Tables and weights uniform in +-1/sqrt(fan-in), biases 0, LN gains 1. */
+static void init_params(struct rec_sasrec *m)
+{
+	uint64_t s = m->o.seed ^ UINT64_C(0x736173726563);
+
+	for (size_t i = 0; i < m->ntensor; i++) {
+		const struct rec_sasrec_tensor *t = &m->tensor[i];
+		float *p = m->param + t->off;
+		const char *suffix = strrchr(t->name, '.');
+		int norm = strstr(t->name, "norm") != NULL, bias = strcmp(suffix, ".bias") == 0;
+		for (size_t j = 0; j < t->rows * t->cols; j++)
+			p[j] = norm ? !bias : bias ? 0 : uniform(&s, 1.0f / sqrtf((float)t->cols));
+	}
+	memset(m->param + m->tok, 0, m->o.dim * sizeof(float));  /* padding */
+}
+
+static int check_opts(const struct rec_sasrec_opts *o)
+{
+	if (o->dim < 1 || o->heads < 1 || o->dim % o->heads)
+		return rec_error("--heads (%u) must divide --dim (%u)", o->heads, o->dim);
+	if (o->max_len < 1 || o->blocks > 64 || !(o->dropout >= 0 && o->dropout < 1))
+		return rec_error("bad --max-len, --blocks or --dropout");
+	if (o->loss != REC_SASREC_SOFTMAX && o->negatives < 1)
+		return rec_error("%s needs --negatives of at least 1", rec_sasrec_loss_name(o->loss));
+	return 0;
+}
+
+struct rec_sasrec *rec_sasrec_new(const struct rec_schema *s, const struct rec_sasrec_opts *o,
+				  const uint64_t *ids, size_t n)
+{
+	struct rec_sasrec *m;
+
+	if (check_opts(o) < 0)
+		return NULL;
+	if (n < 2) {
+		rec_error("sasrec needs at least 2 distinct items, the input has %zu", n);
+		return NULL;
+	}
+	m = rec_xcalloc(1, sizeof(*m));
+	m->o = *o;
+	if (!m->o.ffn)
+		m->o.ffn = m->o.dim;
+	if (!m->o.threads)
+		m->o.threads = 1;
+	m->schema = s ? rec_schema_copy(s) : NULL;
+	m->nitems = n + 1;
+	m->item_id = rec_xcalloc(m->nitems, sizeof(uint64_t));
+	memcpy(m->item_id + 1, ids, n * sizeof(uint64_t));
+	index_items(m);
+	lay_out(m);
+	m->param = rec_xmalloc(m->nparam * sizeof(float));
+	m->grad = rec_xcalloc(m->nparam, sizeof(float));
+	m->m = rec_xcalloc(m->nparam, sizeof(float));
+	m->v = rec_xcalloc(m->nparam, sizeof(float));
+	init_params(m);
+	m->w = rec_xcalloc(1, sizeof(*m->w));
+	m->w->blk = rec_xcalloc(m->o.blocks + 1, sizeof(struct block_acts));
+	return m;
+}
+
+static void free_work(struct rec_sasrec_work *w, size_t blocks)
+{
+	if (!w)
+		return;
+	for (size_t l = 0; l < blocks; l++) {
+		struct block_acts *a = &w->blk[l];
+		float *p[] = { a->x, a->ln1, a->m1, a->r1, a->qkv, a->P, a->att, a->x2, a->ln2, a->m2,
+			       a->r2, a->h, a->ha, a->mask_a, a->mask_f };
+		for (size_t i = 0; i < sizeof(p) / sizeof(p[0]); i++)
+			free(p[i]);
+	}
+	free(w->blk);
+	free(w->mask_e), free(w->xL), free(w->hf), free(w->mf), free(w->rf), free(w->poff);
+	free(w->dx), free(w->dy), free(w->dln), free(w->dqkv), free(w->datt), free(w->dh);
+	free(w->dha), free(w->dhf), free(w->dP), free(w->logits), free(w->rowloss), free(w->g);
+	free(w->cand);
+	free(w);
+}
+
+void rec_sasrec_free(struct rec_sasrec *m)
+{
+	if (!m)
+		return;
+	free_work(m->w, m->o.blocks);
+	rec_schema_free(m->schema);
+	free(m->item_id);
+	free(m->slot);
+	free(m->blk);
+	free(m->tensor);
+	free(m->param);
+	free(m->grad);
+	free(m->m);
+	free(m->v);
+	free(m);
+}
+
+const float *rec_sasrec_items(const struct rec_sasrec *m)
+{
+	return m->param + m->tok;
+}
+
+/* ---- batches -------------------------------------------------------------- */
+
+void rec_sasrec_batch_clear(struct rec_sasrec_batch *b)
+{
+	b->nseq = b->nrow = 0;
+	if (!b->off)
+		b->off = rec_xcalloc(1, sizeof(uint32_t));
+	b->off[0] = 0;
+}
+
+size_t rec_sasrec_batch_add(struct rec_sasrec_batch *b, const struct rec_sasrec *m, const uint32_t *rows,
+			    size_t n, int targets)
+{
+	size_t in = targets ? (n ? n - 1 : 0) : n, T = m->o.max_len, t = in < T ? in : T;
+	size_t first = in - t, cap;
+
+	if (t == 0)
+		return 0;
+	if (!b->off)
+		rec_sasrec_batch_clear(b);
+	cap = b->cap_seq;
+	rec_xgrow(&b->off, &cap, b->nseq + 2, sizeof(uint32_t));
+	b->cap_seq = cap;
+	cap = b->cap_row;
+	rec_xgrow(&b->item, &cap, b->nrow + t, sizeof(uint32_t));
+	b->pos = rec_xrealloc(b->pos, cap * sizeof(uint32_t));
+	b->target = rec_xrealloc(b->target, cap * sizeof(uint32_t));
+	b->cap_row = cap;
+	for (size_t i = 0; i < t; i++) {
+		b->item[b->nrow + i] = rows[first + i];
+		b->pos[b->nrow + i] = (uint32_t)(T - t + i);
+		b->target[b->nrow + i] = targets ? rows[first + i + 1] : 0;
+	}
+	b->nrow += t;
+	b->off[++b->nseq] = (uint32_t)b->nrow;
+	return t;
+}
+
+void rec_sasrec_batch_free(struct rec_sasrec_batch *b)
+{
+	free(b->off);
+	free(b->item);
+	free(b->pos);
+	free(b->target);
+	memset(b, 0, sizeof(*b));
+}
+
+/* ---- workspace ------------------------------------------------------------ */
+
+static void grow(float **p, size_t n)
+{
+	*p = rec_xrealloc(*p, (n ? n : 1) * sizeof(float));
+}
+
+static void reserve_rows(struct rec_sasrec *m, size_t N)
+{
+	struct rec_sasrec_work *w = m->w;
+	size_t d = m->o.dim, f = m->o.ffn, K = m->o.negatives + 1;
+
+	if (N <= w->cap_row)
+		return;
+	w->cap_row = N;
+	for (size_t l = 0; l < m->o.blocks; l++) {
+		struct block_acts *a = &w->blk[l];
+		grow(&a->x, N * d), grow(&a->ln1, N * d), grow(&a->m1, N), grow(&a->r1, N);
+		grow(&a->qkv, 3 * N * d), grow(&a->att, N * d), grow(&a->x2, N * d), grow(&a->ln2, N * d);
+		grow(&a->m2, N), grow(&a->r2, N), grow(&a->h, N * f), grow(&a->ha, N * f);
+		grow(&a->mask_a, N * d), grow(&a->mask_f, N * d);
+	}
+	grow(&w->mask_e, N * d), grow(&w->xL, N * d), grow(&w->hf, N * d), grow(&w->mf, N);
+	grow(&w->rf, N), grow(&w->dx, N * d), grow(&w->dy, N * d), grow(&w->dln, N * d);
+	grow(&w->dqkv, 3 * N * d), grow(&w->datt, N * d), grow(&w->dh, N * f), grow(&w->dha, N * f);
+	grow(&w->dhf, N * d), grow(&w->rowloss, N), grow(&w->g, N * K);
+	w->cand = rec_xrealloc(w->cand, N * K * sizeof(uint32_t));
+}
+
+/* Attention probabilities: H t^2 per sequence. */
+static void reserve_seqs(struct rec_sasrec *m, const struct rec_sasrec_batch *b)
+{
+	struct rec_sasrec_work *w = m->w;
+	size_t total = 0, H = m->o.heads, T = m->o.max_len, threads = m->o.threads ? m->o.threads : 1;
+
+	if (b->nseq + 1 > w->cap_seq) {
+		w->cap_seq = b->nseq + 1;
+		w->poff = rec_xrealloc(w->poff, w->cap_seq * sizeof(size_t));
+	}
+	for (size_t s = 0; s < b->nseq; s++) {
+		size_t t = b->off[s + 1] - b->off[s];
+		w->poff[s] = total;
+		total += H * t * t;
+	}
+	if (total > w->cap_p) {
+		w->cap_p = total;
+		for (size_t l = 0; l < m->o.blocks; l++)
+			grow(&w->blk[l].P, total);
+	}
+	if (threads > w->threads) {
+		w->threads = threads;
+		grow(&w->dP, threads * T * T);
+	}
+	if (m->o.loss == REC_SASREC_SOFTMAX && !w->logits)
+		grow(&w->logits, LOGIT_ROWS * m->nitems);
+}
+
+/* ---- forward -------------------------------------------------------------- */
+
+/* Site s of step m->steps: each element kept with probability 1 - p and
+ * scaled by 1 / (1 - p), from a hash of (seed, step, site, index), so the
+ * mask is the same whatever the threads. */
+static void dropout_mask(const struct rec_sasrec *m, float *mask, size_t n, uint64_t site)
+{
+	uint64_t key = rec_mix64(m->o.seed ^ rec_mix64(m->steps * 256 + site + 1));
+	double p = m->o.dropout;
+	float keep = 1.0f / (float)(1.0 - p);
+
+	for (size_t i = 0; i < n; i++)
+		mask[i] = (double)(rec_mix64(key + i) >> 11) * 0x1.0p-53 < p ? 0.0f : keep;
+}
+
+static void apply_mask(float *x, const float *mask, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		x[i] *= mask[i];
+}
+
+static void embed_forward(struct rec_sasrec *m, const struct rec_sasrec_batch *b, float *x, int drop)
+{
+	size_t d = m->o.dim;
+	const float *E = m->param + m->tok, *P = m->param + m->pos;
+
+	for (size_t i = 0; i < b->nrow; i++)
+		for (size_t c = 0; c < d; c++)
+			x[i * d + c] = E[(size_t)b->item[i] * d + c] + P[(size_t)b->pos[i] * d + c];
+	if (drop) {
+		dropout_mask(m, m->w->mask_e, b->nrow * d, 0);
+		apply_mask(x, m->w->mask_e, b->nrow * d);
+	}
+}
+
+/* out = x2 + drop(FFN(LN_2(x2))) with x2 = in + drop(attention(LN_1(in))). */
+static void block_forward(struct rec_sasrec *m, size_t l, const struct rec_sasrec_batch *b, float *out,
+			  int drop)
+{
+	const struct rec_sasrec_block *p = &m->blk[l];
+	struct block_acts *a = &m->w->blk[l];
+	const float *W = m->param;
+	size_t N = b->nrow, d = m->o.dim, f = m->o.ffn;
+
+	rec_layernorm_forward(a->ln1, a->m1, a->r1, a->x, W + p->ln1_g, W + p->ln1_b, N, d);
+	rec_linear_forward(a->qkv, a->ln1, W + p->qkv_w, W + p->qkv_b, N, d, 3 * d);
+	rec_attention_forward(a->att, a->P, a->qkv, b->off, m->w->poff, b->nseq, d, m->o.heads, m->o.threads);
+	rec_linear_forward(out, a->att, W + p->o_w, W + p->o_b, N, d, d);
+	if (drop) {
+		dropout_mask(m, a->mask_a, N * d, 1 + 2 * l);
+		apply_mask(out, a->mask_a, N * d);
+	}
+	for (size_t i = 0; i < N * d; i++)
+		a->x2[i] = a->x[i] + out[i];
+	rec_layernorm_forward(a->ln2, a->m2, a->r2, a->x2, W + p->ln2_g, W + p->ln2_b, N, d);
+	rec_linear_forward(a->h, a->ln2, W + p->up_w, W + p->up_b, N, d, f);
+	rec_act_forward(a->ha, a->h, N * f, m->o.act);
+	rec_linear_forward(out, a->ha, W + p->down_w, W + p->down_b, N, f, d);
+	if (drop) {
+		dropout_mask(m, a->mask_f, N * d, 2 + 2 * l);
+		apply_mask(out, a->mask_f, N * d);
+	}
+	for (size_t i = 0; i < N * d; i++)
+		out[i] += a->x2[i];
+}
+
+static void forward(struct rec_sasrec *m, const struct rec_sasrec_batch *b, int drop)
+{
+	struct rec_sasrec_work *w = m->w;
+	size_t L = m->o.blocks;
+
+	drop = drop && m->o.dropout > 0;
+	reserve_rows(m, b->nrow);
+	reserve_seqs(m, b);
+	embed_forward(m, b, L ? w->blk[0].x : w->xL, drop);
+	for (size_t l = 0; l < L; l++)
+		block_forward(m, l, b, l + 1 < L ? w->blk[l + 1].x : w->xL, drop);
+	rec_layernorm_forward(w->hf, w->mf, w->rf, w->xL, m->param + m->lnf_g, m->param + m->lnf_b, b->nrow,
+			      m->o.dim);
+}
+
+/* ---- losses --------------------------------------------------------------- */
+
+static size_t count_targets(const struct rec_sasrec_batch *b)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < b->nrow; i++)
+		n += b->target[i] != 0;
+	return n;
+}
+
+/* Softmax cross-entropy over items 1..nitems-1 of each row of lg (n rows);
+ * lg becomes scale * dloss/dlogits. Losses into rowloss. */
+static void softmax_rows(float *lg, float *rowloss, const uint32_t *target, size_t n, size_t V, float scale,
+			 size_t threads)
+{
+#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
+	for (size_t i = 0; i < n; i++) {
+		float *r = lg + i * V, mx = r[1];
+		double sum = 0;
+		if (!target[i]) {
+			memset(r, 0, V * sizeof(float));
+			rowloss[i] = 0;
+			continue;
+		}
+		for (size_t j = 2; j < V; j++)
+			mx = r[j] > mx ? r[j] : mx;
+		rowloss[i] = mx - r[target[i]];
+		for (size_t j = 1; j < V; j++)
+			sum += (r[j] = expf(r[j] - mx));
+		rowloss[i] += (float)log(sum);
+		r[0] = 0;
+		for (size_t j = 1; j < V; j++)
+			r[j] = (float)(r[j] / sum) * scale;
+		r[target[i]] -= scale;
+	}
+}
+
+/* Full softmax: LOGIT_ROWS rows of logits h E^T at a time. */
+static double full_softmax(struct rec_sasrec *m, const struct rec_sasrec_batch *b, float scale, int grad)
+{
+	struct rec_sasrec_work *w = m->w;
+	size_t V = m->nitems, d = m->o.dim;
+	const float *E = m->param + m->tok;
+	double sum = 0;
+
+	for (size_t r0 = 0; r0 < b->nrow; r0 += LOGIT_ROWS) {
+		size_t n = b->nrow - r0 < LOGIT_ROWS ? b->nrow - r0 : LOGIT_ROWS;
+		const float *h = w->hf + r0 * d;
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)V, (int)d, 1.0f, h, (int)d, E,
+			    (int)d, 0.0f, w->logits, (int)V);
+		softmax_rows(w->logits, w->rowloss + r0, b->target + r0, n, V, scale, m->o.threads);
+		for (size_t i = 0; i < n; i++)
+			sum += w->rowloss[r0 + i];
+		if (!grad)
+			continue;
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)d, (int)V, 1.0f, w->logits,
+			    (int)V, E, (int)d, 0.0f, w->dhf + r0 * d, (int)d);
+		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)V, (int)d, (int)n, 1.0f, w->logits,
+			    (int)V, h, (int)d, 1.0f, m->grad + m->tok, (int)d);
+	}
+	return sum;
+}
+
+/* Row i's negatives: uniform over the items but its target, from a hash of
+ * (seed, step, i). */
+static void draw_negatives(const struct rec_sasrec *m, uint32_t *c, uint32_t target, size_t i)
+{
+	uint64_t s = rec_mix64(m->o.seed ^ UINT64_C(0x6e6567) ^ rec_mix64(m->steps)) + i * UINT64_C(0x9e3779b97f4a7c15);
+	size_t V = m->nitems;
+
+	c[0] = target;
+	for (size_t k = 1; k <= m->o.negatives; k++) {
+		uint32_t j;
+		do
+			j = 1 + (uint32_t)((rec_splitmix64(&s) >> 11) % (V - 1));
+		while (j == target && V > 2);
+		c[k] = j;
+	}
+}
+
+static double softplus(double x)
+{
+	return log1p(exp(-fabs(x))) + (x > 0 ? x : 0);
+}
+
+/* Row i's loss over its candidates' scores s (K of them, the target
+ * first), which become scale * dloss/ds in place. */
+static float candidate_loss(int loss, float *s, size_t K, float scale)
+{
+	double l = 0, mx = s[0], sum = 0;
+
+	if (loss == REC_SASREC_BCE) {
+		for (size_t k = 0; k < K; k++) {
+			double sig = 1 / (1 + exp(-(double)s[k]));
+			l += softplus(k ? s[k] : -s[k]);
+			s[k] = (float)(k ? sig : sig - 1) * scale;
+		}
+		return (float)l;
+	}
+	for (size_t k = 1; k < K; k++)
+		mx = s[k] > mx ? s[k] : mx;
+	for (size_t k = 0; k < K; k++)
+		sum += exp(s[k] - mx);
+	l = log(sum) + mx - s[0];
+	for (size_t k = 0; k < K; k++)
+		s[k] = (float)(exp(s[k] - mx) / sum - (k == 0)) * scale;
+	return (float)l;
+}
+
+/* BCE or sampled softmax over each row's target and negatives. */
+static double sampled_loss(struct rec_sasrec *m, const struct rec_sasrec_batch *b, float scale, int grad)
+{
+	struct rec_sasrec_work *w = m->w;
+	size_t d = m->o.dim, K = m->o.negatives + 1;
+	float *E = m->param + m->tok, *dE = m->grad + m->tok;
+	double sum = 0;
+
+#pragma omp parallel for schedule(static) num_threads(m->o.threads) if (m->o.threads > 1)
+	for (size_t i = 0; i < b->nrow; i++) {
+		const float *h = w->hf + i * d;
+		uint32_t *c = w->cand + i * K;
+		float *g = w->g + i * K, *dh = w->dhf + i * d;
+		memset(dh, 0, d * sizeof(float));
+		w->rowloss[i] = 0;
+		if (!b->target[i])
+			continue;
+		draw_negatives(m, c, b->target[i], i);
+		for (size_t k = 0; k < K; k++)
+			g[k] = cblas_sdot((int)d, h, 1, E + (size_t)c[k] * d, 1);
+		w->rowloss[i] = candidate_loss(m->o.loss, g, K, scale);
+		for (size_t k = 0; k < K; k++)
+			cblas_saxpy((int)d, g[k], E + (size_t)c[k] * d, 1, dh, 1);
+	}
+	for (size_t i = 0; i < b->nrow; i++)
+		sum += w->rowloss[i];
+	if (grad)  /* serial: rows share candidates */
+		for (size_t i = 0; i < b->nrow; i++)
+			for (size_t k = 0; b->target[i] && k < K; k++)
+				cblas_saxpy((int)d, w->g[i * K + k], w->hf + i * d, 1,
+					    dE + (size_t)w->cand[i * K + k] * d, 1);
+	return sum;
+}
+
+/* ---- backward ------------------------------------------------------------- */
+
+static void masked(float *dst, const float *src, const float *mask, size_t n, int drop)
+{
+	for (size_t i = 0; i < n; i++)
+		dst[i] = drop ? src[i] * mask[i] : src[i];
+}
+
+/* dx: the gradient of the block's output in, of its input out. */
+static void block_backward(struct rec_sasrec *m, size_t l, const struct rec_sasrec_batch *b, int drop)
+{
+	const struct rec_sasrec_block *p = &m->blk[l];
+	struct block_acts *a = &m->w->blk[l];
+	struct rec_sasrec_work *w = m->w;
+	const float *W = m->param;
+	float *G = m->grad;
+	size_t N = b->nrow, d = m->o.dim, f = m->o.ffn;
+
+	masked(w->dy, w->dx, a->mask_f, N * d, drop);
+	memset(w->dha, 0, N * f * sizeof(float));
+	rec_linear_backward(w->dha, G + p->down_w, G + p->down_b, w->dy, a->ha, W + p->down_w, N, f, d);
+	memset(w->dh, 0, N * f * sizeof(float));
+	rec_act_backward(w->dh, w->dha, a->h, N * f, m->o.act);
+	memset(w->dln, 0, N * d * sizeof(float));
+	rec_linear_backward(w->dln, G + p->up_w, G + p->up_b, w->dh, a->ln2, W + p->up_w, N, d, f);
+	rec_layernorm_backward(w->dx, G + p->ln2_g, G + p->ln2_b, w->dln, a->x2, a->m2, a->r2, W + p->ln2_g,
+			       N, d);
+	masked(w->dy, w->dx, a->mask_a, N * d, drop);
+	memset(w->datt, 0, N * d * sizeof(float));
+	rec_linear_backward(w->datt, G + p->o_w, G + p->o_b, w->dy, a->att, W + p->o_w, N, d, d);
+	memset(w->dqkv, 0, 3 * N * d * sizeof(float));
+	rec_attention_backward(w->dqkv, w->dP, w->datt, a->qkv, a->P, b->off, w->poff, b->nseq, d,
+			       m->o.heads, m->o.max_len, m->o.threads);
+	memset(w->dln, 0, N * d * sizeof(float));
+	rec_linear_backward(w->dln, G + p->qkv_w, G + p->qkv_b, w->dqkv, a->ln1, W + p->qkv_w, N, d, 3 * d);
+	rec_layernorm_backward(w->dx, G + p->ln1_g, G + p->ln1_b, w->dln, a->x, a->m1, a->r1, W + p->ln1_g,
+			       N, d);
+}
+
+static void backward(struct rec_sasrec *m, const struct rec_sasrec_batch *b, int drop)
+{
+	struct rec_sasrec_work *w = m->w;
+	size_t N = b->nrow, d = m->o.dim;
+	float *dE = m->grad + m->tok, *dP = m->grad + m->pos;
+
+	drop = drop && m->o.dropout > 0;
+	memset(w->dx, 0, N * d * sizeof(float));
+	rec_layernorm_backward(w->dx, m->grad + m->lnf_g, m->grad + m->lnf_b, w->dhf, w->xL, w->mf, w->rf,
+			       m->param + m->lnf_g, N, d);
+	for (size_t l = m->o.blocks; l-- > 0;)
+		block_backward(m, l, b, drop);
+	masked(w->dy, w->dx, w->mask_e, N * d, drop);
+	for (size_t i = 0; i < N; i++)
+		for (size_t c = 0; c < d; c++) {
+			dE[(size_t)b->item[i] * d + c] += w->dy[i * d + c];
+			dP[(size_t)b->pos[i] * d + c] += w->dy[i * d + c];
+		}
+}
+
+/* ---- steps ---------------------------------------------------------------- */
+
+double rec_sasrec_loss(struct rec_sasrec *m, const struct rec_sasrec_batch *b, int train, int grad)
+{
+	size_t n = count_targets(b);
+	float scale = n ? 1.0f / (float)n : 0;
+	double sum;
+
+	if (!n)
+		return 0;
+	if (grad)
+		memset(m->grad, 0, m->nparam * sizeof(float));
+	forward(m, b, train);
+	sum = m->o.loss == REC_SASREC_SOFTMAX ? full_softmax(m, b, scale, grad) : sampled_loss(m, b, scale, grad);
+	if (grad)
+		backward(m, b, train);
+	return sum / (double)n;
+}
+
+/* Adam with SASRec's betas (0.9, 0.98). */
+static void adam(struct rec_sasrec *m)
+{
+	const float b1 = 0.9f, b2 = 0.98f, eps = 1e-8f, lr = m->o.lr;
+	float c1, c2;
+
+	m->steps++;
+	c1 = 1.0f / (1.0f - powf(b1, (float)m->steps));
+	c2 = 1.0f / (1.0f - powf(b2, (float)m->steps));
+	for (size_t i = 0; i < m->nparam; i++) {
+		float g = m->grad[i];
+		m->m[i] = b1 * m->m[i] + (1 - b1) * g;
+		m->v[i] = b2 * m->v[i] + (1 - b2) * g * g;
+		m->param[i] -= lr * (m->m[i] * c1) / (sqrtf(m->v[i] * c2) + eps);
+	}
+	memset(m->param + m->tok, 0, m->o.dim * sizeof(float));  /* padding stays 0 */
+}
+
+double rec_sasrec_step(struct rec_sasrec *m, const struct rec_sasrec_batch *b)
+{
+	double loss = rec_sasrec_loss(m, b, 1, 1);
+
+	adam(m);
+	m->trained += count_targets(b);
+	return loss;
+}
+
+void rec_sasrec_encode(struct rec_sasrec *m, const struct rec_sasrec_batch *b, float *h)
+{
+	size_t d = m->o.dim;
+
+	if (!b->nrow)
+		return;
+	forward(m, b, 0);
+	for (size_t s = 0; s < b->nseq; s++)
+		memcpy(h + s * d, m->w->hf + (size_t)(b->off[s + 1] - 1) * d, d * sizeof(float));
+}

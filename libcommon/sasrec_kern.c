@@ -1,0 +1,292 @@
+/* sasrec_kern.c - the transformer's kernels: LayerNorm, Linear (sgemm),
+ * ReLU/GELU and causal multi-head attention over packed sequences, each
+ * forward beside its backward. Attention is one sequence at a time (no
+ * padding to compute) with OpenMP over the sequences; its softmax and
+ * gradient touch only the causal triangle. */
+#include "config.h"
+#include "sasrec.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+#define LN_EPS 1e-5f
+
+void rec_layernorm_forward(float *out, float *mean, float *rstd, const float *x, const float *g,
+			   const float *b, size_t N, size_t C)
+{
+	for (size_t i = 0; i < N; i++) {
+		const float *xi = x + i * C;
+		float *oi = out + i * C, m = 0, v = 0, s;
+		for (size_t c = 0; c < C; c++)
+			m += xi[c];
+		m /= (float)C;
+		for (size_t c = 0; c < C; c++)
+			v += (xi[c] - m) * (xi[c] - m);
+		s = 1.0f / sqrtf(v / (float)C + LN_EPS);
+		for (size_t c = 0; c < C; c++)
+			oi[c] = (xi[c] - m) * s * g[c] + b[c];
+		mean[i] = m;
+		rstd[i] = s;
+	}
+}
+
+void rec_layernorm_backward(float *dx, float *dg, float *db, const float *dout, const float *x,
+			    const float *mean, const float *rstd, const float *g, size_t N, size_t C)
+{
+	for (size_t i = 0; i < N; i++) {
+		const float *xi = x + i * C, *di = dout + i * C;
+		float *dxi = dx + i * C, s = rstd[i], m = mean[i], dnorm_mean = 0, dnorm_dot = 0;
+		for (size_t c = 0; c < C; c++) {
+			float n = (xi[c] - m) * s, dn = g[c] * di[c];
+			dnorm_mean += dn;
+			dnorm_dot += dn * n;
+			dg[c] += n * di[c];
+			db[c] += di[c];
+		}
+		dnorm_mean /= (float)C;
+		dnorm_dot /= (float)C;
+		for (size_t c = 0; c < C; c++) {
+			float n = (xi[c] - m) * s;
+			dxi[c] += (g[c] * di[c] - dnorm_mean - n * dnorm_dot) * s;
+		}
+	}
+}
+
+void rec_linear_forward(float *y, const float *x, const float *W, const float *b, size_t N, size_t C,
+			size_t OC)
+{
+	for (size_t i = 0; i < N; i++)
+		memcpy(y + i * OC, b, OC * sizeof(float));
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)N, (int)OC, (int)C, 1.0f, x, (int)C, W,
+		    (int)C, 1.0f, y, (int)OC);
+}
+
+void rec_linear_forward_ref(float *y, const float *x, const float *W, const float *b, size_t N,
+			    size_t C, size_t OC)
+{
+	for (size_t i = 0; i < N; i++)
+		for (size_t o = 0; o < OC; o++) {
+			float s = b[o];
+			for (size_t c = 0; c < C; c++)
+				s += x[i * C + c] * W[o * C + c];
+			y[i * OC + o] = s;
+		}
+}
+
+void rec_linear_backward(float *dx, float *dW, float *db, const float *dy, const float *x,
+			 const float *W, size_t N, size_t C, size_t OC)
+{
+	for (size_t i = 0; i < N; i++)
+		for (size_t o = 0; o < OC; o++)
+			db[o] += dy[i * OC + o];
+	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)OC, (int)C, (int)N, 1.0f, dy, (int)OC, x,
+		    (int)C, 1.0f, dW, (int)C);
+	if (dx)
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, (int)C, (int)OC, 1.0f, dy,
+			    (int)OC, W, (int)C, 1.0f, dx, (int)C);
+}
+
+void rec_linear_backward_ref(float *dx, float *dW, float *db, const float *dy, const float *x,
+			     const float *W, size_t N, size_t C, size_t OC)
+{
+	for (size_t i = 0; i < N; i++)
+		for (size_t o = 0; o < OC; o++) {
+			float g = dy[i * OC + o];
+			db[o] += g;
+			for (size_t c = 0; c < C; c++) {
+				dW[o * C + c] += g * x[i * C + c];
+				if (dx)
+					dx[i * C + c] += g * W[o * C + c];
+			}
+		}
+}
+
+/* GELU, tanh form (GPT-2, llm.c). */
+#define GELU_K 0.7978845608f /* sqrt(2 / pi) */
+
+void rec_act_forward(float *y, const float *x, size_t n, int act)
+{
+	for (size_t i = 0; i < n; i++) {
+		float v = x[i];
+		if (act == REC_ACT_GELU)
+			y[i] = 0.5f * v * (1.0f + tanhf(GELU_K * (v + 0.044715f * v * v * v)));
+		else
+			y[i] = v > 0 ? v : 0;
+	}
+}
+
+void rec_act_backward(float *dx, const float *dy, const float *x, size_t n, int act)
+{
+	for (size_t i = 0; i < n; i++) {
+		float v = x[i];
+		if (act == REC_ACT_GELU) {
+			float u = GELU_K * (v + 0.044715f * v * v * v), t = tanhf(u);
+			float du = GELU_K * (1.0f + 3.0f * 0.044715f * v * v);
+			dx[i] += dy[i] * (0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * du);
+		} else if (v > 0) {
+			dx[i] += dy[i];
+		}
+	}
+}
+
+/* Row i of S (t x t) to probabilities over j <= i; zero above. */
+static void causal_softmax(float *S, size_t t)
+{
+	for (size_t i = 0; i < t; i++) {
+		float *r = S + i * t, mx = r[0], sum = 0;
+		for (size_t j = 1; j <= i; j++)
+			mx = r[j] > mx ? r[j] : mx;
+		for (size_t j = 0; j <= i; j++)
+			sum += (r[j] = expf(r[j] - mx));
+		for (size_t j = 0; j <= i; j++)
+			r[j] /= sum;
+		for (size_t j = i + 1; j < t; j++)
+			r[j] = 0;
+	}
+}
+
+/* dS = P * (dP - rowsum(P * dP)), in place over dP, the triangle only. */
+static void softmax_backward(float *dP, const float *P, size_t t)
+{
+	for (size_t i = 0; i < t; i++) {
+		const float *p = P + i * t;
+		float *d = dP + i * t, dot = 0;
+		for (size_t j = 0; j <= i; j++)
+			dot += p[j] * d[j];
+		for (size_t j = 0; j <= i; j++)
+			d[j] = p[j] * (d[j] - dot);
+		for (size_t j = i + 1; j < t; j++)
+			d[j] = 0;
+	}
+}
+
+void rec_attention_forward(float *out, float *P, const float *qkv, const uint32_t *off,
+			   const size_t *poff, size_t nseq, size_t C, size_t H, size_t threads)
+{
+	size_t hd = C / H;
+	float scale = 1.0f / sqrtf((float)hd);
+
+#pragma omp parallel for schedule(dynamic, 4) num_threads(threads) if (threads > 1)
+	for (size_t s = 0; s < nseq; s++) {
+		size_t t = off[s + 1] - off[s];
+		const float *q = qkv + (size_t)off[s] * 3 * C;
+		for (size_t h = 0; h < H; h++) {
+			float *p = P + poff[s] + h * t * t;
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)t, (int)t, (int)hd, scale,
+				    q + h * hd, (int)(3 * C), q + C + h * hd, (int)(3 * C), 0.0f, p, (int)t);
+			causal_softmax(p, t);
+			/* P is lower triangular: out = P V with trmm on a copy of V */
+			for (size_t i = 0; i < t; i++)
+				memcpy(out + (off[s] + i) * C + h * hd, q + i * 3 * C + 2 * C + h * hd,
+				       hd * sizeof(float));
+			cblas_strmm(CblasRowMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, (int)t,
+				    (int)hd, 1.0f, p, (int)t, out + (size_t)off[s] * C + h * hd, (int)C);
+		}
+	}
+}
+
+void rec_attention_forward_ref(float *out, float *P, const float *qkv, const uint32_t *off,
+			       const size_t *poff, size_t nseq, size_t C, size_t H)
+{
+	size_t hd = C / H;
+	float scale = 1.0f / sqrtf((float)hd);
+
+	for (size_t s = 0; s < nseq; s++) {
+		size_t t = off[s + 1] - off[s];
+		for (size_t h = 0; h < H; h++) {
+			float *p = P + poff[s] + h * t * t;
+			for (size_t i = 0; i < t; i++)
+				for (size_t j = 0; j < t; j++) {
+					const float *qi = qkv + (off[s] + i) * 3 * C + h * hd;
+					const float *kj = qkv + (off[s] + j) * 3 * C + C + h * hd;
+					float d = 0;
+					for (size_t c = 0; c < hd; c++)
+						d += qi[c] * kj[c];
+					p[i * t + j] = d * scale;
+				}
+			causal_softmax(p, t);
+			for (size_t i = 0; i < t; i++)
+				for (size_t c = 0; c < hd; c++) {
+					float sum = 0;
+					for (size_t j = 0; j <= i; j++)
+						sum += p[i * t + j] * qkv[(off[s] + j) * 3 * C + 2 * C + h * hd + c];
+					out[(off[s] + i) * C + h * hd + c] = sum;
+				}
+		}
+	}
+}
+
+#ifdef _OPENMP
+#include <omp.h>
+#define THREAD_ID() ((size_t)omp_get_thread_num())
+#else
+#define THREAD_ID() ((size_t)0)
+#endif
+
+void rec_attention_backward(float *dqkv, float *dP, const float *dout, const float *qkv,
+			    const float *P, const uint32_t *off, const size_t *poff, size_t nseq,
+			    size_t C, size_t H, size_t T, size_t threads)
+{
+	size_t hd = C / H, ld = 3 * C;
+	float scale = 1.0f / sqrtf((float)hd);
+
+#pragma omp parallel for schedule(dynamic, 4) num_threads(threads) if (threads > 1)
+	for (size_t s = 0; s < nseq; s++) {
+		size_t t = off[s + 1] - off[s];
+		const float *q = qkv + (size_t)off[s] * ld, *dy = dout + (size_t)off[s] * C;
+		float *dq = dqkv + (size_t)off[s] * ld, *d = dP + THREAD_ID() * T * T;
+		for (size_t h = 0; h < H; h++) {
+			const float *p = P + poff[s] + h * t * t;
+			size_t o = h * hd;
+			/* dP = dY V^T; dV += P^T dY */
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)t, (int)t, (int)hd, 1.0f,
+				    dy + o, (int)C, q + 2 * C + o, (int)ld, 0.0f, d, (int)t);
+			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)t, (int)hd, (int)t, 1.0f, p,
+				    (int)t, dy + o, (int)C, 1.0f, dq + 2 * C + o, (int)ld);
+			softmax_backward(d, p, t);
+			/* dQ += scale dS K; dK += scale dS^T Q */
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)t, (int)hd, (int)t, scale,
+				    d, (int)t, q + C + o, (int)ld, 1.0f, dq + o, (int)ld);
+			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)t, (int)hd, (int)t, scale,
+				    d, (int)t, q + o, (int)ld, 1.0f, dq + C + o, (int)ld);
+		}
+	}
+}
+
+void rec_attention_backward_ref(float *dqkv, const float *dout, const float *qkv, const float *P,
+				const uint32_t *off, const size_t *poff, size_t nseq, size_t C,
+				size_t H)
+{
+	size_t hd = C / H, ld = 3 * C;
+	float scale = 1.0f / sqrtf((float)hd);
+
+	for (size_t s = 0; s < nseq; s++) {
+		size_t t = off[s + 1] - off[s], r0 = off[s];
+		for (size_t h = 0; h < H; h++) {
+			const float *p = P + poff[s] + h * t * t;
+			size_t o = h * hd;
+			for (size_t i = 0; i < t; i++) {
+				const float *dy = dout + (r0 + i) * C + o;
+				float dp[i + 1], dot = 0;
+				for (size_t j = 0; j <= i; j++) {
+					const float *v = qkv + (r0 + j) * ld + 2 * C + o;
+					float *dv = dqkv + (r0 + j) * ld + 2 * C + o;
+					dp[j] = 0;
+					for (size_t c = 0; c < hd; c++) {
+						dp[j] += dy[c] * v[c];
+						dv[c] += p[i * t + j] * dy[c];
+					}
+					dot += p[i * t + j] * dp[j];
+				}
+				for (size_t j = 0; j <= i; j++) {
+					float ds = p[i * t + j] * (dp[j] - dot) * scale;
+					for (size_t c = 0; c < hd; c++) {
+						dqkv[(r0 + i) * ld + o + c] += ds * qkv[(r0 + j) * ld + C + o + c];
+						dqkv[(r0 + j) * ld + C + o + c] += ds * qkv[(r0 + i) * ld + o + c];
+					}
+				}
+			}
+		}
+	}
+}
