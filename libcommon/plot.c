@@ -432,12 +432,124 @@ int rec_plot_calibration(const char *path, const float *p, const float *y, const
 	return rc;
 }
 
+/* ---- scaling laws: log-log points and the fitted curve -------------------- */
+
+struct law_plot {
+	const double *N, *loss;
+	size_t n, nfit;            /* the first nfit points were fitted */
+	const struct rec_law *law;
+	double x0, x1, y0, y1;     /* log10 ranges of the axes */
+	const char *title;
+};
+
+/* Position in [0, 1] of v on a log10 axis from lo to hi. */
+static double log_pos(double v, double lo, double hi)
+{
+	return (log10(v) - lo) / (hi - lo);
+}
+
+/* Frame and ticks of a log-log plot: TICKS + 1 values evenly spaced in
+ * log, labelled with their values. */
+static void svg_log_axes(const struct frame *f, const struct law_plot *lp)
+{
+	FILE *fp = f->fp;
+
+	fprintf(fp, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" "
+		"stroke=\"black\"/>\n<g stroke=\"#e6e6e6\">\n", L, T, S, S);
+	for (int i = 1; i < TICKS; i++) {
+		double v = (double)i / TICKS;
+		fprintf(fp, "<line x1=\"%.4g\" y1=\"%d\" x2=\"%.4g\" y2=\"%d\"/>\n",
+			px(f, v), T, px(f, v), T + S);
+		fprintf(fp, "<line x1=\"%d\" y1=\"%.4g\" x2=\"%d\" y2=\"%.4g\"/>\n",
+			L, py(f, v), L + S, py(f, v));
+	}
+	fputs("</g>\n", fp);
+	for (int i = 0; i <= TICKS; i++) {
+		double v = (double)i / TICKS;
+		fprintf(fp, "<text x=\"%.4g\" y=\"%d\" text-anchor=\"middle\">%.3g</text>\n",
+			px(f, v), T + S + 20, pow(10, lp->x0 + v * (lp->x1 - lp->x0)));
+		fprintf(fp, "<text x=\"%d\" y=\"%.4g\" text-anchor=\"end\">%.4g</text>\n",
+			L - 9, py(f, v) + 4, pow(10, lp->y0 + v * (lp->y1 - lp->y0)));
+	}
+	fprintf(fp, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">Parameters N (log)</text>\n"
+		"<text transform=\"translate(%d %d) rotate(-90)\" text-anchor=\"middle\">"
+		"Test loss (log)</text>\n", L + S / 2, T + S + 46, L - 58, T + S / 2);
+}
+
+/* Axis ranges holding every point and the curve between them, padded. */
+static void law_ranges(struct law_plot *lp)
+{
+	double xl = INFINITY, xh = -INFINITY, yl = INFINITY, yh = -INFINITY, pad;
+
+	for (size_t i = 0; i < lp->n; i++) {
+		double fit = rec_law_at(lp->law, lp->N[i]);
+		xl = fmin(xl, log10(lp->N[i]));
+		xh = fmax(xh, log10(lp->N[i]));
+		yl = fmin(yl, fmin(log10(lp->loss[i]), log10(fit)));
+		yh = fmax(yh, fmax(log10(lp->loss[i]), log10(fit)));
+	}
+	pad = (xh - xl) * 0.05 + 1e-3;
+	lp->x0 = xl - pad;
+	lp->x1 = xh + pad;
+	pad = (yh - yl) * 0.08 + 1e-3;
+	lp->y0 = yl - pad;
+	lp->y1 = yh + pad;
+}
+
+static void draw_law(FILE *fp, const void *arg)
+{
+	const struct law_plot *lp = arg;
+	const struct rec_law *law = lp->law;
+	struct frame f = { fp, 1 };
+	double x[101], y[101];
+	char sub[160];
+
+	snprintf(sub, sizeof(sub), "L(N) = %.4g + %.4g N^-%.4g, fitted on %zu of %zu points",
+		 law->E, law->A, law->alpha, lp->nfit, lp->n);
+	svg_begin(fp, "Scaling law", lp->title, sub);
+	svg_log_axes(&f, lp);
+	for (int i = 0; i <= 100; i++) {
+		double N = pow(10, lp->x0 + (lp->x1 - lp->x0) * i / 100);
+		x[i] = (double)i / 100;
+		y[i] = log_pos(rec_law_at(law, N), lp->y0, lp->y1);
+	}
+	fprintf(fp, "<clipPath id=\"area\"><rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\"/>"
+		"</clipPath>\n<g clip-path=\"url(#area)\">\n", L, T, S, S);
+	svg_polyline(&f, x, y, 101);
+	fputs("</g>\n", fp);
+	for (size_t i = 0; i < lp->n; i++) {
+		int held = i >= lp->nfit;
+		fprintf(fp, "<circle cx=\"%.4g\" cy=\"%.4g\" r=\"5\" fill=\"%s\" stroke=\"%s\" "
+			"stroke-width=\"2\"/>\n", px(&f, log_pos(lp->N[i], lp->x0, lp->x1)),
+			py(&f, log_pos(lp->loss[i], lp->y0, lp->y1)), held ? "white" : "#1f77b4",
+			held ? "#d62728" : "#1f77b4");
+	}
+	fprintf(fp, "<rect x=\"%d\" y=\"%d\" width=\"200\" height=\"48\" fill=\"white\" stroke=\"#ccc\"/>\n"
+		"<circle cx=\"%d\" cy=\"%d\" r=\"5\" fill=\"#1f77b4\"/><text x=\"%d\" y=\"%d\">fitted</text>\n"
+		"<circle cx=\"%d\" cy=\"%d\" r=\"5\" fill=\"white\" stroke=\"#d62728\" stroke-width=\"2\"/>"
+		"<text x=\"%d\" y=\"%d\">held out, predicted</text>\n",
+		L + S - 210, T + 10, L + S - 190, T + 26, L + S - 176, T + 30,
+		L + S - 190, T + 46, L + S - 176, T + 50);
+}
+
+int rec_plot_law(const char *path, const double *N, const double *loss, size_t n, size_t nfit,
+		 const struct rec_law *law, const char *title)
+{
+	struct law_plot lp = { N, loss, n, nfit, law, 0, 0, 0, 0, title };
+
+	if (n == 0)
+		return rec_error("cannot draw a scaling law in '%s': no points", out_name(path));
+	law_ranges(&lp);
+	return write_svg(path, draw_law, &lp);
+}
+
 int rec_plot_parse(const char *arg, struct rec_plot_spec *spec)
 {
 	static const struct { const char *prefix; enum rec_plot_kind kind; } kinds[] = {
 		{ "roc:", REC_PLOT_ROC },
 		{ "calibration:", REC_PLOT_CALIBRATION },
 		{ "calib:", REC_PLOT_CALIBRATION },
+		{ "law:", REC_PLOT_LAW },
 	};
 	const char *base = strrchr(arg, '/');
 
@@ -455,6 +567,8 @@ int rec_plot_parse(const char *arg, struct rec_plot_spec *spec)
 		spec->kind = REC_PLOT_ROC;
 	else if (strncasecmp(base, "calib", 5) == 0)
 		spec->kind = REC_PLOT_CALIBRATION;
+	else if (strncasecmp(base, "law", 3) == 0 || strncasecmp(base, "scaling", 7) == 0)
+		spec->kind = REC_PLOT_LAW;
 	else
 		return -1;
 	return 0;

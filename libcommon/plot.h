@@ -1,12 +1,16 @@
-/* plot.h - ROC curves and reliability diagrams as standalone SVG files. */
+/* plot.h - ROC curves, reliability diagrams and scaling laws as standalone
+ * SVG files. */
 #ifndef REC_PLOT_H
 #define REC_PLOT_H
 
 #include <stddef.h>
 
+#include "scaling.h"
+
 enum rec_plot_kind {
 	REC_PLOT_ROC = 1,
-	REC_PLOT_CALIBRATION
+	REC_PLOT_CALIBRATION,
+	REC_PLOT_LAW               /* rec-eval --scaling-law only */
 };
 
 /* What one --plot asks for. path points into the parsed argument. */
@@ -18,8 +22,9 @@ struct rec_plot_spec {
 #define REC_PLOT_BINS 20         /* calibration bins rec_plot_draw uses */
 #define REC_PLOT_MAX_POINTS 2000 /* about the most vertices a drawn curve keeps */
 
-/* Parses "roc:FILE", "calibration:FILE" (or "calib:FILE"), or a FILE whose
- * base name starts with "roc" or "calib" (any case). -1 when the kind cannot
+/* Parses "roc:FILE", "calibration:FILE" (or "calib:FILE"), "law:FILE", or
+ * a FILE whose base name starts with "roc", "calib", "law" or "scaling"
+ * (any case). -1 when the kind cannot
  * be told, or FILE is empty or "-" (standard output carries the tool's
  * data); prints nothing, the caller knows the option. */
 int rec_plot_parse(const char *arg, struct rec_plot_spec *spec);
@@ -60,7 +65,12 @@ int rec_plot_roc(const char *path, const float *p, const float *y, const float *
 		 size_t n, const char *title);
 int rec_plot_calibration(const char *path, const float *p, const float *y, const float *w,
 			 size_t n, unsigned bins, const char *title);
-/* Draws what spec asks for, with REC_PLOT_BINS calibration bins. */
+/* Loss against size on log-log axes: the points (the first nfit filled,
+ * the held-out rest hollow) and the fitted law's curve. */
+int rec_plot_law(const char *path, const double *N, const double *loss, size_t n, size_t nfit,
+		 const struct rec_law *law, const char *title);
+/* Draws what spec asks for, with REC_PLOT_BINS calibration bins (not
+ * REC_PLOT_LAW, which rec_plot_law draws). */
 int rec_plot_draw(const struct rec_plot_spec *spec, const float *p, const float *y,
 		  const float *w, size_t n, const char *title);
 

@@ -698,3 +698,10 @@ void rec_sasrec_encode(struct rec_sasrec *m, const struct rec_sasrec_batch *b, f
 	for (size_t s = 0; s < b->nseq; s++)
 		memcpy(h + s * d, m->w->hf + (size_t)(b->off[s + 1] - 1) * d, d * sizeof(float));
 }
+
+size_t rec_sasrec_params(const struct rec_sasrec *m, int non_embedding)
+{
+	size_t embedding = (m->nitems + m->o.max_len) * m->o.dim;
+
+	return non_embedding ? m->nparam - embedding : m->nparam;
+}

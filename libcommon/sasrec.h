@@ -158,6 +158,9 @@ int rec_sasrec_loss_parse(const char *name);
 struct rec_sasrec *rec_sasrec_new(const struct rec_schema *s, const struct rec_sasrec_opts *o,
 				  const uint64_t *ids, size_t n);
 void rec_sasrec_free(struct rec_sasrec *m);
+/* Parameters of the model; without the item and position embeddings with
+ * non_embedding set (the N of scaling laws, Kaplan et al. 2020). */
+size_t rec_sasrec_params(const struct rec_sasrec *m, int non_embedding);
 /* The row of a hashed item ID, 0 when it is not in the vocabulary. */
 uint32_t rec_sasrec_find(const struct rec_sasrec *m, uint64_t id);
 

@@ -9,6 +9,7 @@
 #include "metrics.h"
 #include "plot.h"
 #include "rank.h"
+#include "scaling.h"
 #include "sasrec.h"
 
 #include <cblas.h>
@@ -33,6 +34,9 @@ struct eval_opts {
 	int ranks;                /* --ranks: sasrec's rank of each user's target on stdout */
 	int split;                /* --split test|valid: sasrec's held-out item (test) */
 	int set_seq;              /* one of the four given */
+	int scaling;              /* --scaling-law: fit L(N) to (size, loss) points */
+	size_t hold_out;          /* --hold-out <n>: the n largest sizes predicted, not fitted (2) */
+	int set_hold_out;
 	size_t nseen;
 	char **inputs;            /* hashed streams; none = stdin */
 	size_t ninputs;
@@ -53,6 +57,8 @@ static void usage(void)
 	       "       rec-eval -m <model> --top-k <n> [--seen <file>]... [--json] [<file>...]\n"
 	       "       rec-eval -m <sasrec-model> [--top-k <n>] [--keep-seen] [--sampled <n>]\n"
 	       "                [--split test|valid] [--ranks] [--json] [<file>...]\n"
+	       "       rec-eval --scaling-law [--hold-out <n>] [--plot law:<file>] [--json]\n"
+	       "                [<points>...]\n"
 	       "Score hashed feature streams with a model from rec-train and print AUC,\n"
 	       "logloss, group AUC (over the stream's group key), calibration and coverage.\n"
 	       "With --top-k, rank the catalogue for every user of the streams (a held-out\n"
@@ -60,7 +66,9 @@ static void usage(void)
 	       "MAP at n against each user's positives there, coverage and popularity of\n"
 	       "the lists.\n"
 	       "A sasrec model ranks the held-out item of every sequence of the streams:\n"
-	       "HR, NDCG, MRR, cross-entropy, by history length too.\n\n"
+	       "HR, NDCG, MRR, cross-entropy, by history length too.\n"
+	       "With --scaling-law, fit L(N) = E + A N^-alpha to 'size loss' lines and\n"
+	       "predict the largest sizes from the others.\n\n"
 	       "  -m, --model <file>     the model\n"
 	       "      --json             print the metrics as one JSON object\n"
 	       "      --predict          write 'score<TAB>label[<TAB>group]' per record to\n"
@@ -86,15 +94,23 @@ static void usage(void)
 	       "      --ranks            write 'user<TAB>history<TAB>rank<TAB>candidates<TAB>\n"
 	       "                         sampled_rank<TAB>sampled_candidates<TAB>cross_entropy'\n"
 	       "                         per user to stdout; the metrics go to stderr\n"
+	       "scaling laws, on text lines 'N loss' (e.g. non-embedding parameters and\n"
+	       "test cross-entropy of a ladder of models):\n"
+	       "      --scaling-law      fit L(N) = E + A N^-alpha in relative error\n"
+	       "      --hold-out <n>     predict the n largest sizes instead of fitting them\n"
+	       "                         (2; 0: fit all)\n"
+	       "      --plot law:<file>  draw points and curve, log-log, as SVG\n"
 	       "  -h, --help             show this help\n"
 	       "      --version          show the version\n");
 }
 
 enum { OPT_JSON = 256, OPT_PREDICT, OPT_MIN_AUC, OPT_PLOT, OPT_VERSION, OPT_TOP_K, OPT_SEEN,
-       OPT_POPULARITY, OPT_KEEP_SEEN, OPT_SAMPLED, OPT_RANKS, OPT_SPLIT };
+       OPT_POPULARITY, OPT_KEEP_SEEN, OPT_SAMPLED, OPT_RANKS, OPT_SPLIT, OPT_SCALING,
+       OPT_HOLD_OUT };
 
 static const struct option long_options[] = {
 	{ "help", no_argument, NULL, 'h' },
+	{ "hold-out", required_argument, NULL, OPT_HOLD_OUT },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "keep-seen", no_argument, NULL, OPT_KEEP_SEEN },
 	{ "min-auc", required_argument, NULL, OPT_MIN_AUC },
@@ -104,12 +120,22 @@ static const struct option long_options[] = {
 	{ "predict", no_argument, NULL, OPT_PREDICT },
 	{ "ranks", no_argument, NULL, OPT_RANKS },
 	{ "sampled", required_argument, NULL, OPT_SAMPLED },
+	{ "scaling-law", no_argument, NULL, OPT_SCALING },
 	{ "seen", required_argument, NULL, OPT_SEEN },
 	{ "split", required_argument, NULL, OPT_SPLIT },
 	{ "top-k", required_argument, NULL, OPT_TOP_K },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 }
 };
+
+/* Scaling-law plots go with --scaling-law, the others without. */
+static void check_plots(const struct eval_opts *o)
+{
+	for (size_t i = 0; i < o->nplots; i++)
+		if ((o->plot[i].kind == REC_PLOT_LAW) != !!o->scaling)
+			rec_usage_error(o->scaling ? "--scaling-law draws law:<file> plots only"
+						   : "--plot law:<file> goes with --scaling-law");
+}
 
 static void parse_args(struct eval_opts *o, int argc, char **argv)
 {
@@ -139,6 +165,12 @@ static void parse_args(struct eval_opts *o, int argc, char **argv)
 				rec_usage_exit();
 			break;
 		case OPT_POPULARITY: o->popularity = 1; break;
+		case OPT_SCALING: o->scaling = 1; break;
+		case OPT_HOLD_OUT:
+			if (rec_parse_size(optarg, "--hold-out", 0, 1000000, &o->hold_out) < 0)
+				rec_usage_exit();
+			o->set_hold_out = 1;
+			break;
 		case OPT_KEEP_SEEN: o->keep_seen = o->set_seq = 1; break;
 		case OPT_RANKS: o->ranks = o->set_seq = 1; break;
 		case OPT_SAMPLED:
@@ -160,7 +192,14 @@ static void parse_args(struct eval_opts *o, int argc, char **argv)
 		default: rec_usage_exit();
 		}
 	}
-	if (!o->model)
+	check_plots(o);
+	if (o->scaling && (o->model || o->predict || o->min_auc >= 0 || o->top_k || o->nseen ||
+			   o->popularity || o->set_seq))
+		rec_usage_error("--scaling-law reads 'size loss' points, not a model: of the other "
+				"options only --hold-out, --plot law:<file> and --json apply");
+	if (o->set_hold_out && !o->scaling)
+		rec_usage_error("--hold-out goes with --scaling-law");
+	if (!o->model && !o->scaling)
 		rec_usage_error("name the model with -m");
 	if ((o->nseen || o->popularity) && !o->top_k)
 		rec_usage_error("--seen and --popularity go with --top-k");
@@ -384,15 +423,18 @@ static void seq_metrics(FILE *fp, const char *prefix, const struct rec_seqeval_m
 	}
 }
 
-static void report_seq(FILE *fp, const struct rec_seqeval *r, const struct eval_opts *o, size_t k)
+static void report_seq(FILE *fp, const struct rec_sasrec *m, const struct rec_seqeval *r,
+		       const struct eval_opts *o, size_t k)
 {
+	size_t params = rec_sasrec_params(m, 0), nonembed = rec_sasrec_params(m, 1);
 	char prefix[48];
 
 	if (o->json)
-		fprintf(fp, "{\"users\": %zu, \"skipped\": %zu, \"model\": \"sasrec\", \"k\": %zu, ", r->n,
-			r->skipped, k);
+		fprintf(fp, "{\"users\": %zu, \"skipped\": %zu, \"model\": \"sasrec\", \"params\": %zu, "
+			"\"non_embedding_params\": %zu, \"k\": %zu, ", r->n, r->skipped, params, nonembed, k);
 	else
-		fprintf(fp, "users                %zu\n", r->n);
+		fprintf(fp, "users                %zu\nparams               %zu\n"
+			"non_embedding_params %zu\n", r->n, params, nonembed);
 	seq_metrics(fp, "", &r->all, k, o->json);
 	if (o->sampled) {
 		snprintf(prefix, sizeof(prefix), "sampled%zu_", o->sampled);
@@ -458,7 +500,7 @@ static int run_seq_eval(const struct eval_opts *o, const struct rec_model *mf)
 		rec_seqeval_run(m, &s, &eo, &r);
 		if (!r.n)
 			rec_warn("no sequence of 3 or more items the model knows: nothing to measure");
-		report_seq(o->ranks ? stderr : stdout, &r, o, eo.k);
+		report_seq(o->ranks ? stderr : stdout, m, &r, o, eo.k);
 		if (o->ranks && write_ranks(&s, &r) < 0)
 			rc = -1;
 		rec_seqeval_free(&r);
@@ -469,6 +511,109 @@ static int run_seq_eval(const struct eval_opts *o, const struct rec_model *mf)
 }
 
 /* The model file's kind decides: sasrec, or one behind rec_ctr. */
+/* ---- scaling laws --------------------------------------------------------- */
+
+static int by_size(const void *a, const void *b)
+{
+	const double *x = a, *y = b;
+
+	return x[0] < y[0] ? -1 : x[0] > y[0];
+}
+
+/* Sorts the points by size (stable in loss for equal sizes). */
+static void sort_points(struct rec_law_points *pts)
+{
+	double *pair = rec_xmalloc(pts->n * 2 * sizeof(double));
+
+	for (size_t i = 0; i < pts->n; i++) {
+		pair[2 * i] = pts->N[i];
+		pair[2 * i + 1] = pts->L[i];
+	}
+	qsort(pair, pts->n, 2 * sizeof(double), by_size);
+	for (size_t i = 0; i < pts->n; i++) {
+		pts->N[i] = pair[2 * i];
+		pts->L[i] = pair[2 * i + 1];
+	}
+	free(pair);
+}
+
+static void json_g(FILE *fp, const char *key, double v, const char *sep)
+{
+	if (isfinite(v))
+		fprintf(fp, "\"%s\": %.9g%s", key, v, sep);
+	else
+		fprintf(fp, "\"%s\": null%s", key, sep);
+}
+
+static void report_law(FILE *fp, const struct rec_law_points *pts, const struct rec_law *law,
+		       int json)
+{
+	size_t nfit = law->n;
+
+	if (json) {
+		fprintf(fp, "{\"points\": %zu, \"fitted\": %zu, ", pts->n, nfit);
+		json_g(fp, "E", law->E, ", ");
+		json_g(fp, "A", law->A, ", ");
+		json_g(fp, "alpha", law->alpha, ", ");
+		json_g(fp, "se_E", law->se_E, ", ");
+		json_g(fp, "se_A", law->se_A, ", ");
+		json_g(fp, "se_alpha", law->se_alpha, ", ");
+		json_g(fp, "rms_rel_residual", law->rms_rel, ", \"held_out\": [");
+		for (size_t i = nfit; i < pts->n; i++) {
+			double pred = rec_law_at(law, pts->N[i]);
+			fprintf(fp, "%s{", i > nfit ? ", " : "");
+			json_g(fp, "N", pts->N[i], ", ");
+			json_g(fp, "loss", pts->L[i], ", ");
+			json_g(fp, "predicted", pred, ", ");
+			json_g(fp, "rel_error", (pred - pts->L[i]) / pts->L[i], "}");
+		}
+		fputs("]}\n", fp);
+		return;
+	}
+	fprintf(fp, "points               %zu, fitted %zu (N %.4g .. %.4g)\n", pts->n, nfit,
+		pts->N[0], pts->N[nfit - 1]);
+	fprintf(fp, "E                    %.6g ± %.2g\n", law->E, law->se_E);
+	fprintf(fp, "A                    %.6g ± %.2g\n", law->A, law->se_A);
+	fprintf(fp, "alpha                %.6g ± %.2g\n", law->alpha, law->se_alpha);
+	fprintf(fp, "rms_rel_residual     %.4g\n", law->rms_rel);
+	if (nfit < pts->n)
+		fprintf(fp, "%-20s %-12s %-12s %s\n", "held_out_N", "loss", "predicted", "rel_error");
+	for (size_t i = nfit; i < pts->n; i++) {
+		double pred = rec_law_at(law, pts->N[i]);
+		fprintf(fp, "%-20.6g %-12.6g %-12.6g %+.2f%%\n", pts->N[i], pts->L[i], pred,
+			100 * (pred - pts->L[i]) / pts->L[i]);
+	}
+}
+
+/* --scaling-law: the points of every input, the smallest sizes fitted,
+ * the hold_out largest predicted. */
+static int run_scaling(const struct eval_opts *o)
+{
+	struct rec_law_points pts = { 0 };
+	struct rec_law law;
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < (o->ninputs ? o->ninputs : 1); i++)
+		rc = rec_law_read(&pts, o->ninputs ? o->inputs[i] : NULL);
+	if (rc == 0 && pts.n <= o->hold_out + 2)
+		rc = rec_error("%zu points: a law needs 3 to fit besides the %zu held out", pts.n,
+			       o->hold_out);
+	if (rc == 0) {
+		sort_points(&pts);
+		rc = rec_law_fit(pts.N, pts.L, pts.n - o->hold_out, &law);
+	}
+	if (rc == 0) {
+		report_law(stdout, &pts, &law, o->json);
+		for (size_t i = 0; i < o->nplots; i++)
+			if (rec_plot_law(o->plot[i].path, pts.N, pts.L, pts.n, law.n, &law, NULL) < 0)
+				rc = -1;
+	}
+	rec_law_points_free(&pts);
+	if (fflush(stdout) != 0)
+		rc = rec_error("cannot write to standard output");
+	return rc == 0 ? REC_EXIT_OK : REC_EXIT_TROUBLE;
+}
+
 static int run_eval(const struct eval_opts *o)
 {
 	struct rec_model *mf = rec_model_open(o->model);
@@ -519,10 +664,12 @@ static int run_eval(const struct eval_opts *o)
 
 int main(int argc, char **argv)
 {
-	struct eval_opts o = { .min_auc = -1, .sampled = 100, .split = REC_SPLIT_TEST };
+	struct eval_opts o = { .min_auc = -1, .sampled = 100, .split = REC_SPLIT_TEST, .hold_out = 2 };
 
 	rec_setprogname(argv[0]);
 	parse_args(&o, argc, argv);
+	if (o.scaling)
+		return run_scaling(&o);
 	openblas_set_num_threads(1);  /* deep models split batches among their own threads */
 	return run_eval(&o);
 }
