@@ -29,10 +29,9 @@ struct rec_embed {
 	size_t val_off;           /* where its values start */
 	size_t nrows, nchunks;
 	unsigned char **chunk;
-	uint32_t *slot;           /* a tag of the ID | (row + 1); 0 = empty */
+	uint32_t *slot;           /* row + 1; 0 = empty */
 	size_t nslots;
 	unsigned shift;           /* 64 - log2(nslots) */
-	unsigned rowbits;         /* log2(nslots): row + 1 fits below, the tag above */
 	uint8_t *cms;             /* count-min sketch, only with min_count > 1 */
 	uint32_t now;
 };
@@ -168,21 +167,6 @@ static inline size_t slot_of(const struct rec_embed *e, uint64_t id)
 	return (size_t)((id * UINT64_C(0x9e3779b97f4a7c15)) >> e->shift);
 }
 
-/* Hash bits below those that picked the slot, in the slot bits row + 1
- * leaves free (the index holds fewer rows than slots): a probe passes over
- * most other IDs' slots without reading their rows, a cache miss each. */
-static inline uint32_t tag_of(const struct rec_embed *e, uint64_t id)
-{
-	uint32_t hi = (uint32_t)((id * UINT64_C(0x9e3779b97f4a7c15)) >> 32);
-
-	return e->rowbits < 32 ? hi << e->rowbits : 0;
-}
-
-static inline uint32_t row_mask(const struct rec_embed *e)
-{
-	return e->rowbits < 32 ? (UINT32_C(1) << e->rowbits) - 1 : UINT32_MAX;
-}
-
 static void index_reset(struct rec_embed *e, size_t nslots)
 {
 	free(e->slot);
@@ -190,14 +174,12 @@ static void index_reset(struct rec_embed *e, size_t nslots)
 	e->shift = 64;
 	for (size_t n = nslots; n > 1; n >>= 1)
 		e->shift--;
-	e->rowbits = 64 - e->shift;
 	e->slot = rec_xcalloc(nslots, sizeof(uint32_t));
 	for (uint32_t r = 0; r < e->nrows; r++) {
-		uint64_t id = row_id(e, r);
-		size_t i = slot_of(e, id);
+		size_t i = slot_of(e, row_id(e, r));
 		while (e->slot[i])
 			i = (i + 1) & (e->nslots - 1);
-		e->slot[i] = tag_of(e, id) | (r + 1);
+		e->slot[i] = r + 1;
 	}
 }
 
@@ -268,12 +250,10 @@ const struct rec_embed_opts *rec_embed_opts(const struct rec_embed *e)
 uint32_t rec_embed_find(struct rec_embed *e, uint64_t id, int create)
 {
 	size_t i = slot_of(e, id), mask = e->nslots - 1;
-	uint32_t tag = tag_of(e, id), rows = row_mask(e), s, row;
+	uint32_t row;
 
-	for (; (s = e->slot[i]); i = (i + 1) & mask) {
-		if ((s & ~rows) != tag)
-			continue;
-		row = (s & rows) - 1;
+	for (; e->slot[i]; i = (i + 1) & mask) {
+		row = e->slot[i] - 1;
 		if (row_id(e, row) == id) {
 			if (e->o.expire_after)
 				*row_seen(e, row) = e->now;
@@ -283,7 +263,7 @@ uint32_t rec_embed_find(struct rec_embed *e, uint64_t id, int create)
 	if (!create || e->nrows >= REC_EMBED_NONE - 1 || (e->cms && !admit(e, id)))
 		return REC_EMBED_NONE;
 	row = append_row(e, id);
-	e->slot[i] = tag | (row + 1);
+	e->slot[i] = row + 1;
 	if (e->nrows * 5 > e->nslots * 4)
 		index_reset(e, e->nslots * 2);
 	return row;
@@ -425,15 +405,10 @@ void rec_embed_prefetch(const struct rec_embed *e, uint64_t id)
 
 void rec_embed_prefetch_probe(const struct rec_embed *e, uint64_t id)
 {
-	size_t i = slot_of(e, id), mask = e->nslots - 1;
-	uint32_t tag = tag_of(e, id), rows = row_mask(e), s;
+	uint32_t s = e->slot[slot_of(e, id)];
 
-	/* the first slot with the ID's tag, most likely its row */
-	for (int probes = 0; (s = e->slot[i]) && probes < 8; i = (i + 1) & mask, probes++)
-		if ((s & ~rows) == tag) {
-			__builtin_prefetch(row_base(e, (s & rows) - 1));
-			return;
-		}
+	if (s)
+		__builtin_prefetch(row_base(e, s - 1));
 }
 
 void rec_embed_prefetch_row(const struct rec_embed *e, uint32_t row)

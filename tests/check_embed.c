@@ -38,8 +38,8 @@ START_TEST(test_rows_by_id)
 }
 END_TEST
 
-/* IDs whose hashes differ in the low bits only share a slot and its tag:
- * the store must tell them apart by the IDs in the rows. */
+/* IDs whose hashes differ in the low bits only all want one slot: linear
+ * probing must tell them apart by the IDs in the rows. */
 START_TEST(test_same_slot_and_tag)
 {
 	const uint64_t gold = UINT64_C(0x9e3779b97f4a7c15);
