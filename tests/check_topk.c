@@ -85,6 +85,7 @@ Suite *suite_topk(void)
 	Suite *s = suite_create("topk");
 	TCase *tc = tcase_create("topk");
 
+	tcase_set_timeout(tc, 60);  /* 300 x 5000 scores, brute force too, under ASan */
 	tcase_add_test(tc, test_blocks);
 	tcase_add_test(tc, test_no_skip);
 	tcase_add_test(tc, test_k_beyond_items);
