@@ -121,6 +121,8 @@ row() { # LABEL EPOCHS SECS GFLOP JSON
 blas=$(readlink -f /etc/alternatives/libblas.so.3-x86_64-linux-gnu 2>/dev/null || echo unknown)
 tv=n/a
 [ "$have_torch" = 0 ] || tv=$(sed -n 's/.*"torch": "\([^"]*\)".*/\1/p' "$out/torch.json")
+tblas=n/a
+[ "$have_torch" = 0 ] || tblas=$(sed -n 's/.*"blas": \[\([^]]*\)\].*/\1/p' "$out/torch.json" | tr -d '"')
 load1=$(cut -d' ' -f1-3 /proc/loadavg)
 minutes=$(( ($(date +%s) - t_start + 59) / 60 ))
 {
@@ -149,8 +151,9 @@ minutes=$(( ($(date +%s) - t_start + 59) / 60 ))
 	echo "recpipe is **${ratio}x** faster per epoch than PyTorch (PyTorch seconds / recpipe seconds)."
 	echo
 	echo "Notes:"
-	echo "- PyTorch $tv (Debian python3-torch, CPU), torch.set_num_threads($threads); libblas.so.3 is $blas"
-	echo "  (the alternative Debian's torch loads); rec-train links cblas (OpenBLAS) and runs it on one thread."
+	echo "- PyTorch $tv (Debian python3-torch, CPU), torch.set_num_threads($threads); the libblas.so.3"
+	echo "  alternative is $blas; mapped by torch: $tblas."
+	echo "  rec-train links cblas (OpenBLAS) and runs it on one thread."
 	echo "- Same model, init distribution, loss and optimizer (bench/torch_sasrec.py's header); not the same"
 	echo "  random draws. PyTorch pads each batch on the left to its longest sequence and masks the padding;"
 	echo "  rec-train packs the sequences without padding. The FLOP count is the model's, not the padded one's."

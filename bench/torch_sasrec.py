@@ -28,10 +28,11 @@ usage: torch_sasrec.py SEQS [--dim 50 --blocks 2 --heads 1 --max-len 200
        --negatives 1 --threads 1 --seed 1]
 Prints one JSON line: epoch_s (the training loop of each epoch only),
 targets (per epoch), hr@10, ndcg@10, sampled100_hr@10, sampled100_ndcg@10,
-peak_rss_mib, torch, threads."""
+peak_rss_mib, torch, threads, blas (the BLAS libraries mapped)."""
 import argparse
 import json
 import math
+import os
 import resource
 import time
 
@@ -210,6 +211,13 @@ def main():
     res.update(evaluate(model, seqs, V, a))
     res["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     res["torch"] = torch.__version__
+    libs = set()
+    with open("/proc/self/maps") as f:     # the BLAS torch really loaded
+        for line in f:
+            path = line.split()[-1]
+            if "blas" in os.path.basename(path).lower() and path.startswith("/"):
+                libs.add(os.path.realpath(path))
+    res["blas"] = sorted(libs)
     res["threads"] = torch.get_num_threads()
     print(json.dumps(res))
 

@@ -702,13 +702,51 @@ double rec_sasrec_step(struct rec_sasrec *m, const struct rec_sasrec_batch *b)
 	return loss;
 }
 
+/* The last block for the last row of each sequence only, no dropout: the
+ * keys and values of every row, the rest of that one row; h (nseq,d). */
+static void last_block_forward(struct rec_sasrec *m, const struct rec_sasrec_batch *b, float *h)
+{
+	size_t l = m->o.blocks - 1, N = b->nrow, S = b->nseq, d = m->o.dim, f = m->o.ffn;
+	const struct rec_sasrec_block *p = &m->blk[l];
+	struct block_acts *a = &m->w->blk[l];
+	struct rec_sasrec_work *w = m->w;
+	const float *W = m->param;
+
+	rec_layernorm_forward(a->ln1, a->m1, a->r1, a->x, W + p->ln1_g, W + p->ln1_b, N, d);
+	rec_linear_forward(a->qkv, a->ln1, W + p->qkv_w, W + p->qkv_b, N, d, 3 * d);
+	rec_attention_last_forward(a->att, w->dP, a->qkv, b->off, S, d, m->o.heads, m->o.max_len,
+				   m->o.threads);
+	rec_linear_forward(w->dy, a->att, W + p->o_w, W + p->o_b, S, d, d);
+	for (size_t s = 0; s < S; s++)
+		for (size_t c = 0; c < d; c++)
+			a->x2[s * d + c] = a->x[(size_t)(b->off[s + 1] - 1) * d + c] + w->dy[s * d + c];
+	rec_layernorm_forward(a->ln2, a->m2, a->r2, a->x2, W + p->ln2_g, W + p->ln2_b, S, d);
+	rec_linear_forward(a->h, a->ln2, W + p->up_w, W + p->up_b, S, d, f);
+	rec_act_forward(a->ha, a->h, S * f, m->o.act);
+	rec_linear_forward(w->dy, a->ha, W + p->down_w, W + p->down_b, S, f, d);
+	for (size_t i = 0; i < S * d; i++)
+		w->xL[i] = w->dy[i] + a->x2[i];
+	rec_layernorm_forward(h, w->mf, w->rf, w->xL, m->param + m->lnf_g, m->param + m->lnf_b, S, d);
+}
+
 void rec_sasrec_encode(struct rec_sasrec *m, const struct rec_sasrec_batch *b, float *h)
 {
-	size_t d = m->o.dim;
+	struct rec_sasrec_work *w = m->w;
+	size_t d = m->o.dim, L = m->o.blocks;
 
 	if (!b->nrow)
 		return;
-	forward(m, b, 0);
-	for (size_t s = 0; s < b->nseq; s++)
-		memcpy(h + s * d, m->w->hf + (size_t)(b->off[s + 1] - 1) * d, d * sizeof(float));
+	if (L == 0) {
+		forward(m, b, 0);
+		for (size_t s = 0; s < b->nseq; s++)
+			memcpy(h + s * d, w->hf + (size_t)(b->off[s + 1] - 1) * d, d * sizeof(float));
+		return;
+	}
+	/* every block but the last for all rows, as forward() */
+	reserve_rows(m, b->nrow);
+	reserve_seqs(m, b);
+	embed_forward(m, b, w->blk[0].x, 0);
+	for (size_t l = 0; l + 1 < L; l++)
+		block_forward(m, l, b, w->blk[l + 1].x, 0);
+	last_block_forward(m, b, h);
 }

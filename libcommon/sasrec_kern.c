@@ -212,6 +212,51 @@ void rec_attention_forward(float *out, float *P, const float *qkv, const uint32_
 	}
 }
 
+#ifdef _OPENMP
+#include <omp.h>
+#define THREAD_ID() ((size_t)omp_get_thread_num())
+#else
+#define THREAD_ID() ((size_t)0)
+#endif
+
+void rec_attention_last_forward(float *out, float *scratch, const float *qkv, const uint32_t *off,
+				size_t nseq, size_t C, size_t H, size_t T, size_t threads)
+{
+	size_t hd = C / H, ld = 3 * C;
+	float scale = 1.0f / sqrtf((float)hd);
+
+#pragma omp parallel for schedule(dynamic, 16) num_threads(threads) if (threads > 1)
+	for (size_t s = 0; s < nseq; s++) {
+		size_t t = off[s + 1] - off[s];
+		const float *q = qkv + (size_t)off[s] * ld;
+		float *p = scratch + THREAD_ID() * T;
+		for (size_t h = 0; h < H; h++) {
+			const float *qi = q + (t - 1) * ld + h * hd;
+			float *o = out + s * C + h * hd, mx = -INFINITY, sum = 0, inv;
+			for (size_t j = 0; j < t; j++) {
+				const float *kj = q + j * ld + C + h * hd;
+				float dot = 0;
+#pragma omp simd reduction(+:dot)
+				for (size_t c = 0; c < hd; c++)
+					dot += qi[c] * kj[c];
+				p[j] = dot * scale;
+				mx = p[j] > mx ? p[j] : mx;
+			}
+			for (size_t j = 0; j < t; j++)
+				sum += (p[j] = expf(p[j] - mx));
+			inv = 1.0f / sum;
+			memset(o, 0, hd * sizeof(float));
+			for (size_t j = 0; j < t; j++) {
+				const float *vj = q + j * ld + 2 * C + h * hd;
+				float pj = p[j] * inv;
+#pragma omp simd
+				for (size_t c = 0; c < hd; c++)
+					o[c] += pj * vj[c];
+			}
+		}
+	}
+}
+
 void rec_attention_forward_ref(float *out, float *P, const float *qkv, const uint32_t *off,
 			       const size_t *poff, size_t nseq, size_t C, size_t H)
 {
@@ -243,12 +288,6 @@ void rec_attention_forward_ref(float *out, float *P, const float *qkv, const uin
 	}
 }
 
-#ifdef _OPENMP
-#include <omp.h>
-#define THREAD_ID() ((size_t)omp_get_thread_num())
-#else
-#define THREAD_ID() ((size_t)0)
-#endif
 
 void rec_attention_backward(float *dqkv, float *dP, const float *dout, const float *qkv,
 			    const float *P, const uint32_t *off, const size_t *poff, size_t nseq,
