@@ -7,7 +7,9 @@
 # Then bench/ctr.sh: rec-train against a PyTorch reference of the same models
 # (its own settings: BENCH_THREADS, BENCH_CRITEO_ROWS, BENCH_EPOCHS,
 # BENCH_TORCH_MAX_ROWS); its table, OUTDIR/ctr.md, ends results.md; then
-# bench/rank.sh (BENCH_DIM, BENCH_RANK_EPOCHS), whose OUTDIR/rank.md follows.
+# bench/rank.sh (BENCH_DIM, BENCH_RANK_EPOCHS), whose OUTDIR/rank.md follows, and
+# bench/seq.sh, sasrec against PyTorch on MovieLens-1M sequences (BENCH_SEQ_*),
+# whose OUTDIR/seq.md comes last.
 set -eu
 tools=$1
 out=$2
@@ -74,6 +76,8 @@ echo "rec-train against PyTorch (bench/ctr.sh)..." >&2
 sh "$here/ctr.sh" "$tools" "$out" > /dev/null || echo "bench/ctr.sh failed" > "$out/ctr.md"
 echo "recommendation lists against PyTorch BPR-MF (bench/rank.sh)..." >&2
 sh "$here/rank.sh" "$tools" "$out" > /dev/null || echo "bench/rank.sh failed" > "$out/rank.md"
+echo "sasrec against PyTorch on MovieLens-1M sequences (bench/seq.sh)..." >&2
+sh "$here/seq.sh" "$tools" "$out" > /dev/null || echo "bench/seq.sh failed" > "$out/seq.md"
 
 {
 	echo "# recpipe foundation benchmarks"
@@ -127,5 +131,7 @@ sh "$here/rank.sh" "$tools" "$out" > /dev/null || echo "bench/rank.sh failed" > 
 	echo "## Recommendation lists (bench/rank.sh)"
 	echo
 	cat "$out/rank.md"
+	echo
+	cat "$out/seq.md"
 } > "$out/results.md"
 cat "$out/results.md"

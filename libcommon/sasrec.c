@@ -303,9 +303,11 @@ void rec_sasrec_batch_free(struct rec_sasrec_batch *b)
 
 /* ---- workspace ------------------------------------------------------------ */
 
+/* Workspace: what it held need not survive, so no realloc copies it. */
 static void grow(float **p, size_t n)
 {
-	*p = rec_xrealloc(*p, (n ? n : 1) * sizeof(float));
+	free(*p);
+	*p = rec_xmalloc((n ? n : 1) * sizeof(float));
 }
 
 static void reserve_rows(struct rec_sasrec *m, size_t N)
@@ -362,19 +364,24 @@ static void reserve_seqs(struct rec_sasrec *m, const struct rec_sasrec_batch *b)
 
 /* Site s of step m->steps: each element kept with probability 1 - p and
  * scaled by 1 / (1 - p), from a hash of (seed, step, site, index), so the
- * mask is the same whatever the threads. */
+ * mask is the same whatever the threads. One 64-bit hash decides four
+ * elements, a 16-bit uniform each (p is rounded to a multiple of 2^-16). */
 static void dropout_mask(const struct rec_sasrec *m, float *mask, size_t n, uint64_t site)
 {
 	uint64_t key = rec_mix64(m->o.seed ^ rec_mix64(m->steps * 256 + site + 1));
-	double p = m->o.dropout;
-	float keep = 1.0f / (float)(1.0 - p);
+	uint32_t drop = (uint32_t)(m->o.dropout * 65536.0 + 0.5);
+	float keep = 1.0f / (float)(1.0 - m->o.dropout);
 
-	for (size_t i = 0; i < n; i++)
-		mask[i] = (double)(rec_mix64(key + i) >> 11) * 0x1.0p-53 < p ? 0.0f : keep;
+	for (size_t i = 0; i < n; i += 4) {
+		uint64_t z = rec_mix64(key + i / 4);
+		for (size_t k = 0; k < 4 && i + k < n; k++, z >>= 16)
+			mask[i + k] = (uint32_t)(z & 0xffff) < drop ? 0.0f : keep;
+	}
 }
 
 static void apply_mask(float *x, const float *mask, size_t n)
 {
+#pragma omp simd
 	for (size_t i = 0; i < n; i++)
 		x[i] *= mask[i];
 }
@@ -410,6 +417,7 @@ static void block_forward(struct rec_sasrec *m, size_t l, const struct rec_sasre
 		dropout_mask(m, a->mask_a, N * d, 1 + 2 * l);
 		apply_mask(out, a->mask_a, N * d);
 	}
+#pragma omp simd
 	for (size_t i = 0; i < N * d; i++)
 		a->x2[i] = a->x[i] + out[i];
 	rec_layernorm_forward(a->ln2, a->m2, a->r2, a->x2, W + p->ln2_g, W + p->ln2_b, N, d);
@@ -420,6 +428,7 @@ static void block_forward(struct rec_sasrec *m, size_t l, const struct rec_sasre
 		dropout_mask(m, a->mask_f, N * d, 2 + 2 * l);
 		apply_mask(out, a->mask_f, N * d);
 	}
+#pragma omp simd
 	for (size_t i = 0; i < N * d; i++)
 		out[i] += a->x2[i];
 }
@@ -587,8 +596,13 @@ static double sampled_loss(struct rec_sasrec *m, const struct rec_sasrec_batch *
 
 static void masked(float *dst, const float *src, const float *mask, size_t n, int drop)
 {
+	if (!drop) {
+		memcpy(dst, src, n * sizeof(float));
+		return;
+	}
+#pragma omp simd
 	for (size_t i = 0; i < n; i++)
-		dst[i] = drop ? src[i] * mask[i] : src[i];
+		dst[i] = src[i] * mask[i];
 }
 
 /* dx: the gradient of the block's output in, of its input out. */
@@ -688,15 +702,53 @@ double rec_sasrec_step(struct rec_sasrec *m, const struct rec_sasrec_batch *b)
 	return loss;
 }
 
+/* The last block for the last row of each sequence only, no dropout: the
+ * keys and values of every row, the rest of that one row; h (nseq,d). */
+static void last_block_forward(struct rec_sasrec *m, const struct rec_sasrec_batch *b, float *h)
+{
+	size_t l = m->o.blocks - 1, N = b->nrow, S = b->nseq, d = m->o.dim, f = m->o.ffn;
+	const struct rec_sasrec_block *p = &m->blk[l];
+	struct block_acts *a = &m->w->blk[l];
+	struct rec_sasrec_work *w = m->w;
+	const float *W = m->param;
+
+	rec_layernorm_forward(a->ln1, a->m1, a->r1, a->x, W + p->ln1_g, W + p->ln1_b, N, d);
+	rec_linear_forward(a->qkv, a->ln1, W + p->qkv_w, W + p->qkv_b, N, d, 3 * d);
+	rec_attention_last_forward(a->att, w->dP, a->qkv, b->off, S, d, m->o.heads, m->o.max_len,
+				   m->o.threads);
+	rec_linear_forward(w->dy, a->att, W + p->o_w, W + p->o_b, S, d, d);
+	for (size_t s = 0; s < S; s++)
+		for (size_t c = 0; c < d; c++)
+			a->x2[s * d + c] = a->x[(size_t)(b->off[s + 1] - 1) * d + c] + w->dy[s * d + c];
+	rec_layernorm_forward(a->ln2, a->m2, a->r2, a->x2, W + p->ln2_g, W + p->ln2_b, S, d);
+	rec_linear_forward(a->h, a->ln2, W + p->up_w, W + p->up_b, S, d, f);
+	rec_act_forward(a->ha, a->h, S * f, m->o.act);
+	rec_linear_forward(w->dy, a->ha, W + p->down_w, W + p->down_b, S, f, d);
+	for (size_t i = 0; i < S * d; i++)
+		w->xL[i] = w->dy[i] + a->x2[i];
+	rec_layernorm_forward(h, w->mf, w->rf, w->xL, m->param + m->lnf_g, m->param + m->lnf_b, S, d);
+}
+
 void rec_sasrec_encode(struct rec_sasrec *m, const struct rec_sasrec_batch *b, float *h)
 {
-	size_t d = m->o.dim;
+	struct rec_sasrec_work *w = m->w;
+	size_t d = m->o.dim, L = m->o.blocks;
 
 	if (!b->nrow)
 		return;
-	forward(m, b, 0);
-	for (size_t s = 0; s < b->nseq; s++)
-		memcpy(h + s * d, m->w->hf + (size_t)(b->off[s + 1] - 1) * d, d * sizeof(float));
+	if (L == 0) {
+		forward(m, b, 0);
+		for (size_t s = 0; s < b->nseq; s++)
+			memcpy(h + s * d, w->hf + (size_t)(b->off[s + 1] - 1) * d, d * sizeof(float));
+		return;
+	}
+	/* every block but the last for all rows, as forward() */
+	reserve_rows(m, b->nrow);
+	reserve_seqs(m, b);
+	embed_forward(m, b, w->blk[0].x, 0);
+	for (size_t l = 0; l + 1 < L; l++)
+		block_forward(m, l, b, w->blk[l + 1].x, 0);
+	last_block_forward(m, b, h);
 }
 
 size_t rec_sasrec_params(const struct rec_sasrec *m, int non_embedding)

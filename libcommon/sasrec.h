@@ -59,6 +59,10 @@ void rec_attention_forward(float *out, float *P, const float *qkv, const uint32_
 			   const size_t *poff, size_t nseq, size_t C, size_t H, size_t threads);
 void rec_attention_forward_ref(float *out, float *P, const float *qkv, const uint32_t *off,
 			       const size_t *poff, size_t nseq, size_t C, size_t H);
+/* The output of each sequence's last row only: out (nseq,C); scratch: T
+ * floats for each of the threads (T the longest sequence). */
+void rec_attention_last_forward(float *out, float *scratch, const float *qkv, const uint32_t *off,
+				size_t nseq, size_t C, size_t H, size_t T, size_t threads);
 /* dqkv += the gradient from dout. */
 void rec_attention_backward(float *dqkv, float *dP, const float *dout, const float *qkv,
 			    const float *P, const uint32_t *off, const size_t *poff, size_t nseq,

@@ -1,8 +1,9 @@
 /* sasrec_kern.c - the transformer's kernels: LayerNorm, Linear (sgemm),
  * ReLU/GELU and causal multi-head attention over packed sequences, each
  * forward beside its backward. Attention is one sequence at a time (no
- * padding to compute) with OpenMP over the sequences; its softmax and
- * gradient touch only the causal triangle. */
+ * padding to compute) with OpenMP over the sequences; its products
+ * (sgemm in row or column blocks of ATT_BLK), softmax and gradient touch
+ * only the causal triangle. */
 #include "config.h"
 #include "sasrec.h"
 
@@ -11,6 +12,11 @@
 #include <string.h>
 
 #define LN_EPS 1e-5f
+/* rows (or columns) of the attention matrices one sgemm takes: the causal
+ * triangle is covered by blocks of this height */
+#ifndef ATT_BLK
+#define ATT_BLK 32
+#endif
 
 void rec_layernorm_forward(float *out, float *mean, float *rstd, const float *x, const float *g,
 			   const float *b, size_t N, size_t C)
@@ -18,12 +24,15 @@ void rec_layernorm_forward(float *out, float *mean, float *rstd, const float *x,
 	for (size_t i = 0; i < N; i++) {
 		const float *xi = x + i * C;
 		float *oi = out + i * C, m = 0, v = 0, s;
+#pragma omp simd reduction(+:m)
 		for (size_t c = 0; c < C; c++)
 			m += xi[c];
 		m /= (float)C;
+#pragma omp simd reduction(+:v)
 		for (size_t c = 0; c < C; c++)
 			v += (xi[c] - m) * (xi[c] - m);
 		s = 1.0f / sqrtf(v / (float)C + LN_EPS);
+#pragma omp simd
 		for (size_t c = 0; c < C; c++)
 			oi[c] = (xi[c] - m) * s * g[c] + b[c];
 		mean[i] = m;
@@ -37,6 +46,7 @@ void rec_layernorm_backward(float *dx, float *dg, float *db, const float *dout, 
 	for (size_t i = 0; i < N; i++) {
 		const float *xi = x + i * C, *di = dout + i * C;
 		float *dxi = dx + i * C, s = rstd[i], m = mean[i], dnorm_mean = 0, dnorm_dot = 0;
+#pragma omp simd reduction(+:dnorm_mean, dnorm_dot)
 		for (size_t c = 0; c < C; c++) {
 			float n = (xi[c] - m) * s, dn = g[c] * di[c];
 			dnorm_mean += dn;
@@ -46,6 +56,7 @@ void rec_layernorm_backward(float *dx, float *dg, float *db, const float *dout, 
 		}
 		dnorm_mean /= (float)C;
 		dnorm_dot /= (float)C;
+#pragma omp simd
 		for (size_t c = 0; c < C; c++) {
 			float n = (xi[c] - m) * s;
 			dxi[c] += (g[c] * di[c] - dnorm_mean - n * dnorm_dot) * s;
@@ -107,26 +118,31 @@ void rec_linear_backward_ref(float *dx, float *dW, float *db, const float *dy, c
 
 void rec_act_forward(float *y, const float *x, size_t n, int act)
 {
+	if (act != REC_ACT_GELU) {
+#pragma omp simd
+		for (size_t i = 0; i < n; i++)
+			y[i] = x[i] > 0 ? x[i] : 0;
+		return;
+	}
 	for (size_t i = 0; i < n; i++) {
 		float v = x[i];
-		if (act == REC_ACT_GELU)
-			y[i] = 0.5f * v * (1.0f + tanhf(GELU_K * (v + 0.044715f * v * v * v)));
-		else
-			y[i] = v > 0 ? v : 0;
+		y[i] = 0.5f * v * (1.0f + tanhf(GELU_K * (v + 0.044715f * v * v * v)));
 	}
 }
 
 void rec_act_backward(float *dx, const float *dy, const float *x, size_t n, int act)
 {
+	if (act != REC_ACT_GELU) {
+#pragma omp simd
+		for (size_t i = 0; i < n; i++)
+			dx[i] += x[i] > 0 ? dy[i] : 0;
+		return;
+	}
 	for (size_t i = 0; i < n; i++) {
 		float v = x[i];
-		if (act == REC_ACT_GELU) {
-			float u = GELU_K * (v + 0.044715f * v * v * v), t = tanhf(u);
-			float du = GELU_K * (1.0f + 3.0f * 0.044715f * v * v);
-			dx[i] += dy[i] * (0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * du);
-		} else if (v > 0) {
-			dx[i] += dy[i];
-		}
+		float u = GELU_K * (v + 0.044715f * v * v * v), t = tanhf(u);
+		float du = GELU_K * (1.0f + 3.0f * 0.044715f * v * v);
+		dx[i] += dy[i] * (0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * du);
 	}
 }
 
@@ -135,14 +151,17 @@ static void causal_softmax(float *S, size_t t)
 {
 	for (size_t i = 0; i < t; i++) {
 		float *r = S + i * t, mx = r[0], sum = 0;
+		float inv;
+#pragma omp simd reduction(max:mx)
 		for (size_t j = 1; j <= i; j++)
 			mx = r[j] > mx ? r[j] : mx;
 		for (size_t j = 0; j <= i; j++)
 			sum += (r[j] = expf(r[j] - mx));
+		inv = 1.0f / sum;
+#pragma omp simd
 		for (size_t j = 0; j <= i; j++)
-			r[j] /= sum;
-		for (size_t j = i + 1; j < t; j++)
-			r[j] = 0;
+			r[j] *= inv;
+		memset(r + i + 1, 0, (t - i - 1) * sizeof(float));
 	}
 }
 
@@ -152,12 +171,13 @@ static void softmax_backward(float *dP, const float *P, size_t t)
 	for (size_t i = 0; i < t; i++) {
 		const float *p = P + i * t;
 		float *d = dP + i * t, dot = 0;
+#pragma omp simd reduction(+:dot)
 		for (size_t j = 0; j <= i; j++)
 			dot += p[j] * d[j];
+#pragma omp simd
 		for (size_t j = 0; j <= i; j++)
 			d[j] = p[j] * (d[j] - dot);
-		for (size_t j = i + 1; j < t; j++)
-			d[j] = 0;
+		memset(d + i + 1, 0, (t - i - 1) * sizeof(float));
 	}
 }
 
@@ -173,8 +193,14 @@ void rec_attention_forward(float *out, float *P, const float *qkv, const uint32_
 		const float *q = qkv + (size_t)off[s] * 3 * C;
 		for (size_t h = 0; h < H; h++) {
 			float *p = P + poff[s] + h * t * t;
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)t, (int)t, (int)hd, scale,
-				    q + h * hd, (int)(3 * C), q + C + h * hd, (int)(3 * C), 0.0f, p, (int)t);
+			/* S = scale Q K^T, the causal triangle only: rows i0 .. i1-1 against
+			 * keys 0 .. i1-1 (causal_softmax zeroes what is above the diagonal) */
+			for (size_t i0 = 0; i0 < t; i0 += ATT_BLK) {
+				size_t i1 = i0 + ATT_BLK < t ? i0 + ATT_BLK : t;
+				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(i1 - i0), (int)i1, (int)hd,
+					    scale, q + i0 * 3 * C + h * hd, (int)(3 * C), q + C + h * hd, (int)(3 * C),
+					    0.0f, p + i0 * t, (int)t);
+			}
 			causal_softmax(p, t);
 			/* P is lower triangular: out = P V with trmm on a copy of V */
 			for (size_t i = 0; i < t; i++)
@@ -182,6 +208,51 @@ void rec_attention_forward(float *out, float *P, const float *qkv, const uint32_
 				       hd * sizeof(float));
 			cblas_strmm(CblasRowMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, (int)t,
 				    (int)hd, 1.0f, p, (int)t, out + (size_t)off[s] * C + h * hd, (int)C);
+		}
+	}
+}
+
+#ifdef _OPENMP
+#include <omp.h>
+#define THREAD_ID() ((size_t)omp_get_thread_num())
+#else
+#define THREAD_ID() ((size_t)0)
+#endif
+
+void rec_attention_last_forward(float *out, float *scratch, const float *qkv, const uint32_t *off,
+				size_t nseq, size_t C, size_t H, size_t T, size_t threads)
+{
+	size_t hd = C / H, ld = 3 * C;
+	float scale = 1.0f / sqrtf((float)hd);
+
+#pragma omp parallel for schedule(dynamic, 16) num_threads(threads) if (threads > 1)
+	for (size_t s = 0; s < nseq; s++) {
+		size_t t = off[s + 1] - off[s];
+		const float *q = qkv + (size_t)off[s] * ld;
+		float *p = scratch + THREAD_ID() * T;
+		for (size_t h = 0; h < H; h++) {
+			const float *qi = q + (t - 1) * ld + h * hd;
+			float *o = out + s * C + h * hd, mx = -INFINITY, sum = 0, inv;
+			for (size_t j = 0; j < t; j++) {
+				const float *kj = q + j * ld + C + h * hd;
+				float dot = 0;
+#pragma omp simd reduction(+:dot)
+				for (size_t c = 0; c < hd; c++)
+					dot += qi[c] * kj[c];
+				p[j] = dot * scale;
+				mx = p[j] > mx ? p[j] : mx;
+			}
+			for (size_t j = 0; j < t; j++)
+				sum += (p[j] = expf(p[j] - mx));
+			inv = 1.0f / sum;
+			memset(o, 0, hd * sizeof(float));
+			for (size_t j = 0; j < t; j++) {
+				const float *vj = q + j * ld + 2 * C + h * hd;
+				float pj = p[j] * inv;
+#pragma omp simd
+				for (size_t c = 0; c < hd; c++)
+					o[c] += pj * vj[c];
+			}
 		}
 	}
 }
@@ -217,12 +288,6 @@ void rec_attention_forward_ref(float *out, float *P, const float *qkv, const uin
 	}
 }
 
-#ifdef _OPENMP
-#include <omp.h>
-#define THREAD_ID() ((size_t)omp_get_thread_num())
-#else
-#define THREAD_ID() ((size_t)0)
-#endif
 
 void rec_attention_backward(float *dqkv, float *dP, const float *dout, const float *qkv,
 			    const float *P, const uint32_t *off, const size_t *poff, size_t nseq,
@@ -239,17 +304,30 @@ void rec_attention_backward(float *dqkv, float *dP, const float *dout, const flo
 		for (size_t h = 0; h < H; h++) {
 			const float *p = P + poff[s] + h * t * t;
 			size_t o = h * hd;
-			/* dP = dY V^T; dV += P^T dY */
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)t, (int)t, (int)hd, 1.0f,
-				    dy + o, (int)C, q + 2 * C + o, (int)ld, 0.0f, d, (int)t);
-			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)t, (int)hd, (int)t, 1.0f, p,
-				    (int)t, dy + o, (int)C, 1.0f, dq + 2 * C + o, (int)ld);
+			/* P and dS are lower triangular (zero above the diagonal), so each
+			 * product runs over the triangle only, in blocks of ATT_BLK: a row
+			 * block i0 .. i1-1 needs columns 0 .. i1-1, a column block j0 ..
+			 * j1-1 rows j0 .. t-1. dP = dY V^T (the triangle: softmax_backward
+			 * reads no more and zeroes the rest); dV += P^T dY */
+			for (size_t i0 = 0; i0 < t; i0 += ATT_BLK) {
+				size_t i1 = i0 + ATT_BLK < t ? i0 + ATT_BLK : t;
+				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(i1 - i0), (int)i1, (int)hd,
+					    1.0f, dy + i0 * C + o, (int)C, q + 2 * C + o, (int)ld, 0.0f, d + i0 * t,
+					    (int)t);
+				cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)(i1 - i0), (int)hd,
+					    (int)(t - i0), 1.0f, p + i0 * t + i0, (int)t, dy + i0 * C + o, (int)C, 1.0f,
+					    dq + i0 * ld + 2 * C + o, (int)ld);
+			}
 			softmax_backward(d, p, t);
 			/* dQ += scale dS K; dK += scale dS^T Q */
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)t, (int)hd, (int)t, scale,
-				    d, (int)t, q + C + o, (int)ld, 1.0f, dq + o, (int)ld);
-			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)t, (int)hd, (int)t, scale,
-				    d, (int)t, q + o, (int)ld, 1.0f, dq + C + o, (int)ld);
+			for (size_t i0 = 0; i0 < t; i0 += ATT_BLK) {
+				size_t i1 = i0 + ATT_BLK < t ? i0 + ATT_BLK : t;
+				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(i1 - i0), (int)hd, (int)i1,
+					    scale, d + i0 * t, (int)t, q + C + o, (int)ld, 1.0f, dq + i0 * ld + o, (int)ld);
+				cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)(i1 - i0), (int)hd,
+					    (int)(t - i0), scale, d + i0 * t + i0, (int)t, q + i0 * ld + o, (int)ld, 1.0f,
+					    dq + i0 * ld + C + o, (int)ld);
+			}
 		}
 	}
 }

@@ -219,6 +219,14 @@ START_TEST(test_attention)
 		ck_assert_float_eq_tol(a.out[i], out[i], 1e-5f);
 	for (size_t i = 0; i < AH * 34; i++)
 		ck_assert_float_eq_tol(a.P[i], P[i], 1e-6f);
+	/* the last rows alone (rec_sasrec_encode), on two threads */
+	{
+		float last[2 * AC], scratch[2 * 5];
+		rec_attention_last_forward(last, scratch, a.qkv, a.off, 2, AC, AH, 5, 2);
+		for (size_t s = 0; s < 2; s++)
+			for (size_t c = 0; c < AC; c++)
+				ck_assert_float_eq_tol(last[s * AC + c], out[(a.off[s + 1] - 1) * AC + c], 1e-5f);
+	}
 	/* causal: row 0 of the second sequence sees only itself */
 	ck_assert_float_eq_tol(a.P[a.poff[1]], 1.0f, 1e-6f);
 	ck_assert_float_eq(a.P[a.poff[1] + 1], 0.0f);
