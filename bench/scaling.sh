@@ -10,9 +10,9 @@
 # protocol of its README: train_input.txt as full histories, leave-one-out).
 #   SCALING_LADDER  dim:blocks per size, smallest first
 #                   (default "8:1 12:1 16:1 24:1 32:1 48:2 64:2 96:2")
-#   SCALING_EPOCHS  epochs per size (default 4)
+#   SCALING_EPOCHS  epochs per size (default 12)
 #   SCALING_ARGS    more rec-train options
-#                   (default "--heads 1 --max-len 50 --dropout 0.2 --batch 128 --lr 0.002")
+#                   (default "--heads 1 --max-len 50 --dropout 0.2 --batch 128 --lr 0.005")
 #   SCALING_HOLD_OUT sizes predicted rather than fitted (default 2)
 set -eu
 tools=$1
@@ -20,8 +20,8 @@ out=$2
 seq=${3:-}
 here=$(cd "$(dirname "$0")" && pwd)
 ladder=${SCALING_LADDER:-"8:1 12:1 16:1 24:1 32:1 48:2 64:2 96:2"}
-epochs=${SCALING_EPOCHS:-4}
-args=${SCALING_ARGS:-"--heads 1 --max-len 50 --dropout 0.2 --batch 128 --lr 0.002"}
+epochs=${SCALING_EPOCHS:-12}
+args=${SCALING_ARGS:-"--heads 1 --max-len 50 --dropout 0.2 --batch 128 --lr 0.005"}
 hold=${SCALING_HOLD_OUT:-2}
 PATH=$tools:$PATH
 mkdir -p "$out"
