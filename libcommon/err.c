@@ -184,3 +184,11 @@ int rec_parse_float(const char *s, const char *opt, double *out)
 	*out = v;
 	return 0;
 }
+
+int rec_name_index(const char *const *names, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(name, names[i]) == 0)
+			return (int)i;
+	return -1;
+}

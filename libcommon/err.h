@@ -47,4 +47,8 @@ int rec_parse_size(const char *s, const char *opt, size_t lo, size_t hi, size_t 
 int rec_parse_u64(const char *s, const char *opt, uint64_t *out);
 int rec_parse_float(const char *s, const char *opt, double *out);
 
+/* The index of name among the n names (an enum's spellings), or -1. */
+int rec_name_index(const char *const *names, size_t n, const char *name);
+#define REC_NAME_INDEX(names, name) rec_name_index(names, sizeof(names) / sizeof(names[0]), name)
+
 #endif

@@ -137,10 +137,7 @@ const char *rec_optimizer_name(int opt)
 
 int rec_optimizer_parse(const char *name)
 {
-	for (size_t i = 0; i < sizeof(optimizer_names) / sizeof(optimizer_names[0]); i++)
-		if (strcmp(name, optimizer_names[i]) == 0)
-			return (int)i;
-	return -1;
+	return REC_NAME_INDEX(optimizer_names, name);
 }
 
 static inline float lr_at(float lr, uint64_t warmup, int decay, uint64_t t)

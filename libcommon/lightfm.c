@@ -42,10 +42,7 @@ const char *rec_lightfm_loss_name(int loss)
 
 int rec_lightfm_loss_parse(const char *name)
 {
-	for (int i = 0; i < 2; i++)
-		if (strcmp(name, loss_names[i]) == 0)
-			return i;
-	return -1;
+	return REC_NAME_INDEX(loss_names, name);
 }
 
 const char *rec_lightfm_neg_name(int neg)
@@ -55,10 +52,7 @@ const char *rec_lightfm_neg_name(int neg)
 
 int rec_lightfm_neg_parse(const char *name)
 {
-	for (int i = 0; i < 2; i++)
-		if (strcmp(name, neg_names[i]) == 0)
-			return i;
-	return -1;
+	return REC_NAME_INDEX(neg_names, name);
 }
 
 /* ---- fields -------------------------------------------------------------- */

@@ -48,10 +48,7 @@ const char *rec_net_kind_name(int kind)
 
 int rec_net_kind_parse(const char *name)
 {
-	for (int i = 0; i < 3; i++)
-		if (strcmp(name, kind_names[i]) == 0)
-			return i;
-	return -1;
+	return REC_NAME_INDEX(kind_names, name);
 }
 
 static float squash(float x)

@@ -38,10 +38,7 @@ const char *rec_sasrec_loss_name(int loss)
 
 int rec_sasrec_loss_parse(const char *name)
 {
-	for (int i = 0; i < 3; i++)
-		if (strcmp(name, loss_names[i]) == 0)
-			return i;
-	return -1;
+	return REC_NAME_INDEX(loss_names, name);
 }
 
 /* ---- vocabulary ----------------------------------------------------------- */
