@@ -16,9 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHUNK_BITS 16
-#define CHUNK_ROWS (1u << CHUNK_BITS)
-#define CHUNK_MASK (CHUNK_ROWS - 1)
+#define MIN_CHUNK_BITS 16
+#define HUGE_PAGE ((size_t)2 << 20)
 #define CMS_DEPTH 4
 #define CMS_WIDTH_BITS 20
 
@@ -28,6 +27,7 @@ struct rec_embed {
 	size_t row_bytes;         /* the packed row */
 	size_t val_off;           /* where its values start */
 	size_t nrows, nchunks;
+	unsigned chunk_bits;      /* rows per chunk: a power of two */
 	unsigned char **chunk;
 	uint32_t *slot;           /* row + 1; 0 = empty */
 	size_t nslots;
@@ -92,14 +92,30 @@ float rec_half_to_float(uint16_t h)
 
 /* ---- rows ------------------------------------------------------------------- */
 
-static inline size_t chunk_of(uint32_t row) { return row >> CHUNK_BITS; }
-static inline size_t index_in(uint32_t row) { return row & CHUNK_MASK; }
+static inline size_t chunk_of(const struct rec_embed *e, uint32_t row) { return row >> e->chunk_bits; }
+static inline size_t index_in(const struct rec_embed *e, uint32_t row)
+{
+	return row & (((uint32_t)1 << e->chunk_bits) - 1);
+}
+
+/* Chunks of whole huge pages: rows are read at random, and a 2 MiB page
+ * costs one TLB entry where 4 KiB pages cost one per row. Pages of a chunk
+ * count only once rows are written to them, so a large chunk costs nothing
+ * until it fills. */
+static unsigned chunk_bits_for(size_t row_bytes)
+{
+	unsigned bits = MIN_CHUNK_BITS;
+
+	while (((size_t)1 << bits) * row_bytes % HUGE_PAGE)
+		bits++;
+	return bits;
+}
 
 enum { ID_OFF = 0, ACC_OFF = 8, SEEN_OFF = 12 };
 
 static inline unsigned char *row_base(const struct rec_embed *e, uint32_t row)
 {
-	return e->chunk[chunk_of(row)] + index_in(row) * e->row_bytes;
+	return e->chunk[chunk_of(e, row)] + index_in(e, row) * e->row_bytes;
 }
 
 static inline unsigned char *row_ptr(const struct rec_embed *e, uint32_t row)
@@ -128,8 +144,8 @@ static inline uint32_t *row_seen(const struct rec_embed *e, uint32_t row)
 static void add_chunk(struct rec_embed *e)
 {
 	e->chunk = rec_xrealloc(e->chunk, (e->nchunks + 1) * sizeof(*e->chunk));
-	/* malloc, not calloc: pages count only once rows are written to them */
-	e->chunk[e->nchunks++] = rec_xmalloc(CHUNK_ROWS * e->row_bytes);
+	/* not zeroed: pages count only once rows are written to them */
+	e->chunk[e->nchunks++] = rec_xmalloc_huge(((size_t)1 << e->chunk_bits) * e->row_bytes);
 }
 
 /* Initial values depend on (seed, id) only: the same in any arrival order
@@ -150,7 +166,7 @@ static uint32_t append_row(struct rec_embed *e, uint64_t id)
 {
 	uint32_t row = (uint32_t)e->nrows++;
 
-	if (chunk_of(row) >= e->nchunks)
+	if (chunk_of(e, row) >= e->nchunks)
 		add_chunk(e);
 	memcpy(row_base(e, row) + ID_OFF, &id, 8);
 	*row_acc(e, row) = 0;
@@ -162,9 +178,14 @@ static uint32_t append_row(struct rec_embed *e, uint64_t id)
 
 /* ---- index ------------------------------------------------------------------ */
 
+static inline uint64_t hash_of(uint64_t id)
+{
+	return id * UINT64_C(0x9e3779b97f4a7c15);
+}
+
 static inline size_t slot_of(const struct rec_embed *e, uint64_t id)
 {
-	return (size_t)((id * UINT64_C(0x9e3779b97f4a7c15)) >> e->shift);
+	return (size_t)(hash_of(id) >> e->shift);
 }
 
 static void index_reset(struct rec_embed *e, size_t nslots)
@@ -174,7 +195,7 @@ static void index_reset(struct rec_embed *e, size_t nslots)
 	e->shift = 64;
 	for (size_t n = nslots; n > 1; n >>= 1)
 		e->shift--;
-	e->slot = rec_xcalloc(nslots, sizeof(uint32_t));
+	e->slot = rec_xcalloc_huge(nslots * sizeof(uint32_t));
 	for (uint32_t r = 0; r < e->nrows; r++) {
 		size_t i = slot_of(e, row_id(e, r));
 		while (e->slot[i])
@@ -224,6 +245,7 @@ struct rec_embed *rec_embed_new(const struct rec_embed_opts *o)
 	e->row_bytes = e->val_off + e->o.dim * e->elt;
 	if (e->row_bytes % 4) /* keep fp32 and u32 fields 4-byte aligned */
 		e->row_bytes += 4 - e->row_bytes % 4;
+	e->chunk_bits = chunk_bits_for(e->row_bytes);
 	index_reset(e, 1024);
 	if (e->o.min_count > 1)
 		e->cms = rec_xcalloc((size_t)CMS_DEPTH << CMS_WIDTH_BITS, 1);
@@ -247,9 +269,24 @@ const struct rec_embed_opts *rec_embed_opts(const struct rec_embed *e)
 	return &e->o;
 }
 
-uint32_t rec_embed_find(struct rec_embed *e, uint64_t id, int create)
+/* A new row for id in the empty slot i, once admitted; kept out of line,
+ * since lookups of known IDs are what has to be fast. */
+static __attribute__((noinline)) uint32_t insert(struct rec_embed *e, uint64_t id, size_t i)
 {
-	size_t i = slot_of(e, id), mask = e->nslots - 1;
+	uint32_t row;
+
+	if (e->nrows >= REC_EMBED_NONE - 1 || (e->cms && !admit(e, id)))
+		return REC_EMBED_NONE;
+	row = append_row(e, id);
+	e->slot[i] = row + 1;
+	if (e->nrows * 5 > e->nslots * 4)
+		index_reset(e, e->nslots * 2);
+	return row;
+}
+
+static inline uint32_t find_hashed(struct rec_embed *e, uint64_t id, uint64_t hash, int create)
+{
+	size_t i = (size_t)(hash >> e->shift), mask = e->nslots - 1;
 	uint32_t row;
 
 	for (; e->slot[i]; i = (i + 1) & mask) {
@@ -260,26 +297,73 @@ uint32_t rec_embed_find(struct rec_embed *e, uint64_t id, int create)
 			return row;
 		}
 	}
-	if (!create || e->nrows >= REC_EMBED_NONE - 1 || (e->cms && !admit(e, id)))
-		return REC_EMBED_NONE;
-	row = append_row(e, id);
-	e->slot[i] = row + 1;
-	if (e->nrows * 5 > e->nslots * 4)
-		index_reset(e, e->nslots * 2);
-	return row;
+	return create ? insert(e, id, i) : REC_EMBED_NONE;
 }
 
-void rec_embed_read(const struct rec_embed *e, uint32_t row, float *out)
+uint32_t rec_embed_find(struct rec_embed *e, uint64_t id, int create)
+{
+	return find_hashed(e, id, hash_of(id), create);
+}
+
+/* How far ahead find_many fetches: index slots LEAD_SLOT lookups ahead, the
+ * rows they point to LEAD_ROW ahead, so about that many misses overlap. */
+#define LEAD_SLOT 96
+#define LEAD_ROW 48
+#define RING 128 /* > LEAD_SLOT, a power of two */
+
+/* The hash, not the slot, waits in the ring: a lookup that grows the index
+ * changes every slot. */
+size_t rec_embed_find_many(struct rec_embed *e, const uint64_t *ids, size_t n, int create, uint32_t *rows)
+{
+	uint64_t h[RING];
+	size_t none = 0;
+
+	for (size_t i = 0; i < n + LEAD_SLOT; i++) {
+		if (i < n) {
+			h[i % RING] = hash_of(ids[i]);
+			__builtin_prefetch(&e->slot[h[i % RING] >> e->shift]);
+		}
+		if (i >= LEAD_SLOT - LEAD_ROW && i - (LEAD_SLOT - LEAD_ROW) < n) {
+			uint32_t s = e->slot[h[(i - (LEAD_SLOT - LEAD_ROW)) % RING] >> e->shift];
+			if (s) {
+				const unsigned char *p = row_base(e, s - 1);
+				__builtin_prefetch(p);
+				__builtin_prefetch(p + e->row_bytes - 1);
+			}
+		}
+		if (i >= LEAD_SLOT) {
+			uint32_t row = find_hashed(e, ids[i - LEAD_SLOT], h[(i - LEAD_SLOT) % RING], create);
+			rows[i - LEAD_SLOT] = row;
+			none += row == REC_EMBED_NONE;
+		}
+	}
+	return none;
+}
+
+static inline void read_row(const struct rec_embed *e, uint32_t row, float *out)
 {
 	const unsigned char *p = row_ptr(e, row);
 
-	if (e->elt == 4) {
-		memcpy(out, p, e->o.dim * 4);
+	if (e->elt == 4) { /* a loop, not memcpy: rows are short, a call is not */
+		const float *v = (const float *)(const void *)p;
+		for (unsigned k = 0; k < e->o.dim; k++)
+			out[k] = v[k];
 		return;
 	}
 	const uint16_t *h = (const uint16_t *)(const void *)p;
 	for (unsigned k = 0; k < e->o.dim; k++)
 		out[k] = rec_half_to_float(h[k]);
+}
+
+void rec_embed_read(const struct rec_embed *e, uint32_t row, float *out)
+{
+	read_row(e, row, out);
+}
+
+void rec_embed_read_many(const struct rec_embed *e, const uint32_t *rows, size_t n, float *out)
+{
+	for (size_t i = 0; i < n; i++)
+		read_row(e, rows[i], out + i * e->o.dim);
 }
 
 void rec_embed_write(struct rec_embed *e, uint32_t row, const float *in)
@@ -310,24 +394,46 @@ void rec_embed_axpy(const struct rec_embed *e, uint32_t row, float scale, float 
 		out[k] += scale * rec_half_to_float(h[k]);
 }
 
-void rec_embed_adagrad(struct rec_embed *e, uint32_t row, const float *grad, float lr, float eps)
+/* fp16 rows go through floats; out of line, so that the fp32 path that
+ * adagrad() inlines stays free of a 4 KiB buffer. */
+static __attribute__((noinline)) void half_axpy(struct rec_embed *e, uint32_t row, float step,
+						const float *grad)
 {
-	float v[1024], *acc = row_acc(e, row), sq = 0, step;
+	float v[1024];
+
+	rec_embed_read(e, row, v);
+	for (unsigned k = 0; k < e->o.dim; k++)
+		v[k] -= step * grad[k];
+	rec_embed_write(e, row, v);
+}
+
+static inline void adagrad(struct rec_embed *e, uint32_t row, const float *grad, float lr, float eps)
+{
+	float *acc = row_acc(e, row), sq = 0, step;
 
 	for (unsigned k = 0; k < e->o.dim; k++)
 		sq += grad[k] * grad[k];
 	*acc += sq / (float)e->o.dim;
 	step = lr / (sqrtf(*acc) + eps);
-	if (e->elt == 4) { /* in place: no round trip through a copy */
-		float *w = (float *)(void *)row_ptr(e, row);
-		for (unsigned k = 0; k < e->o.dim; k++)
-			w[k] -= step * grad[k];
+	if (e->elt == 2) {
+		half_axpy(e, row, step, grad);
 		return;
 	}
-	rec_embed_read(e, row, v);
+	float *w = (float *)(void *)row_ptr(e, row); /* in place */
 	for (unsigned k = 0; k < e->o.dim; k++)
-		v[k] -= step * grad[k];
-	rec_embed_write(e, row, v);
+		w[k] -= step * grad[k];
+}
+
+void rec_embed_adagrad(struct rec_embed *e, uint32_t row, const float *grad, float lr, float eps)
+{
+	adagrad(e, row, grad, lr, eps);
+}
+
+void rec_embed_adagrad_many(struct rec_embed *e, const uint32_t *rows, size_t n, const float *grad,
+			    float lr, float eps)
+{
+	for (size_t i = 0; i < n; i++)
+		adagrad(e, rows[i], grad + i * e->o.dim, lr, eps);
 }
 
 void rec_embed_sgd(struct rec_embed *e, uint32_t row, const float *grad, float lr, float l2)

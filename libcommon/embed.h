@@ -35,6 +35,10 @@ const struct rec_embed_opts *rec_embed_opts(const struct rec_embed *e);
  * and each call counts as a sighting). Marks the row as seen now. */
 uint32_t rec_embed_find(struct rec_embed *e, uint64_t id, int create);
 
+/* rows[i] = rec_embed_find(e, ids[i], create) for i in order, with the
+ * cache misses of many lookups overlapped; returns how many got none. */
+size_t rec_embed_find_many(struct rec_embed *e, const uint64_t *ids, size_t n, int create, uint32_t *rows);
+
 /* Hints for a batch of lookups: fetch the index slot of id, or a row, into
  * the cache ahead of rec_embed_find / rec_embed_read. */
 void rec_embed_prefetch(const struct rec_embed *e, uint64_t id);
@@ -46,10 +50,16 @@ void rec_embed_prefetch_probe(const struct rec_embed *e, uint64_t id);
 /* Row values as floats (converted from fp16 when stored so). */
 void rec_embed_read(const struct rec_embed *e, uint32_t row, float *out);
 void rec_embed_write(struct rec_embed *e, uint32_t row, const float *in);
+/* The n rows one after the other into out (n x dim). */
+void rec_embed_read_many(const struct rec_embed *e, const uint32_t *rows, size_t n, float *out);
 /* out += row * scale, without a temporary (pooling). */
 void rec_embed_axpy(const struct rec_embed *e, uint32_t row, float scale, float *out);
 /* Row-wise Adagrad: acc += mean(g^2); row -= lr * g / (sqrt(acc) + eps). */
 void rec_embed_adagrad(struct rec_embed *e, uint32_t row, const float *grad, float lr, float eps);
+/* rec_embed_adagrad on rows[i] with gradient grad + i dim, in order (a row
+ * may come twice). */
+void rec_embed_adagrad_many(struct rec_embed *e, const uint32_t *rows, size_t n, const float *grad,
+			    float lr, float eps);
 /* Plain SGD with L2: row -= lr * (g + l2 * row). */
 void rec_embed_sgd(struct rec_embed *e, uint32_t row, const float *grad, float lr, float l2);
 float rec_embed_state(const struct rec_embed *e, uint32_t row);

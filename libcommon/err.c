@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 static const char *progname = "recpipe";
 
@@ -111,6 +112,31 @@ void *rec_xcalloc(size_t n, size_t size)
 void *rec_xrealloc(void *p, size_t n)
 {
 	return check_alloc(realloc(p, n ? n : 1));
+}
+
+#define HUGE_PAGE ((size_t)2 << 20)
+
+void *rec_xmalloc_huge(size_t n)
+{
+	void *p = NULL;
+
+	if (n < HUGE_PAGE)
+		return rec_xmalloc(n);
+	n = (n + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+	if (posix_memalign(&p, HUGE_PAGE, n))
+		rec_die("out of memory");
+#ifdef MADV_HUGEPAGE
+	madvise(p, n, MADV_HUGEPAGE); /* a hint: without THP it just fails */
+#endif
+	return p;
+}
+
+void *rec_xcalloc_huge(size_t n)
+{
+	void *p = rec_xmalloc_huge(n);
+
+	memset(p, 0, n);
+	return p;
 }
 
 char *rec_xstrdup(const char *s)

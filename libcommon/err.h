@@ -37,6 +37,11 @@ void *rec_xmalloc(size_t n);
 void *rec_xcalloc(size_t n, size_t size);
 void *rec_xrealloc(void *p, size_t n);
 char *rec_xstrdup(const char *s);
+/* n bytes on 2 MiB boundaries, marked for transparent huge pages when that
+ * large: tables read at random then cost one TLB entry per 2 MiB, not per
+ * 4 KiB. Zeroed (rec_xcalloc_huge) or not; free() releases them. */
+void *rec_xmalloc_huge(size_t n);
+void *rec_xcalloc_huge(size_t n);
 char *rec_xstrndup(const char *s, size_t n);
 /* Grows *p (of *cap elements of size elem) to hold at least need elements. */
 void rec_xgrow(void *p, size_t *cap, size_t need, size_t elem);

@@ -89,11 +89,9 @@ static struct rec_fm_model *fm_new(const struct rec_schema *s, const struct rec_
 	}
 	m->schema = rec_schema_copy(s);
 	m->numeric_id = rec_xcalloc(s->nfields + 1, sizeof(uint64_t));
-	m->numeric_row = rec_xmalloc((s->nfields + 1) * sizeof(uint32_t));
 	/* A numeric field has one row, keyed off its name: x is the number. */
 	for (size_t f = 0; f < s->nfields; f++) {
 		m->numeric_id[f] = rec_hash_salt(s->seed, s->field[f].name) ^ UINT64_C(0x6e756d6572696300);
-		m->numeric_row[f] = REC_EMBED_NONE;
 	}
 	m->sum_v = rec_xcalloc(o->k + 1, sizeof(float));
 	fill_squash_table();
@@ -112,14 +110,13 @@ void rec_fm_free(struct rec_fm_model *m)
 	rec_embed_free(m->table);
 	rec_schema_free(m->schema);
 	free(m->numeric_id);
-	free(m->numeric_row);
 	free(m->R);
 	free(m->dR);
-	for (int i = 0; i < 2; i++) {
-		free(m->feats[i].rows);
-		free(m->feats[i].fld);
-		free(m->feats[i].x);
-	}
+	free(m->span.id);
+	free(m->span.rows);
+	free(m->span.fld);
+	free(m->span.x);
+	free(m->span.at);
 	free(m->sum_v);
 	free(m);
 }
@@ -165,87 +162,140 @@ static void reserve_rows(struct rec_fm_model *m, size_t n)
 	m->dR = rec_xrealloc(m->dR, m->cap * m->dim * sizeof(float));
 }
 
-static void reserve_feats(struct rec_fm_feats *fs, size_t n)
+/* Records trained between two batches of lookups: their rows stay in the
+ * L2 cache from lookup to update. */
+#define SPAN 128
+
+static inline float feature_x(const struct rec_block *b, size_t f, uint32_t i)
 {
-	if (n <= fs->cap)
+	const struct rec_field *fd = &b->schema->field[f];
+
+	if (fd->kind == REC_NUMERIC)
+		return squash(b->col[f].val[i]);
+	return (fd->flags & REC_FIELD_VALUED) ? b->col[f].val[i] : 1;
+}
+
+static void reserve_span(struct rec_fm_span *sp, size_t need)
+{
+	size_t cap = sp->cap;
+
+	rec_xgrow(&sp->id, &sp->cap, need, sizeof(uint64_t));
+	if (sp->cap == cap)
 		return;
-	fs->cap = n * 2;
-	fs->rows = rec_xrealloc(fs->rows, fs->cap * sizeof(uint32_t));
-	fs->fld = rec_xrealloc(fs->fld, fs->cap * sizeof(uint32_t));
-	fs->x = rec_xrealloc(fs->x, fs->cap * sizeof(float));
+	sp->rows = rec_xrealloc(sp->rows, sp->cap * sizeof(uint32_t));
+	sp->fld = rec_xrealloc(sp->fld, sp->cap * sizeof(uint32_t));
+	sp->x = rec_xrealloc(sp->x, sp->cap * sizeof(float));
 }
 
-/* A numeric field's row: found once, then remembered (rows keep their
- * numbers while the store only grows). */
-static uint32_t numeric_row(struct rec_fm_model *m, size_t f, int create)
+/* Each record's start in the span from the counts of its features. */
+static size_t count_span(struct rec_fm_model *m, const struct rec_block *b, size_t r0, size_t r1)
 {
-	if (m->numeric_row[f] == REC_EMBED_NONE)
-		m->numeric_row[f] = rec_embed_find(m->table, m->numeric_id[f], create);
-	return m->numeric_row[f];
+	struct rec_fm_span *sp = &m->span;
+	size_t nr = r1 - r0, n = 0;
+
+	rec_xgrow(&sp->at, &sp->at_cap, 2 * nr + 1, sizeof(size_t));
+	memset(sp->at, 0, (nr + 1) * sizeof(size_t));
+	for (size_t f = 0; f < b->schema->nfields; f++) {
+		const uint32_t *off = b->col[f].off;
+		for (size_t r = r0; r < r1; r++)
+			sp->at[r - r0 + 1] += off[r + 1] - off[r];
+	}
+	for (size_t i = 1; i <= nr; i++)
+		sp->at[i] += sp->at[i - 1];
+	n = sp->at[nr];
+	reserve_span(sp, n);
+	m->seen += n;
+	return n;
 }
 
-/* Looks up record r's rows into fs (creating them when training); features
- * without a row count as absent. Rows are prefetched for the read that
- * comes a record later. */
-static void lookup(struct rec_fm_model *m, const struct rec_block *b, size_t r, int create,
-		   struct rec_fm_feats *fs)
+/* Every feature of records r0 .. r1-1 into the span, field by field: each
+ * column is read in order, which the hardware prefetcher follows (across
+ * all columns at once, record by record, it does not). A numeric field's
+ * ID is the field's own. Returns whether some x is 0. */
+static int gather_span(struct rec_fm_model *m, const struct rec_block *b, size_t r0, size_t r1)
 {
 	const struct rec_schema *s = b->schema;
+	struct rec_fm_span *sp = &m->span;
+	size_t nr = r1 - r0, *cur = sp->at + nr + 1;
+	int zero = 0;
 
-	fs->n = 0;
+	memcpy(cur, sp->at, nr * sizeof(size_t));
 	for (size_t f = 0; f < s->nfields; f++) {
 		const struct rec_col *c = &b->col[f];
 		int numeric = s->field[f].kind == REC_NUMERIC;
-		int valued = s->field[f].flags & REC_FIELD_VALUED;
-		reserve_feats(fs, fs->n + (c->off[r + 1] - c->off[r]));
-		for (uint32_t i = c->off[r]; i < c->off[r + 1]; i++) {
-			float x = numeric ? squash(c->val[i]) : valued ? c->val[i] : 1;
-			uint32_t row;
-			m->seen++;
-			if (x == 0)
-				continue;
-			row = numeric ? numeric_row(m, f, create) : rec_embed_find(m->table, c->id[i], create);
-			if (row == REC_EMBED_NONE)
-				continue;
-			rec_embed_prefetch_row(m->table, row);
-			fs->rows[fs->n] = row;
-			fs->fld[fs->n] = (uint32_t)f;
-			fs->x[fs->n++] = x;
-		}
+		for (size_t r = r0; r < r1; r++)
+			for (uint32_t i = c->off[r]; i < c->off[r + 1]; i++) {
+				size_t p = cur[r - r0]++;
+				sp->id[p] = numeric ? m->numeric_id[f] : c->id[i];
+				sp->fld[p] = (uint32_t)f;
+				sp->x[p] = feature_x(b, f, i);
+				zero |= sp->x[p] == 0;
+			}
 	}
-	m->found += fs->n;
+	return zero;
+}
+
+/* Keeps the features of the span that keep(i) allows, in order. */
+#define COMPACT_SPAN(sp, nr, keep)                                              \
+	do {                                                                    \
+		size_t k_ = 0, i_ = 0;                                          \
+		for (size_t r_ = 0; r_ < (nr); r_++) {                          \
+			size_t end_ = (sp)->at[r_ + 1];                         \
+			(sp)->at[r_] = k_;                                      \
+			for (; i_ < end_; i_++)                                 \
+				if (keep(sp, i_)) {                             \
+					(sp)->id[k_] = (sp)->id[i_];            \
+					(sp)->rows[k_] = (sp)->rows[i_];        \
+					(sp)->fld[k_] = (sp)->fld[i_];          \
+					(sp)->x[k_++] = (sp)->x[i_];            \
+				}                                               \
+		}                                                               \
+		(sp)->at[nr] = k_;                                              \
+	} while (0)
+#define NONZERO(sp, i) ((sp)->x[i] != 0)
+#define HAS_ROW(sp, i) ((sp)->rows[i] != REC_EMBED_NONE)
+
+/* Looks up the rows of records r0 .. r1-1 into the span (creating them
+ * when training, in the order of one record after another); features with
+ * x = 0 or without a row are left out. */
+static void lookup_span(struct rec_fm_model *m, const struct rec_block *b, size_t r0, size_t r1,
+			int create)
+{
+	struct rec_fm_span *sp = &m->span;
+	size_t nr = r1 - r0;
+
+	count_span(m, b, r0, r1);
+	if (gather_span(m, b, r0, r1))
+		COMPACT_SPAN(sp, nr, NONZERO);
+	if (rec_embed_find_many(m->table, sp->id, sp->at[nr], create, sp->rows))
+		COMPACT_SPAN(sp, nr, HAS_ROW);
+	m->found += sp->at[nr];
+}
+
+/* Points m->feats at record r's features, r the i-th record of the span. */
+static void feats_of(struct rec_fm_model *m, size_t i)
+{
+	const struct rec_fm_span *sp = &m->span;
+	struct rec_fm_feats *fs = &m->feats;
+
+	fs->rows = sp->rows + sp->at[i];
+	fs->fld = sp->fld + sp->at[i];
+	fs->x = sp->x + sp->at[i];
+	fs->n = sp->at[i + 1] - sp->at[i];
 }
 
 /* Reads the rows of fs into R; returns how many. */
 static size_t read_rows(struct rec_fm_model *m, const struct rec_fm_feats *fs)
 {
 	reserve_rows(m, fs->n);
-	for (size_t i = 0; i < fs->n; i++)
-		rec_embed_read(m->table, fs->rows[i], m->R + i * m->dim);
+	rec_embed_read_many(m->table, fs->rows, fs->n, m->R);
 	return fs->n;
-}
-
-/* Fetches what record r's lookups will read, records ahead of them: the
- * index slots (stage 0), then the rows those slots point to (stage 1). */
-static void prefetch_record(const struct rec_fm_model *m, const struct rec_block *b, size_t r, int stage)
-{
-	for (size_t f = 0; f < b->schema->nfields; f++) {
-		const struct rec_col *c = &b->col[f];
-		if (b->schema->field[f].kind == REC_NUMERIC)
-			continue;
-		for (uint32_t i = c->off[r]; i < c->off[r + 1]; i++) {
-			if (stage)
-				rec_embed_prefetch_probe(m->table, c->id[i]);
-			else
-				rec_embed_prefetch(m->table, c->id[i]);
-		}
-	}
 }
 
 /* The logit of the n features gathered; opt is the model's optimizer. */
 static inline float logit(struct rec_fm_model *m, size_t n, int opt)
 {
-	const struct rec_fm_feats *fs = &m->feats[m->cur];
+	const struct rec_fm_feats *fs = &m->feats;
 	float z = m->w0;
 
 	if (opt == REC_OPT_FTRL) { /* rows [w, z]: w is every other float */
@@ -262,8 +312,9 @@ float rec_fm_predict(struct rec_fm_model *m, const struct rec_block *b, size_t r
 {
 	size_t n;
 
-	lookup(m, b, r, 0, &m->feats[m->cur]);
-	n = read_rows(m, &m->feats[m->cur]);
+	lookup_span(m, b, r, r + 1, 0);
+	feats_of(m, 0);
+	n = read_rows(m, &m->feats);
 	return 1 / (1 + expf(-logit(m, n, m->o.optimizer)));
 }
 
@@ -277,15 +328,9 @@ static void bias_adagrad(struct rec_fm_model *m, float dz, float lr)
  * gradient. */
 static void step_adagrad(struct rec_fm_model *m, size_t n, float dz, float lr)
 {
-	size_t stride = m->dim;
-
-	for (size_t i = 0; i < n; i++) {
-		float *g = m->dR + i * stride;
-		const float *w = m->R + i * stride;
-		for (size_t j = 0; j < stride; j++)
-			g[j] += m->o.l2 * w[j];
-		rec_embed_adagrad(m->table, m->feats[m->cur].rows[i], g, lr, m->o.eps);
-	}
+	for (size_t j = 0; j < n * m->dim; j++)
+		m->dR[j] += m->o.l2 * m->R[j];
+	rec_embed_adagrad_many(m->table, m->feats.rows, n, m->dR, lr, m->o.eps);
 	bias_adagrad(m, dz, lr);
 }
 
@@ -293,7 +338,7 @@ static void step_adagrad(struct rec_fm_model *m, size_t n, float dz, float lr)
 static void step_sgd(struct rec_fm_model *m, size_t n, float dz, float lr)
 {
 	for (size_t i = 0; i < n; i++)
-		rec_embed_sgd(m->table, m->feats[m->cur].rows[i], m->dR + i * m->dim, lr, m->o.l2);
+		rec_embed_sgd(m->table, m->feats.rows[i], m->dR + i * m->dim, lr, m->o.l2);
 	m->w0 -= lr * dz;
 }
 
@@ -321,7 +366,7 @@ static void ftrl_update(struct rec_fm_model *m, uint32_t row, float g, float alp
  * L1 has nothing to do there, and the bias tensor stays [w0, acc]. */
 static void step_ftrl(struct rec_fm_model *m, size_t n, float dz, float lr)
 {
-	const struct rec_fm_feats *fs = &m->feats[m->cur];
+	const struct rec_fm_feats *fs = &m->feats;
 
 	for (size_t i = 0; i < n; i++)
 		ftrl_update(m, fs->rows[i], dz * fs->x[i], lr);
@@ -332,11 +377,11 @@ static void step_ftrl(struct rec_fm_model *m, size_t n, float dz, float lr)
  * block, not per example or coordinate. */
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 
-/* Trains on record r, whose rows lookup() found into feats[cur]. */
+/* Trains on record r, whose rows feats_of() gathered. */
 ALWAYS_INLINE void train_record(struct rec_fm_model *m, const struct rec_block *b, size_t r,
 				double *loss, int opt)
 {
-	const struct rec_fm_feats *fs = &m->feats[m->cur];
+	const struct rec_fm_feats *fs = &m->feats;
 	size_t n = read_rows(m, fs);
 	float dz, z = logit(m, n, opt), lr = lr_at(m->o.lr, m->o.warmup, m->o.decay, m->t++);
 	float w = (b->schema->flags & REC_HAS_WEIGHT) ? b->weight[r] : 1;
@@ -359,28 +404,18 @@ ALWAYS_INLINE void train_record(struct rec_fm_model *m, const struct rec_block *
 		step_adagrad(m, n, dz, lr);
 }
 
+/* A lookup ahead of the updates before it changes nothing: a row's values
+ * are read when its record trains. */
 ALWAYS_INLINE void train_records(struct rec_fm_model *m, const struct rec_block *b, double *loss,
 				 int opt)
 {
-	/* index slots three records ahead, the rows they point to two ahead,
-	 * lookups one ahead: the cache misses of four records overlap. A
-	 * lookup ahead of the updates before it changes nothing: a row's
-	 * values are read when its record trains. */
-	for (size_t r = 0; r < 3 && r < b->n; r++)
-		prefetch_record(m, b, r, 0);
-	for (size_t r = 0; r < 2 && r < b->n; r++)
-		prefetch_record(m, b, r, 1);
-	if (b->n > 0)
-		lookup(m, b, 0, 1, &m->feats[m->cur]);
-	for (size_t r = 0; r < b->n; r++) {
-		if (r + 3 < b->n)
-			prefetch_record(m, b, r + 3, 0);
-		if (r + 2 < b->n)
-			prefetch_record(m, b, r + 2, 1);
-		if (r + 1 < b->n)
-			lookup(m, b, r + 1, 1, &m->feats[!m->cur]);
-		train_record(m, b, r, loss, opt);
-		m->cur = !m->cur;
+	for (size_t r0 = 0; r0 < b->n; r0 += SPAN) {
+		size_t r1 = r0 + SPAN < b->n ? r0 + SPAN : b->n;
+		lookup_span(m, b, r0, r1, 1);
+		for (size_t r = r0; r < r1; r++) {
+			feats_of(m, r - r0);
+			train_record(m, b, r, loss, opt);
+		}
 	}
 }
 

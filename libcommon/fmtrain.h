@@ -45,20 +45,26 @@ struct rec_fm_model {
 	unsigned dim;                 /* floats per row: 1+k, 1+F*k (ffm), 2 (ftrl) */
 	unsigned nf;                  /* F: fields of the schema */
 	uint64_t *numeric_id;         /* per field: the row ID of a numeric field */
-	uint32_t *numeric_row;        /* and its row once it has one */
 	float w0, w0_acc;
 	uint64_t t;                   /* examples trained: the lr schedule's clock */
 	/* scratch for one example: its rows' values and gradients */
 	float *R, *dR, *sum_v;
 	size_t cap;
-	/* the features of this example and of the next, whose rows are looked
-	 * up while this one trains (a software pipeline over records) */
-	struct rec_fm_feats {
+	/* the features of a span of records, their rows looked up together so
+	 * that the cache misses overlap: record r's are [at[r], at[r+1]) */
+	struct rec_fm_span {
+		uint64_t *id;
 		uint32_t *rows, *fld;
 		float *x;
-		size_t n, cap;
-	} feats[2];
-	int cur;
+		size_t cap;
+		size_t *at, at_cap;
+	} span;
+	/* the example being trained or scored: a slice of the span */
+	struct rec_fm_feats {
+		const uint32_t *rows, *fld;
+		const float *x;
+		size_t n;
+	} feats;
 	/* coverage while scoring: features seen, features with a row */
 	uint64_t seen, found;
 };
