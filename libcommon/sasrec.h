@@ -265,5 +265,21 @@ void rec_seqeval_free(struct rec_seqeval *r);
  * and adam, described in rec-model(5). */
 int rec_sasrec_save(const struct rec_sasrec *m, const char *path, const struct rec_kv *extra);
 struct rec_sasrec *rec_sasrec_load_model(const struct rec_model *mf);
+/* The same file with best (m->nparam floats: the weights of the best
+ * epoch so far, for early stopping) as sasrec.best when not NULL; and
+ * that tensor back. */
+int rec_sasrec_save_checkpoint(const struct rec_sasrec *m, const char *path, const struct rec_kv *extra,
+			       const float *best);
+int rec_sasrec_load_best(const struct rec_sasrec *m, const struct rec_model *mf, float *best);
+
+/* ---- fine-tuning (sasrec_tune.c) ------------------------------------------ */
+
+/* A model with pre's architecture (dim, heads, blocks, max_len, ffn,
+ * activation, item field) and weights, the training settings of o, a
+ * fresh Adam, over pre's items followed by those of ids (n, distinct)
+ * that pre lacks, whose rows start as rec_sasrec_new's do; *added gets
+ * their count. */
+struct rec_sasrec *rec_sasrec_extend(const struct rec_sasrec *pre, const struct rec_sasrec_opts *o,
+				     const uint64_t *ids, size_t n, size_t *added);
 
 #endif
