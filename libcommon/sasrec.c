@@ -277,9 +277,11 @@ static void add_history(struct rec_sasrec_batch *b, const uint32_t *rows, size_t
 {
 	size_t base = b->hoff[b->nseq];
 
+	b->hoff[b->nseq + 1] = (uint32_t)(base + n);
+	if (!n)
+		return;
 	rec_xgrow(&b->hist, &b->cap_hist, base + n, sizeof(uint32_t));
 	memcpy(b->hist + base, rows, n * sizeof(uint32_t));
-	b->hoff[b->nseq + 1] = (uint32_t)(base + n);
 }
 
 size_t rec_sasrec_batch_add(struct rec_sasrec_batch *b, const struct rec_sasrec *m, const uint32_t *rows,

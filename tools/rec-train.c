@@ -1069,8 +1069,8 @@ static int sas_same_inputs(const struct rec_sasrec *m, const struct rec_seqs *s,
 	for (size_t i = 0; i < nid; i++)
 		unknown += rec_sasrec_find(m, s->id[i]) == 0;
 	if (s->n != nseq || unknown)
-		return rec_error("'%s' was trained on %llu sequences, the inputs hold %zu (%zu items it does "
-				 "not know): resume with the same files", path, (unsigned long long)nseq, s->n,
+		return rec_error("'%s' was trained on %llu sequences, the inputs hold %zu (%zu of their items "
+				 "unknown to it): resume with the same files", path, (unsigned long long)nseq, s->n,
 				 unknown);
 	return 0;
 }
