@@ -398,7 +398,8 @@ static int read_all(struct rec_model *m, struct archive *a)
 	return verify_checksums(m);
 }
 
-struct rec_model *rec_model_open(const char *path)
+/* The whole model, or with manifest_only its MANIFEST alone. */
+static struct rec_model *open_model(const char *path, int manifest_only)
 {
 	struct rec_model *m = rec_xcalloc(1, sizeof(*m));
 	struct archive *a = archive_read_new();
@@ -412,7 +413,7 @@ struct rec_model *rec_model_open(const char *path)
 		rec_error("cannot open '%s': %s", m->name, archive_error_string(a));
 		rc = -1;
 	} else {
-		rc = read_all(m, a);
+		rc = manifest_only ? read_manifest(m, a) : read_all(m, a);
 	}
 	archive_read_free(a);
 	if (rc < 0) {
@@ -420,6 +421,16 @@ struct rec_model *rec_model_open(const char *path)
 		return NULL;
 	}
 	return m;
+}
+
+struct rec_model *rec_model_open(const char *path)
+{
+	return open_model(path, 0);
+}
+
+struct rec_model *rec_model_peek(const char *path)
+{
+	return open_model(path, 1);
 }
 
 const struct rec_tensor *rec_model_tensor(const struct rec_model *m, const char *name)

@@ -62,6 +62,8 @@ struct rec_model {
 /* Reads a whole model, checking every member against the manifest. NULL
  * after a one-line message naming the file and what was wrong. */
 struct rec_model *rec_model_open(const char *path);
+/* The MANIFEST alone, no tensor read (what kind of model a file holds). */
+struct rec_model *rec_model_peek(const char *path);
 const struct rec_tensor *rec_model_tensor(const struct rec_model *m, const char *name);
 void rec_model_close(struct rec_model *m);
 /* The data of tensor name if it holds count elements of dtype; NULL after a

@@ -10,6 +10,12 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#define THREAD_ID() ((size_t)omp_get_thread_num())
+#else
+#define THREAD_ID() ((size_t)0)
+#endif
 
 /* Activations one block keeps for its backward pass. */
 struct block_acts {
@@ -25,6 +31,8 @@ struct rec_sasrec_work {
 	float *logits;                       /* full softmax: LOGIT_ROWS x nitems */
 	float *rowloss, *g;                  /* per row; sampled: per candidate */
 	uint32_t *cand;                      /* sampled: target + negatives per row */
+	uint32_t *mark, *gen;                /* per thread: nitems marks, the generation */
+	size_t mark_threads;
 };
 
 #define LOGIT_ROWS 128
@@ -225,7 +233,7 @@ static void free_work(struct rec_sasrec_work *w, size_t blocks)
 	free(w->mask_e), free(w->xL), free(w->hf), free(w->mf), free(w->rf), free(w->poff);
 	free(w->dx), free(w->dy), free(w->dln), free(w->dqkv), free(w->datt), free(w->dh);
 	free(w->dha), free(w->dhf), free(w->dP), free(w->logits), free(w->rowloss), free(w->g);
-	free(w->cand);
+	free(w->cand), free(w->mark), free(w->gen);
 	free(w);
 }
 
@@ -258,7 +266,22 @@ void rec_sasrec_batch_clear(struct rec_sasrec_batch *b)
 	b->nseq = b->nrow = 0;
 	if (!b->off)
 		b->off = rec_xcalloc(1, sizeof(uint32_t));
-	b->off[0] = 0;
+	if (!b->hoff)
+		b->hoff = rec_xcalloc(b->cap_seq ? b->cap_seq : 1, sizeof(uint32_t));
+	b->off[0] = b->hoff[0] = 0;
+}
+
+/* The whole sequence (n rows; none without targets) as sequence nseq's
+ * history. */
+static void add_history(struct rec_sasrec_batch *b, const uint32_t *rows, size_t n)
+{
+	size_t base = b->hoff[b->nseq];
+
+	b->hoff[b->nseq + 1] = (uint32_t)(base + n);
+	if (!n)
+		return;
+	rec_xgrow(&b->hist, &b->cap_hist, base + n, sizeof(uint32_t));
+	memcpy(b->hist + base, rows, n * sizeof(uint32_t));
 }
 
 size_t rec_sasrec_batch_add(struct rec_sasrec_batch *b, const struct rec_sasrec *m, const uint32_t *rows,
@@ -273,7 +296,10 @@ size_t rec_sasrec_batch_add(struct rec_sasrec_batch *b, const struct rec_sasrec 
 		rec_sasrec_batch_clear(b);
 	cap = b->cap_seq;
 	rec_xgrow(&b->off, &cap, b->nseq + 2, sizeof(uint32_t));
+	if (cap != b->cap_seq)
+		b->hoff = rec_xrealloc(b->hoff, cap * sizeof(uint32_t));
 	b->cap_seq = cap;
+	add_history(b, rows, targets ? n : 0);
 	cap = b->cap_row;
 	rec_xgrow(&b->item, &cap, b->nrow + t, sizeof(uint32_t));
 	b->pos = rec_xrealloc(b->pos, cap * sizeof(uint32_t));
@@ -295,6 +321,8 @@ void rec_sasrec_batch_free(struct rec_sasrec_batch *b)
 	free(b->item);
 	free(b->pos);
 	free(b->target);
+	free(b->hoff);
+	free(b->hist);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -509,9 +537,30 @@ static double full_softmax(struct rec_sasrec *m, const struct rec_sasrec_batch *
 	return sum;
 }
 
-/* Row i's negatives: uniform over the items but its target, from a hash of
- * (seed, step, i). */
-static void draw_negatives(const struct rec_sasrec *m, uint32_t *c, uint32_t target, size_t i)
+/* Marks the items of sequence s's history with a new generation of one
+ * thread's marks; returns how many distinct items it marked. */
+static size_t mark_history(uint32_t *mark, uint32_t *gen, size_t V, const struct rec_sasrec_batch *b,
+			   size_t s)
+{
+	size_t distinct = 0;
+
+	if (++*gen == 0) {
+		memset(mark, 0, V * sizeof(uint32_t));
+		*gen = 1;
+	}
+	for (uint32_t j = b->hoff[s]; j < b->hoff[s + 1]; j++)
+		if (mark[b->hist[j]] != *gen) {
+			mark[b->hist[j]] = *gen;
+			distinct++;
+		}
+	return distinct;
+}
+
+/* Row i's negatives: uniform over the items its sequence never had (mark
+ * != gen), from a hash of (seed, step, i), a hit on the history drawn
+ * again; over all items but the target when the history has them all. */
+static void draw_negatives(const struct rec_sasrec *m, uint32_t *c, uint32_t target, size_t i,
+			   const uint32_t *mark, uint32_t gen, int all_seen)
 {
 	uint64_t s = rec_mix64(m->o.seed ^ UINT64_C(0x6e6567) ^ rec_mix64(m->steps)) + i * UINT64_C(0x9e3779b97f4a7c15);
 	size_t V = m->nitems;
@@ -521,9 +570,39 @@ static void draw_negatives(const struct rec_sasrec *m, uint32_t *c, uint32_t tar
 		uint32_t j;
 		do
 			j = 1 + (uint32_t)((rec_splitmix64(&s) >> 11) % (V - 1));
-		while (j == target && V > 2);
+		while (all_seen ? j == target && V > 2 : mark[j] == gen || j == target);
 		c[k] = j;
 	}
+}
+
+/* Every target row's candidates into w->cand, the sequences shared among
+ * the threads (each with its own marks): the draws depend on the row
+ * only, so any thread count gives the same ones. */
+static void draw_all_negatives(struct rec_sasrec *m, const struct rec_sasrec_batch *b)
+{
+	struct rec_sasrec_work *w = m->w;
+	size_t V = m->nitems, K = m->o.negatives + 1, threads = m->o.threads ? m->o.threads : 1;
+
+	if (threads > w->mark_threads) {
+		free(w->mark), free(w->gen);
+		w->mark = rec_xcalloc(threads * V, sizeof(uint32_t));
+		w->gen = rec_xcalloc(threads, sizeof(uint32_t));
+		w->mark_threads = threads;
+	}
+#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
+	for (size_t q = 0; q < b->nseq; q++) {
+		size_t t = THREAD_ID();
+		uint32_t *mark = w->mark + t * V;
+		int all_seen = mark_history(mark, &w->gen[t], V, b, q) >= V - 1;
+		for (size_t i = b->off[q]; i < b->off[q + 1]; i++)
+			if (b->target[i])
+				draw_negatives(m, w->cand + i * K, b->target[i], i, mark, w->gen[t], all_seen);
+	}
+}
+
+const uint32_t *rec_sasrec_candidates(const struct rec_sasrec *m)
+{
+	return m->w->cand;
 }
 
 static double softplus(double x)
@@ -563,6 +642,7 @@ static double sampled_loss(struct rec_sasrec *m, const struct rec_sasrec_batch *
 	float *E = m->param + m->tok, *dE = m->grad + m->tok;
 	double sum = 0;
 
+	draw_all_negatives(m, b);
 #pragma omp parallel for schedule(static) num_threads(m->o.threads) if (m->o.threads > 1)
 	for (size_t i = 0; i < b->nrow; i++) {
 		const float *h = w->hf + i * d;
@@ -572,7 +652,6 @@ static double sampled_loss(struct rec_sasrec *m, const struct rec_sasrec_batch *
 		w->rowloss[i] = 0;
 		if (!b->target[i])
 			continue;
-		draw_negatives(m, c, b->target[i], i);
 		for (size_t k = 0; k < K; k++)
 			g[k] = cblas_sdot((int)d, h, 1, E + (size_t)c[k] * d, 1);
 		w->rowloss[i] = candidate_loss(m->o.loss, g, K, scale);
@@ -672,16 +751,20 @@ double rec_sasrec_loss(struct rec_sasrec *m, const struct rec_sasrec_batch *b, i
 	return sum / (double)n;
 }
 
-/* Adam with SASRec's betas (0.9, 0.98). */
+/* Adam with SASRec's betas (0.9, 0.98), on all but the frozen part: the
+ * tables come first in the layout, the blocks and final LN after them. */
 static void adam(struct rec_sasrec *m)
 {
 	const float b1 = 0.9f, b2 = 0.98f, eps = 1e-8f, lr = m->o.lr;
+	size_t tables = (m->nitems + m->o.max_len) * m->o.dim;
+	size_t lo = m->o.freeze & REC_SASREC_FREEZE_EMBED ? tables : 0;
+	size_t hi = m->o.freeze & REC_SASREC_FREEZE_DENSE ? tables : m->nparam;
 	float c1, c2;
 
 	m->steps++;
 	c1 = 1.0f / (1.0f - powf(b1, (float)m->steps));
 	c2 = 1.0f / (1.0f - powf(b2, (float)m->steps));
-	for (size_t i = 0; i < m->nparam; i++) {
+	for (size_t i = lo; i < hi; i++) {
 		float g = m->grad[i];
 		m->m[i] = b1 * m->m[i] + (1 - b1) * g;
 		m->v[i] = b2 * m->v[i] + (1 - b2) * g * g;

@@ -12,7 +12,8 @@
  * mean over the rows that have a target: binary cross-entropy of the
  * target against sampled negatives (as SASRec), full softmax
  * cross-entropy over all items, or softmax over the target and the
- * sampled negatives (uniform). Adam on everything.
+ * sampled negatives (uniform over the items the sequence does not hold,
+ * as SASRec draws them). Adam on everything but a frozen part.
  *
  * Kernels take outputs, inputs, parameters, sizes; backward ones add to
  * their gradients (+=). Each cblas path has a plain-loop _ref beside it. */
@@ -110,7 +111,10 @@ struct rec_sasrec_opts {
 	uint64_t seed;          /* --seed: weights, dropout, negatives, order */
 	unsigned threads;       /* --threads (1) */
 	char item_field[64];    /* --item-field (item) */
+	int freeze;             /* --freeze: REC_SASREC_FREEZE_* Adam leaves alone */
 };
+/* embeddings: the item and position tables; dense: blocks and final LN */
+enum { REC_SASREC_FREEZE_EMBED = 1, REC_SASREC_FREEZE_DENSE = 2 };
 #define REC_SASREC_OPTS_INIT { .dim = 64, .heads = 2, .blocks = 2, .max_len = 50, .dropout = 0.2f, \
 			       .loss = REC_SASREC_BCE, .negatives = 1, .batch = 128, .lr = 0.001f, .threads = 1,      \
 			       .item_field = "item" }
@@ -127,11 +131,14 @@ struct rec_sasrec_tensor {
 };
 
 /* A batch of packed sequences: rows off[s] .. off[s+1]-1 are sequence s's
- * inputs, each with its item, position and target (0: no loss there). */
+ * inputs, each with its item, position and target (0: no loss there).
+ * hist[hoff[s]] .. hist[hoff[s+1]-1]: every item of a sequence added with
+ * targets, the ones before the max_len window too (negatives avoid them). */
 struct rec_sasrec_batch {
 	size_t nseq, nrow;
 	uint32_t *off, *item, *pos, *target;
-	size_t cap_seq, cap_row;
+	uint32_t *hoff, *hist;
+	size_t cap_seq, cap_row, cap_hist;
 };
 
 struct rec_sasrec_work;
@@ -192,6 +199,9 @@ double rec_sasrec_step(struct rec_sasrec *m, const struct rec_sasrec_batch *b);
 void rec_sasrec_encode(struct rec_sasrec *m, const struct rec_sasrec_batch *b, float *h);
 /* The item table (nitems x dim). */
 const float *rec_sasrec_items(const struct rec_sasrec *m);
+/* The candidates of the last sampled loss (bce, sampled-softmax): per row
+ * of the batch its target, then its negatives (nrow x (negatives + 1)). */
+const uint32_t *rec_sasrec_candidates(const struct rec_sasrec *m);
 
 /* ---- leave-one-out, training, evaluation (sasrec_train.c) ----------------- */
 
@@ -255,5 +265,21 @@ void rec_seqeval_free(struct rec_seqeval *r);
  * and adam, described in rec-model(5). */
 int rec_sasrec_save(const struct rec_sasrec *m, const char *path, const struct rec_kv *extra);
 struct rec_sasrec *rec_sasrec_load_model(const struct rec_model *mf);
+/* The same file with best (m->nparam floats: the weights of the best
+ * epoch so far, for early stopping) as sasrec.best when not NULL; and
+ * that tensor back. */
+int rec_sasrec_save_checkpoint(const struct rec_sasrec *m, const char *path, const struct rec_kv *extra,
+			       const float *best);
+int rec_sasrec_load_best(const struct rec_sasrec *m, const struct rec_model *mf, float *best);
+
+/* ---- fine-tuning (sasrec_tune.c) ------------------------------------------ */
+
+/* A model with pre's architecture (dim, heads, blocks, max_len, ffn,
+ * activation, item field) and weights, the training settings of o, a
+ * fresh Adam, over pre's items followed by those of ids (n, distinct)
+ * that pre lacks, whose rows start as rec_sasrec_new's do; *added gets
+ * their count. */
+struct rec_sasrec *rec_sasrec_extend(const struct rec_sasrec *pre, const struct rec_sasrec_opts *o,
+				     const uint64_t *ids, size_t n, size_t *added);
 
 #endif

@@ -106,10 +106,15 @@ static void opts_to_kv(const struct rec_sasrec *m, struct rec_kv *kv)
 	rec_kv_setf(kv, "model.items", "%zu", m->nitems - 1);
 	rec_kv_setf(kv, "model.trained", "%llu", (unsigned long long)m->trained);
 	rec_kv_setf(kv, "model.adam_steps", "%llu", (unsigned long long)m->steps);
+	if (o->freeze)
+		rec_kv_set(kv, "model.freeze", o->freeze == REC_SASREC_FREEZE_EMBED ? "embeddings"
+					       : o->freeze == REC_SASREC_FREEZE_DENSE ? "dense" : "embeddings,dense");
 }
 
-static int add_tensors(const struct rec_sasrec *m, struct rec_model_writer *w, float *adam)
+static int add_tensors(const struct rec_sasrec *m, struct rec_model_writer *w, float *adam, const float *best)
 {
+	if (best && rec_model_add(w, "sasrec.best", "f32", (size_t[]){ m->nparam }, 1, best) < 0)
+		return -1;
 	if (rec_model_add(w, "items.ids", "u64", (size_t[]){ m->nitems - 1 }, 1, m->item_id + 1) < 0)
 		return -1;
 	for (size_t i = 0; i < m->ntensor; i++) {
@@ -126,6 +131,12 @@ static int add_tensors(const struct rec_sasrec *m, struct rec_model_writer *w, f
 
 int rec_sasrec_save(const struct rec_sasrec *m, const char *path, const struct rec_kv *extra)
 {
+	return rec_sasrec_save_checkpoint(m, path, extra, NULL);
+}
+
+int rec_sasrec_save_checkpoint(const struct rec_sasrec *m, const char *path, const struct rec_kv *extra,
+			       const float *best)
+{
 	struct rec_model_writer *w = rec_model_create(path, 0);
 	struct rec_kv kv = { 0 };
 	float *adam = rec_xmalloc(2 * m->nparam * sizeof(float));
@@ -137,7 +148,7 @@ int rec_sasrec_save(const struct rec_sasrec *m, const char *path, const struct r
 	if (m->schema)
 		rec_schema_to_kv(m->schema, &kv);
 	if (rc == 0)
-		rc = add_tensors(m, w, adam);
+		rc = add_tensors(m, w, adam, best);
 	if (rc == 0)
 		rc = rec_model_commit(w, &kv);
 	else if (w)
@@ -145,6 +156,20 @@ int rec_sasrec_save(const struct rec_sasrec *m, const char *path, const struct r
 	free(adam);
 	rec_kv_free(&kv);
 	return rc;
+}
+
+/* model.freeze, which only a fine-tuning run's checkpoints have. */
+static int freeze_from_kv(const struct rec_model *mf, struct rec_sasrec_opts *o)
+{
+	const char *f = rec_kv_get(&mf->manifest, "model.freeze");
+
+	if (!f)
+		return 0;
+	o->freeze = (strstr(f, "embeddings") ? REC_SASREC_FREEZE_EMBED : 0) |
+		    (strstr(f, "dense") ? REC_SASREC_FREEZE_DENSE : 0);
+	if (!o->freeze)
+		return rec_error("'%s': bad model.freeze '%s' in the MANIFEST", mf->name, f);
+	return 0;
 }
 
 static int opts_from_kv(const struct rec_model *mf, struct rec_sasrec_opts *o, uint64_t *counts)
@@ -187,7 +212,7 @@ static int opts_from_kv(const struct rec_model *mf, struct rec_sasrec_opts *o, u
 	o->batch = u[6];
 	o->act = strcmp(act, "gelu") == 0 ? REC_ACT_GELU : REC_ACT_RELU;
 	strcpy(o->item_field, field);
-	return 0;
+	return freeze_from_kv(mf, o);
 }
 
 static int load_weights(struct rec_sasrec *m, const struct rec_model *mf)
@@ -239,4 +264,14 @@ struct rec_sasrec *rec_sasrec_load_model(const struct rec_model *mf)
 	m->trained = counts[0];
 	m->steps = counts[1];
 	return m;
+}
+
+int rec_sasrec_load_best(const struct rec_sasrec *m, const struct rec_model *mf, float *best)
+{
+	const float *p = rec_model_expect(mf, "sasrec.best", "f32", m->nparam);
+
+	if (!p)
+		return -1;
+	memcpy(best, p, m->nparam * sizeof(float));
+	return 0;
 }

@@ -353,7 +353,9 @@ START_TEST(test_save_load)
 END_TEST
 
 /* Sequences that walk a cycle i -> i + 3 (mod 11): after training, the
- * best-scored next item is the successor, for every loss. */
+ * best-scored next item is the successor, for every loss. The items seen
+ * are left out of the ranking, as rec-eval does: negatives never come
+ * from a sequence's own items, so nothing holds their scores down. */
 START_TEST(test_learns_successor)
 {
 	struct rec_sasrec *m = small_model(_i, REC_ACT_RELU, 0.0f);
@@ -385,6 +387,8 @@ START_TEST(test_learns_successor)
 		float bs = -INFINITY;
 		for (uint32_t j = 1; j < 12; j++) {
 			float s = 0;
+			if (j == 1 + u || j == 1 + (u + 3) % 11)
+				continue;
 			for (size_t c = 0; c < 8; c++)
 				s += h[u * 8 + c] * E[j * 8 + c];
 			if (s > bs)
@@ -457,6 +461,47 @@ START_TEST(test_bad_files)
 }
 END_TEST
 
+/* Negatives come from outside the sequence (the items before the
+ * max_len window too), whatever the threads; a sequence that has every
+ * item still gets negatives, none of them its target. _i: the loss. */
+START_TEST(test_negatives_unseen)
+{
+	static const uint32_t a[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9 }, c[] = { 10, 11, 10, 11 },
+			      e[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 };
+	struct rec_sasrec *m = small_model(_i ? REC_SASREC_SAMPLED : REC_SASREC_BCE, REC_ACT_RELU, 0);
+	struct rec_sasrec_batch b = { 0 };
+	size_t K = m->o.negatives + 1, n;
+	uint32_t *first;
+
+	rec_sasrec_batch_clear(&b);
+	rec_sasrec_batch_add(&b, m, a, 9, 1);
+	rec_sasrec_batch_add(&b, m, c, 4, 1);
+	rec_sasrec_batch_add(&b, m, e, 11, 1);
+	n = b.nrow * K;
+	rec_sasrec_loss(m, &b, 1, 0);
+	first = malloc(n * sizeof(uint32_t));
+	memcpy(first, rec_sasrec_candidates(m), n * sizeof(uint32_t));
+	for (size_t i = 0; i < b.nrow; i++) {
+		const uint32_t *cand = first + i * K;
+		ck_assert_uint_eq(cand[0], b.target[i]);
+		for (size_t k = 1; k < K; k++) {
+			if (i < 5)
+				ck_assert_msg(cand[k] >= 10, "row %zu: negative %u is in the history", i, cand[k]);
+			else if (i < 8)
+				ck_assert_msg(cand[k] <= 9, "row %zu: negative %u is in the history", i, cand[k]);
+			else
+				ck_assert_uint_ne(cand[k], b.target[i]);
+		}
+	}
+	m->o.threads = 3;
+	rec_sasrec_loss(m, &b, 1, 0);
+	ck_assert_mem_eq(first, rec_sasrec_candidates(m), n * sizeof(uint32_t));
+	free(first);
+	rec_sasrec_batch_free(&b);
+	rec_sasrec_free(m);
+}
+END_TEST
+
 START_TEST(test_bad_opts)
 {
 	struct rec_sasrec_opts o = REC_SASREC_OPTS_INIT;
@@ -483,6 +528,7 @@ Suite *suite_sasrec(void)
 	tcase_add_loop_test(m, test_model_grad, 0, 6);
 	tcase_add_test(m, test_save_load);
 	tcase_add_loop_test(m, test_learns_successor, 0, 3);
+	tcase_add_loop_test(m, test_negatives_unseen, 0, 2);
 	tcase_add_test(m, test_bad_opts);
 	tcase_add_test(m, test_bad_files);
 	tcase_set_timeout(m, 60);

@@ -27,6 +27,8 @@ struct train_opts {
 	struct rec_lightfm_opts lfm; /* lightfm */
 	struct rec_sasrec_opts sas; /* sasrec */
 	int set_sasrec_only;      /* --heads, --blocks, --max-len, --dropout, --activation given */
+	unsigned set_sas;         /* SET_*: which sasrec settings were given */
+	int set_model, set_every; /* --model, --checkpoint-every given */
 	int set_batch, set_negatives; /* --batch, --negatives <n> given */
 	int set_lightfm_only;     /* --loss, --negatives, --max-sampled, --*-features given */
 	int set_dim, set_lr, set_l2; /* --dim, --lr, --l2 given (defaults differ per kind) */
@@ -44,6 +46,11 @@ struct train_opts {
 	char **inputs;            /* hashed streams; none = stdin */
 	size_t ninputs;
 };
+
+/* sasrec settings given on the command line: --init and --resume check
+ * them against the model's. */
+enum { SET_HEADS = 1, SET_BLOCKS = 2, SET_MAX_LEN = 4, SET_ACT = 8, SET_ITEM = 16, SET_DROPOUT = 32,
+       SET_SEED = 64 };
 
 /* Where training stands: a checkpoint records it, --resume goes back to it. */
 struct progress {
@@ -88,8 +95,8 @@ static void usage(void)
 	       "      --dropout <p>          dropout rate (0.2)\n"
 	       "      --activation relu|gelu feed-forward activation (relu)\n"
 	       "      --loss bce|softmax|sampled-softmax  (bce)\n"
-	       "      --negatives <n>        sampled negatives per target (bce 1,\n"
-	       "                             sampled-softmax 100)\n"
+	       "      --negatives <n>        sampled negatives per target, drawn from the items\n"
+	       "                             the sequence lacks (bce 1, sampled-softmax 100)\n"
 	       "Optimization:\n"
 	       "      --optimizer <name>     lr/fm/ffm rows: adagrad, sgd, or ftrl (lr only)\n"
 	       "                             (adagrad); deep models: row-wise Adagrad on\n"
@@ -111,15 +118,20 @@ static void usage(void)
 	       "      --init-scale <s>       rows start uniform in [-s, s] (0.01; deep 0.05)\n"
 	       "      --seed <n>             initial values (0)\n"
 	       "Validation, fine-tuning, checkpoints:\n"
-	       "      --valid <file>         a hashed stream scored after every epoch\n"
-	       "      --patience <n>         with --valid: stop after n epochs without a better\n"
-	       "                             logloss; the model written is the best epoch's\n"
+	       "      --valid <file>         a hashed stream scored after every epoch (sasrec:\n"
+	       "                             none, it validates on the second-to-last items)\n"
+	       "      --patience <n>         stop after n epochs without a better validation\n"
+	       "                             logloss (needs --valid; sasrec: NDCG@10 of the\n"
+	       "                             second-to-last items); the model written is the\n"
+	       "                             best epoch's\n"
 	       "      --init <model>         start from a trained model (fine-tuning); its\n"
 	       "                             architecture wins over --model/--dim/--hidden\n"
+	       "                             (sasrec: a differing --dim, --heads, --blocks,\n"
+	       "                             --max-len, --activation is an error)\n"
 	       "      --freeze <what>        with --init: keep 'embeddings' or 'dense' fixed\n"
 	       "      --checkpoint <file>    write the model there every --checkpoint-every\n"
-	       "                             examples (atomically)\n"
-	       "      --checkpoint-every <n> (1000000)\n"
+	       "                             examples (sasrec: epochs), atomically\n"
+	       "      --checkpoint-every <n> (1000000; sasrec 1)\n"
 	       "      --resume               go on from the checkpoint where it stopped\n"
 	       "  -o, --output <model>       write the model there (a .recm file, see rec-eval)\n"
 	       "  -q, --quiet, -v, --verbose  less or more on stderr\n"
@@ -258,6 +270,7 @@ static int take_count(struct train_opts *o, int c, const char *arg)
 	case OPT_EVERY:
 		if (rec_parse_u64(arg, "--checkpoint-every", &o->every) < 0 || o->every == 0)
 			return rec_error("invalid value '%s' for --checkpoint-every", arg);
+		o->set_every = 1;
 		return 0;
 	case OPT_SEED:
 		if (rec_parse_u64(arg, "--seed", &o->fm.seed) < 0)
@@ -358,8 +371,18 @@ static int take_name(struct train_opts *o, int c, const char *arg)
 	return -1;
 }
 
+/* Remembers which sasrec settings the command line gives. */
+static void note_sasrec_setting(struct train_opts *o, int c)
+{
+	o->set_sas |= c == OPT_HEADS ? SET_HEADS : c == OPT_BLOCKS ? SET_BLOCKS : c == OPT_MAX_LEN ? SET_MAX_LEN
+		      : c == OPT_ACTIVATION ? SET_ACT : c == OPT_ITEM ? SET_ITEM : c == OPT_DROPOUT ? SET_DROPOUT
+		      : c == OPT_SEED ? SET_SEED : 0;
+	o->set_model |= c == OPT_MODEL;
+}
+
 static int take_option(struct train_opts *o, int c, const char *arg)
 {
+	note_sasrec_setting(o, c);
 	if (c == OPT_MODEL || c == OPT_DIM || c == OPT_USER || c == OPT_ITEM || c == OPT_PRECISION)
 		o->set_arch = 1;
 	if (c == OPT_OPTIMIZER || c == OPT_L1)
@@ -413,9 +436,14 @@ static void check_sasrec_args(struct train_opts *o)
 	if (o->set_lightfm_only)
 		rec_usage_error("--loss bpr|warp, --negatives uniform|popular, --max-sampled and the "
 				"feature lists apply to --model lightfm");
-	if (o->valid || o->patience || o->init || o->checkpoint || o->resume || o->net.freeze)
-		rec_usage_error("--valid, --patience, --init, --checkpoint, --resume and --freeze do not "
-				"apply to sasrec (it validates on each sequence's second-to-last item)");
+	if (o->valid)
+		rec_usage_error("--valid does not apply to sasrec: it validates on each sequence's "
+				"second-to-last item (leave-one-out; --patience works on those)");
+	o->sas.freeze = (o->net.freeze & REC_FREEZE_EMBED ? REC_SASREC_FREEZE_EMBED : 0) |
+			(o->net.freeze & REC_FREEZE_DENSE ? REC_SASREC_FREEZE_DENSE : 0);
+	if (o->sas.freeze == (REC_SASREC_FREEZE_EMBED | REC_SASREC_FREEZE_DENSE))
+		rec_usage_error("--freeze embeddings and --freeze dense leave nothing to train");
+	o->every = o->set_every ? o->every : 1;  /* epochs */
 	o->sas.dim = o->set_dim ? o->net.k : o->sas.dim;
 	o->sas.lr = o->set_lr ? o->net.lr : o->sas.lr;
 	o->sas.batch = o->set_batch ? o->net.batch : o->sas.batch;
@@ -429,27 +457,49 @@ static void check_sasrec_args(struct train_opts *o)
 
 static void check_args(struct train_opts *o)
 {
+	int sas = strcmp(o->model, "sasrec") == 0;
+
 	check_sasrec_args(o);
-	if (o->epochs > 1 && o->ninputs == 0 && strcmp(o->model, "sasrec"))
+	if (o->epochs > 1 && o->ninputs == 0 && !sas)
 		rec_usage_error("several epochs need input files, not standard input");
-	if (o->patience && !o->valid)
+	if (o->patience && !o->valid && !sas)
 		rec_usage_error("--patience needs --valid");
 	if (o->net.freeze && !o->init)
 		rec_usage_error("--freeze needs --init (a model to fine-tune)");
-	if (o->patience && o->output && strcmp(o->output, "-") == 0)
+	/* sasrec keeps the best epoch in memory and writes it at the end */
+	if (o->patience && o->output && strcmp(o->output, "-") == 0 && !sas)
 		rec_usage_error("--patience rewrites the output at every better epoch: name a file with -o");
 	if (o->resume && !o->checkpoint)
 		rec_usage_error("--resume needs --checkpoint <file>");
-	if (o->resume && o->init)
+	if (o->resume && o->init && !sas)
 		rec_usage_error("--resume and --init exclude each other");
 	if (o->resume && o->ninputs == 0)
 		rec_usage_error("--resume needs input files, not standard input");
 	/* fail now, not after hours of training */
 	if (o->output && strcmp(o->output, "-") == 0 && isatty(STDOUT_FILENO))
 		rec_usage_error("refusing to write a model to a terminal: redirect it or name a file with -o");
-	if ((o->init || o->resume) && o->set_arch && o->verbosity >= 1)
+	if ((o->init || o->resume) && o->set_arch && !sas && o->verbosity >= 1)
 		rec_warn("the model's kind and shape come from %s: --model, --dim, --hidden, --bottom, "
 			 "--row-precision and the ncf fields are ignored", o->init ? "--init" : "the checkpoint");
+}
+
+/* --init or --resume without --model: the kind the file holds, so that a
+ * sasrec model goes to sasrec's training (the others tell their kinds
+ * apart when they load). fallback when the file says nothing. */
+static const char *model_kind(const char *path, const char *fallback)
+{
+	static char kind[32];
+	struct rec_model *mf;
+	const char *k;
+
+	if (!path || strcmp(path, "-") == 0)
+		return fallback;
+	if (!(mf = rec_model_peek(path)))
+		exit(REC_EXIT_TROUBLE);
+	k = rec_kv_get(&mf->manifest, "model.kind");
+	snprintf(kind, sizeof(kind), "%s", k && strcmp(k, "sasrec") == 0 ? k : fallback);
+	rec_model_close(mf);
+	return kind;
 }
 
 static void parse_args(struct train_opts *o, int argc, char **argv)
@@ -461,6 +511,8 @@ static void parse_args(struct train_opts *o, int argc, char **argv)
 			rec_usage_exit();
 	o->inputs = argv + optind;
 	o->ninputs = (size_t)(argc - optind);
+	if (!o->set_model && (o->init || o->resume))
+		o->model = model_kind(o->resume ? o->checkpoint : o->init, o->model);
 	check_args(o);
 	if (strcmp(o->model, "lr") == 0)
 		o->fm.k = 0;
@@ -826,17 +878,42 @@ static int run_epochs(struct rec_ctr **m, const struct train_opts *o, struct pro
 
 /* ---- sasrec ---------------------------------------------------------------- */
 
-static struct rec_sasrec *sasrec_model(const struct train_opts *o, struct rec_seqs *s)
+/* Where a sasrec run stands after each epoch; a checkpoint records it. */
+struct sas_state {
+	size_t epoch;             /* epochs done */
+	double loss, hr, ndcg;    /* training loss and validation HR@10, NDCG@10 of the last */
+	size_t best_epoch, stale; /* --patience: the best NDCG@10's epoch, epochs since */
+	double best_loss, best_hr, best_ndcg;
+	uint64_t best_trained;    /* targets trained on up to best_epoch */
+	float *best;              /* --patience: the weights of best_epoch */
+	char *init;               /* the pre-trained model of a fine-tuning run */
+	size_t added;             /* items the pre-trained model did not have */
+};
+
+static void sas_state_free(struct sas_state *st)
+{
+	free(st->best);
+	free(st->init);
+}
+
+/* The sequences of the inputs; *schema (when set: the model's) checks them. */
+static int sas_read(const struct train_opts *o, struct rec_seqs *s, const char *field,
+		    struct rec_schema **schema)
+{
+	for (size_t i = 0; i < (o->ninputs ? o->ninputs : 1); i++)
+		if (rec_seqs_read(s, o->ninputs ? o->inputs[i] : NULL, field, schema) < 0)
+			return -1;
+	return 0;
+}
+
+static struct rec_sasrec *sas_fresh(const struct train_opts *o, struct rec_seqs *s)
 {
 	struct rec_schema *schema = NULL;
 	struct rec_sasrec *m = NULL;
 	uint64_t *ids = NULL;
 	size_t n = 0;
-	int rc = 0;
 
-	for (size_t i = 0; rc == 0 && i < (o->ninputs ? o->ninputs : 1); i++)
-		rc = rec_seqs_read(s, o->ninputs ? o->inputs[i] : NULL, o->sas.item_field, &schema);
-	if (rc == 0) {
+	if (sas_read(o, s, o->sas.item_field, &schema) == 0) {
 		ids = rec_sasrec_vocabulary(s, &n);
 		m = rec_sasrec_new(schema, &o->sas, ids, n);
 	}
@@ -845,38 +922,323 @@ static struct rec_sasrec *sasrec_model(const struct train_opts *o, struct rec_se
 	return m;
 }
 
-/* Epochs over the training part of every sequence, each followed by
- * HR@10 and NDCG@10 of the validation items (into kv). */
-static void sasrec_epochs(struct rec_sasrec *m, const struct rec_seqs *s, const struct train_opts *o,
-			  struct rec_kv *kv)
+/* -1 after a message when option opt was given as mine and the model
+ * (key in its manifest) says theirs. */
+static int agree(const char *path, const char *opt, const char *key, int given, const char *mine,
+		 const char *theirs)
+{
+	if (!given || strcmp(mine, theirs) == 0)
+		return 0;
+	return rec_error("%s %s disagrees with '%s' (%s = %s): leave it out, the model's holds", opt, mine,
+			 path, key, theirs);
+}
+
+/* The options given that disagree with model m: --init checks the
+ * architecture, --resume every setting. */
+static int sas_agree(const struct train_opts *o, const struct rec_sasrec *m, const char *path, int all)
+{
+	const struct rec_sasrec_opts *c = &o->sas, *p = &m->o;
+	char a[2][8][72];
+	int bad = 0;
+
+#define F(i, fmt, x, y) (snprintf(a[0][i], 72, fmt, x), snprintf(a[1][i], 72, fmt, y))
+	F(0, "%u", c->dim, p->dim), F(1, "%u", c->heads, p->heads), F(2, "%u", c->blocks, p->blocks);
+	F(3, "%u", c->max_len, p->max_len);
+	F(4, "%s", c->act == REC_ACT_GELU ? "gelu" : "relu", p->act == REC_ACT_GELU ? "gelu" : "relu");
+	F(5, "%s", c->item_field, p->item_field);
+	bad |= agree(path, "--dim", "model.dim", o->set_dim, a[0][0], a[1][0]);
+	bad |= agree(path, "--heads", "model.heads", o->set_sas & SET_HEADS, a[0][1], a[1][1]);
+	bad |= agree(path, "--blocks", "model.blocks", o->set_sas & SET_BLOCKS, a[0][2], a[1][2]);
+	bad |= agree(path, "--max-len", "model.max_len", o->set_sas & SET_MAX_LEN, a[0][3], a[1][3]);
+	bad |= agree(path, "--activation", "model.activation", o->set_sas & SET_ACT, a[0][4], a[1][4]);
+	bad |= agree(path, "--item-field", "model.item_field", o->set_sas & SET_ITEM, a[0][5], a[1][5]);
+	if (!all)
+		return bad;
+	F(0, "%.9g", c->lr, p->lr), F(1, "%zu", c->batch, p->batch), F(2, "%.9g", c->dropout, p->dropout);
+	F(3, "%s", rec_sasrec_loss_name(c->loss), rec_sasrec_loss_name(p->loss));
+	F(4, "%u", c->negatives, p->negatives);
+	F(5, "%llu", (unsigned long long)c->seed, (unsigned long long)p->seed);
+#undef F
+	bad |= agree(path, "--lr", "model.lr", o->set_lr, a[0][0], a[1][0]);
+	bad |= agree(path, "--batch", "model.batch", o->set_batch, a[0][1], a[1][1]);
+	bad |= agree(path, "--dropout", "model.dropout", o->set_sas & SET_DROPOUT, a[0][2], a[1][2]);
+	bad |= agree(path, "--loss", "model.loss", o->loss_arg != NULL, a[0][3], a[1][3]);
+	bad |= agree(path, "--negatives", "model.negatives", o->set_negatives, a[0][4], a[1][4]);
+	bad |= agree(path, "--seed", "model.seed", o->set_sas & SET_SEED, a[0][5], a[1][5]);
+	if (c->freeze != p->freeze)
+		bad |= rec_error("--freeze differs from the checkpoint '%s' (model.freeze)", path);
+	return bad;
+}
+
+/* Fine-tuning's settings: those given on the command line, else the
+ * pre-trained model's. */
+static struct rec_sasrec_opts sas_tuning(const struct train_opts *o, const struct rec_sasrec_opts *pre)
+{
+	struct rec_sasrec_opts t = *pre;
+
+	t.lr = o->set_lr ? o->sas.lr : pre->lr;
+	t.batch = o->set_batch ? o->sas.batch : pre->batch;
+	t.dropout = o->set_sas & SET_DROPOUT ? o->sas.dropout : pre->dropout;
+	t.loss = o->loss_arg ? o->sas.loss : pre->loss;
+	t.negatives = o->set_negatives || o->loss_arg ? o->sas.negatives : pre->negatives;
+	t.seed = o->set_sas & SET_SEED ? o->sas.seed : pre->seed;
+	t.threads = o->sas.threads;
+	t.freeze = o->sas.freeze;
+	return t;
+}
+
+/* A sasrec model file's contents, or NULL after a message. */
+static struct rec_model *sas_open(const char *path)
+{
+	struct rec_model *mf = rec_model_open(path);
+	const char *kind = mf ? rec_kv_get(&mf->manifest, "model.kind") : NULL;
+
+	if (mf && (!kind || strcmp(kind, "sasrec"))) {
+		rec_error("'%s' is a %s model, not sasrec", path, kind ? kind : "unknown");
+		rec_model_close(mf);
+		return NULL;
+	}
+	return mf;
+}
+
+/* --init: the pre-trained model over its items and the inputs' new ones. */
+static struct rec_sasrec *sas_init(const struct train_opts *o, struct rec_seqs *s, struct sas_state *st)
+{
+	struct rec_model *mf = sas_open(o->init);
+	struct rec_sasrec *pre = mf ? rec_sasrec_load_model(mf) : NULL, *m = NULL;
+	struct rec_schema *schema = pre ? rec_schema_copy(pre->schema) : NULL;
+	struct rec_sasrec_opts t;
+	uint64_t *ids = NULL;
+	size_t n;
+
+	rec_model_close(mf);
+	if (pre && sas_agree(o, pre, o->init, 0) == 0 && sas_read(o, s, pre->o.item_field, &schema) == 0) {
+		t = sas_tuning(o, &pre->o);
+		ids = rec_sasrec_vocabulary(s, &n);
+		m = rec_sasrec_extend(pre, &t, ids, n, &st->added);
+		st->init = rec_xstrdup(o->init);
+	}
+	if (m && st->added && (t.freeze & REC_SASREC_FREEZE_EMBED) && o->verbosity >= 2)
+		rec_warn("%zu items new to '%s' keep their random rows (--freeze embeddings)", st->added,
+			 o->init);
+	free(ids);
+	rec_schema_free(schema);
+	rec_sasrec_free(pre);
+	return m;
+}
+
+/* The state numbers of a checkpoint's checkpoint.* keys (exact: %.17g). */
+static int sas_state_from_kv(const struct rec_model *mf, struct sas_state *st, uint64_t *patience,
+			     uint64_t *nseq)
+{
+	uint64_t epoch = 0, best = 0, stale = 0;
+	double *d[] = { &st->loss, &st->hr, &st->ndcg, &st->best_loss, &st->best_hr, &st->best_ndcg };
+	const char *dk[] = { "loss", "valid_hr10", "valid_ndcg10", "best_loss", "best_valid_hr10",
+			     "best_valid_ndcg10" };
+	const struct rec_model_number num[] = {
+		{ "checkpoint.epoch", NULL, &epoch }, { "checkpoint.best_epoch", NULL, &best },
+		{ "checkpoint.stale", NULL, &stale }, { "checkpoint.best_trained", NULL, &st->best_trained },
+		{ "checkpoint.patience", NULL, patience }, { "train.sequences", NULL, nseq },
+	};
+	char key[64];
+
+	if (!rec_kv_get(&mf->manifest, "checkpoint.epoch"))
+		return rec_error("'%s': not a sasrec checkpoint (no checkpoint.epoch)", mf->name);
+	if (rec_model_numbers(mf, num, sizeof(num) / sizeof(num[0])) < 0)
+		return -1;
+	for (size_t i = 0; i < sizeof(d) / sizeof(d[0]); i++) {
+		const char *v;
+		snprintf(key, sizeof(key), "checkpoint.%s", dk[i]);
+		*d[i] = (v = rec_kv_get(&mf->manifest, key)) ? strtod(v, NULL) : NAN;
+	}
+	st->epoch = epoch;
+	st->best_epoch = best;
+	st->stale = stale;
+	if (rec_kv_get(&mf->manifest, "train.init"))
+		st->init = rec_xstrdup(rec_kv_get(&mf->manifest, "train.init"));
+	return 0;
+}
+
+/* The checkpoint must have been made from these inputs: the same number
+ * of sequences, no item it lacks. */
+static int sas_same_inputs(const struct rec_sasrec *m, const struct rec_seqs *s, uint64_t nseq,
+			   const char *path)
+{
+	size_t unknown = 0, nid = s->n ? s->off[s->n] : 0;
+
+	for (size_t i = 0; i < nid; i++)
+		unknown += rec_sasrec_find(m, s->id[i]) == 0;
+	if (s->n != nseq || unknown)
+		return rec_error("'%s' was trained on %llu sequences, the inputs hold %zu (%zu of their items "
+				 "unknown to it): resume with the same files", path, (unsigned long long)nseq, s->n,
+				 unknown);
+	return 0;
+}
+
+/* --resume: the checkpoint's model, its state, the same inputs. */
+static struct rec_sasrec *sas_resume(const struct train_opts *o, struct rec_seqs *s, struct sas_state *st)
+{
+	struct rec_model *mf = sas_open(o->checkpoint);
+	struct rec_sasrec *m = mf ? rec_sasrec_load_model(mf) : NULL;
+	struct rec_schema *schema = m ? rec_schema_copy(m->schema) : NULL;
+	uint64_t patience = 0, nseq = 0;
+	int rc = m ? sas_state_from_kv(mf, st, &patience, &nseq) : -1;
+
+	if (rc == 0 && (rc = sas_agree(o, m, o->checkpoint, 1)) == 0 && patience != o->patience)
+		rc = rec_error("'%s' was written with --patience %llu, not %zu", o->checkpoint,
+			       (unsigned long long)patience, o->patience);
+	if (rc == 0 && o->init && (!st->init || strcmp(o->init, st->init)))
+		rc = rec_error("'%s' fine-tunes '%s', not '%s'", o->checkpoint, st->init ? st->init : "nothing",
+			       o->init);
+	if (rc == 0 && st->epoch > o->epochs)
+		rc = rec_error("'%s' is %zu epochs in, past --epochs %zu", o->checkpoint, st->epoch, o->epochs);
+	if (rc == 0 && o->patience && st->best_epoch) {
+		st->best = rec_xmalloc(m->nparam * sizeof(float));
+		rc = rec_sasrec_load_best(m, mf, st->best);
+	}
+	if (rc == 0 && (rc = sas_read(o, s, m->o.item_field, &schema)) == 0)
+		rc = sas_same_inputs(m, s, nseq, o->checkpoint);
+	rec_model_close(mf);
+	rec_schema_free(schema);
+	if (rc < 0) {
+		rec_sasrec_free(m);
+		return NULL;
+	}
+	m->o.threads = o->sas.threads;
+	return m;
+}
+
+/* What a model file says about the run: the numbers of the epoch whose
+ * weights it holds. */
+static void sas_provenance(struct rec_kv *kv, const struct train_opts *o, const struct rec_seqs *s,
+			   const struct sas_state *st, int best)
+{
+	rec_kv_setf(kv, "train.valid_hr10", "%.6f", best ? st->best_hr : st->hr);
+	rec_kv_setf(kv, "train.valid_ndcg10", "%.6f", best ? st->best_ndcg : st->ndcg);
+	rec_kv_setf(kv, "train.loss", "%.6f", best ? st->best_loss : st->loss);
+	rec_kv_setf(kv, "train.epochs", "%zu", o->epochs);
+	rec_kv_setf(kv, "train.epoch", "%zu", st->epoch);
+	rec_kv_setf(kv, "train.sequences", "%zu", s->n);
+	if (o->patience && st->best_epoch)
+		rec_kv_setf(kv, "train.best_epoch", "%zu", st->best_epoch);
+	if (st->init)
+		rec_kv_set(kv, "train.init", st->init);
+}
+
+/* The model after this epoch, with what --resume needs exactly. */
+static int sas_checkpoint(const struct rec_sasrec *m, const struct train_opts *o, const struct rec_seqs *s,
+			  const struct sas_state *st)
+{
+	struct rec_kv kv = { 0 };
+	int rc;
+
+	sas_provenance(&kv, o, s, st, 0);
+	rec_kv_setf(&kv, "checkpoint.epoch", "%zu", st->epoch);
+	rec_kv_setf(&kv, "checkpoint.loss", "%.17g", st->loss);
+	rec_kv_setf(&kv, "checkpoint.valid_hr10", "%.17g", st->hr);
+	rec_kv_setf(&kv, "checkpoint.valid_ndcg10", "%.17g", st->ndcg);
+	rec_kv_setf(&kv, "checkpoint.patience", "%zu", o->patience);
+	rec_kv_setf(&kv, "checkpoint.best_epoch", "%zu", st->best_epoch);
+	rec_kv_setf(&kv, "checkpoint.stale", "%zu", st->stale);
+	rec_kv_setf(&kv, "checkpoint.best_trained", "%llu", (unsigned long long)st->best_trained);
+	rec_kv_setf(&kv, "checkpoint.best_loss", "%.17g", st->best_loss);
+	rec_kv_setf(&kv, "checkpoint.best_valid_hr10", "%.17g", st->best_hr);
+	rec_kv_setf(&kv, "checkpoint.best_valid_ndcg10", "%.17g", st->best_ndcg);
+	rc = rec_sasrec_save_checkpoint(m, o->checkpoint, &kv, st->best_epoch ? st->best : NULL);
+	rec_kv_free(&kv);
+	if (rc == 0 && o->verbosity >= 3)
+		rec_warn("checkpoint: epoch %zu into '%s'", st->epoch, o->checkpoint);
+	return rc;
+}
+
+/* Early stopping's bookkeeping after an epoch; 1 when patience ran out. */
+static int sas_patience(const struct rec_sasrec *m, const struct train_opts *o, struct sas_state *st)
+{
+	if (!st->best_epoch || st->ndcg > st->best_ndcg) {
+		st->best_epoch = st->epoch;
+		st->best_loss = st->loss;
+		st->best_hr = st->hr;
+		st->best_ndcg = st->ndcg;
+		st->best_trained = m->trained;
+		st->stale = 0;
+		if (!st->best)
+			st->best = rec_xmalloc(m->nparam * sizeof(float));
+		memcpy(st->best, m->param, m->nparam * sizeof(float));
+		return 0;
+	}
+	if (++st->stale < o->patience)
+		return 0;
+	if (o->verbosity >= 2)
+		rec_warn("stopping after epoch %zu: no better valid ndcg@10 for %zu epochs (best: epoch %zu, "
+			 "%.4f)", st->epoch, st->stale, st->best_epoch, st->best_ndcg);
+	return 1;
+}
+
+/* One epoch over the training part of every sequence, then HR@10 and
+ * NDCG@10 of the validation items; 1 when --patience says stop. */
+static int sas_epoch(struct rec_sasrec *m, const struct rec_seqs *s, const struct train_opts *o,
+		     struct sas_state *st)
 {
 	struct rec_seqeval_opts eo = REC_SEQEVAL_OPTS_INIT;
 	struct rec_seqeval r;
+	uint64_t before = m->trained;
+	double t0 = now(), secs;
 
 	eo.split = REC_SPLIT_VALID;
 	eo.sampled = 0;
-	for (size_t e = 1; e <= o->epochs; e++) {
-		uint64_t before = m->trained;
-		double t0 = now(), loss = rec_sasrec_train_epoch(m, s, e), secs = now() - t0;
-		rec_seqeval_run(m, s, &eo, &r);
-		if (o->verbosity >= 2)
-			rec_warn("epoch %zu: %llu targets, train %s %.4f, %.0f targets/s, valid hr@10 %.4f "
-				 "ndcg@10 %.4f (%zu users)", e, (unsigned long long)(m->trained - before),
-				 rec_sasrec_loss_name(m->o.loss), loss,
-				 secs > 0 ? (double)(m->trained - before) / secs : 0, r.all.hr, r.all.ndcg, r.n);
-		rec_kv_setf(kv, "train.valid_hr10", "%.6f", r.all.hr);
-		rec_kv_setf(kv, "train.valid_ndcg10", "%.6f", r.all.ndcg);
-		rec_kv_setf(kv, "train.loss", "%.6f", loss);
-		rec_seqeval_free(&r);
+	st->loss = rec_sasrec_train_epoch(m, s, ++st->epoch);
+	secs = now() - t0;
+	rec_seqeval_run(m, s, &eo, &r);
+	st->hr = r.all.hr;
+	st->ndcg = r.all.ndcg;
+	if (o->verbosity >= 2)
+		rec_warn("epoch %zu: %llu targets, train %s %.4f, %.0f targets/s, valid hr@10 %.4f "
+			 "ndcg@10 %.4f (%zu users)", st->epoch, (unsigned long long)(m->trained - before),
+			 rec_sasrec_loss_name(m->o.loss), st->loss,
+			 secs > 0 ? (double)(m->trained - before) / secs : 0, r.all.hr, r.all.ndcg, r.n);
+	rec_seqeval_free(&r);
+	return o->patience ? sas_patience(m, o, st) : 0;
+}
+
+/* An earlier epoch was best: its weights, without Adam's moments (they
+ * belong to the last epoch). */
+static void sas_restore_best(struct rec_sasrec *m, const struct sas_state *st)
+{
+	memcpy(m->param, st->best, m->nparam * sizeof(float));
+	memset(m->m, 0, m->nparam * sizeof(float));
+	memset(m->v, 0, m->nparam * sizeof(float));
+	m->steps = 0;
+	m->trained = st->best_trained;
+}
+
+static int sas_train(struct rec_sasrec *m, const struct rec_seqs *s, const struct train_opts *o,
+		     struct sas_state *st)
+{
+	int stop = o->patience && st->stale >= o->patience, best;  /* a checkpoint of a stopped run */
+
+	while (!stop && st->epoch < o->epochs) {
+		stop = sas_epoch(m, s, o, st);
+		if (o->checkpoint && st->epoch % o->every == 0 && sas_checkpoint(m, o, s, st) < 0)
+			return -1;
 	}
-	rec_kv_setf(kv, "train.epochs", "%zu", o->epochs);
-	rec_kv_setf(kv, "train.sequences", "%zu", s->n);
+	best = o->patience && st->best_epoch && st->best_epoch != st->epoch;
+	if (best)
+		sas_restore_best(m, st);
+	if (o->output) {
+		struct rec_kv kv = { 0 };
+		int rc;
+		sas_provenance(&kv, o, s, st, best);
+		rc = rec_sasrec_save(m, o->output, &kv);
+		rec_kv_free(&kv);
+		return rc;
+	}
+	return 0;
 }
 
 static int run_sasrec(const struct train_opts *o)
 {
 	struct rec_seqs s = { 0 };
-	struct rec_kv kv = { 0 };
+	struct sas_state st = { 0 };
 	struct rec_sasrec *m;
 	int ok;
 
@@ -884,13 +1246,9 @@ static int run_sasrec(const struct train_opts *o)
 	omp_set_num_threads(o->threads);
 #endif
 	openblas_set_num_threads(1);
-	if (!(m = sasrec_model(o, &s))) {
-		rec_seqs_free(&s);
-		return REC_EXIT_TROUBLE;
-	}
-	sasrec_epochs(m, &s, o, &kv);
-	ok = !o->output || rec_sasrec_save(m, o->output, &kv) == 0;
-	rec_kv_free(&kv);
+	m = o->resume ? sas_resume(o, &s, &st) : o->init ? sas_init(o, &s, &st) : sas_fresh(o, &s);
+	ok = m && sas_train(m, &s, o, &st) == 0;
+	sas_state_free(&st);
 	rec_sasrec_free(m);
 	rec_seqs_free(&s);
 	return ok ? REC_EXIT_OK : REC_EXIT_TROUBLE;

@@ -60,7 +60,7 @@ expect_grep "no field 'nosuch'" err
 expect_status 2 rec-train --model sasrec --dim 32 --heads 3 -o x.recm seq.rec 2> err
 expect_grep "must divide --dim" err
 expect_status 2 rec-train --model sasrec --valid seq.rec -o x.recm seq.rec 2> err
-expect_grep "do not apply to sasrec" err
+expect_grep "does not apply to sasrec: it validates on each sequence.s second-to-last item" err
 expect_status 2 rec-train --model fm --heads 2 -o x.recm ctr.rec 2> err
 expect_grep "apply to --model sasrec" err
 [ ! -e x.recm ] || fail "a failed run left x.recm"
