@@ -236,6 +236,19 @@ static int each_block(struct rank_state *st, const struct rank_opts *o,
 	return status;
 }
 
+/* sasrec: every input's sequences (each checked against the model's schema, each
+ * bad one named). */
+static int read_seqs(struct rank_state *st, const struct rank_opts *o)
+{
+	int status = 0;
+
+	for (size_t f = 0; f < (o->ninputs ? o->ninputs : 1); f++)
+		if (rec_seqs_read(&st->seqs, o->ninputs ? o->inputs[f] : NULL, st->sas->o.item_field,
+				  &st->sas->schema) < 0)
+			status = -1;
+	return status;
+}
+
 /* ---- top K per user ------------------------------------------------------- */
 
 struct top_input {
@@ -364,8 +377,6 @@ static float *queries(const struct rec_rank_model *rm, const struct similar_inpu
 	off[in->n] = in->n;
 	return Q;
 }
-
-static int read_seqs(struct rank_state *st, const struct rank_opts *o);
 
 /* sasrec: the items of the input's sequences. */
 static int add_seq_items(struct rank_state *st, const struct rank_opts *o, struct similar_input *in)
@@ -559,19 +570,6 @@ static int run_rerank(struct rank_state *st, const struct rank_opts *o)
 }
 
 /* ---- sasrec: users are sequences ------------------------------------------ */
-
-/* Every input's sequences (each checked against the model's schema, each
- * bad one named). */
-static int read_seqs(struct rank_state *st, const struct rank_opts *o)
-{
-	int status = 0;
-
-	for (size_t f = 0; f < (o->ninputs ? o->ninputs : 1); f++)
-		if (rec_seqs_read(&st->seqs, o->ninputs ? o->inputs[f] : NULL, st->sas->o.item_field,
-				  &st->sas->schema) < 0)
-			status = -1;
-	return status;
-}
 
 /* User q's line: its key, the item (name: as given, else put_id), rank, score;
  * in a stream the key is the record's group key. */
