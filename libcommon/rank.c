@@ -218,7 +218,7 @@ static size_t new_user(struct rec_rank_users *u, size_t dim, uint64_t id)
 	return u->n++;
 }
 
-static void add_pair(struct rec_rank_pairs *p, size_t user, size_t item)
+void rec_rank_pair_add(struct rec_rank_pairs *p, size_t user, size_t item)
 {
 	size_t cap = p->cap;
 
@@ -250,7 +250,7 @@ void rec_rank_add(struct rec_rank_users *u, struct rec_rank_pairs *p, struct rec
 		if (q < 0 || !p || ((flags & REC_RANK_POSITIVES) && !(b->label[r] > 0)))
 			continue;
 		if (i >= 0)
-			add_pair(p, (size_t)q, (size_t)i);
+			rec_rank_pair_add(p, (size_t)q, (size_t)i);
 	}
 }
 

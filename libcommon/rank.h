@@ -89,6 +89,8 @@ void rec_rank_add(struct rec_rank_users *u, struct rec_rank_pairs *p, struct rec
 /* Record r's item as a catalogue index (ncf: added with
  * REC_RANK_NEW_ITEMS, counted with REC_RANK_COUNT), or -1. */
 long rec_rank_record_item(struct rec_rank_model *rm, const struct rec_block *b, size_t r, int flags);
+/* Adds the pair (user, catalogue item) to p. */
+void rec_rank_pair_add(struct rec_rank_pairs *p, size_t user, size_t item);
 /* Sorts p into per-user lists without repeats (nusers lists). */
 void rec_rank_seal(struct rec_rank_pairs *p, size_t nusers);
 /* Drops from each sealed list of p the items of the same user's list in

@@ -252,6 +252,43 @@ size_t rec_seqrank_top(struct rec_sasrec *m, const struct rec_seqs *s, const str
 	return empty;
 }
 
+/* ---- a held-out period ------------------------------------------------------ */
+
+/* Sequence i's items that have a row into p as user q's. */
+static void add_items(struct rec_rank_pairs *p, size_t q, const struct rec_sasrec *m, const struct rec_seqs *s,
+		      size_t i)
+{
+	for (uint32_t j = s->off[i]; j < s->off[i + 1]; j++) {
+		uint32_t row = rec_sasrec_find(m, s->id[j]);
+		if (row)
+			rec_rank_pair_add(p, q, row - 1);
+	}
+}
+
+void rec_seqrank_heldout(struct rec_seqrank_users *u, struct rec_rank_pairs *seen, struct rec_rank_pairs *truth,
+			 uint32_t *counts, const struct rec_sasrec *m, const struct rec_seqs *hist,
+			 const struct rec_seqs *test)
+{
+	struct rec_seqrank_index groups = { 0 };
+
+	index_groups(&groups, hist);
+	for (size_t i = 0; i < test->n; i++) {
+		size_t before = u->n;
+		size_t q = user_of(u, &groups, hist, test->gstr + test->goff[i], test->goff[i + 1] - test->goff[i]);
+		add_items(truth, q, m, test, i);
+		if (u->n > before && u->seq[q] >= 0)
+			add_items(seen, q, m, hist, (size_t)u->seq[q]);
+	}
+	for (size_t j = 0; j < hist->off[hist->n]; j++) {
+		uint32_t row = rec_sasrec_find(m, hist->id[j]);
+		if (row)
+			counts[row - 1]++;
+	}
+	rec_rank_seal(seen, u->n);
+	rec_rank_seal(truth, u->n);
+	free(groups.slot);
+}
+
 /* ---- candidates ----------------------------------------------------------- */
 
 static void add_cand(struct rec_seqrank_cands *c, const struct rec_sasrec *m, size_t user, const struct rec_span *v)

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rank.h"
 #include "sasrec.h"
 
 /* An index of strings held elsewhere as offsets into a buffer. */
@@ -57,6 +58,16 @@ size_t rec_seqrank_encode(struct rec_sasrec *m, const struct rec_seqs *s, const 
  * users with no known item (rec_seqrank_encode). */
 size_t rec_seqrank_top(struct rec_sasrec *m, const struct rec_seqs *s, const struct rec_seqrank_users *u,
 		       size_t k, int keep_seen, uint32_t *idx, float *score, size_t *len);
+
+/* A held-out period: the users are test's records (each group key once,
+ * in order of first sight), each one's history the first sequence of hist
+ * with its key (none: an empty history). seen gets their history items
+ * and truth their test items, both sealed, as catalogue indices (items
+ * without a row left out); counts (a catalogue's worth) each item's
+ * occurrences in all of hist, for popularity. */
+void rec_seqrank_heldout(struct rec_seqrank_users *u, struct rec_rank_pairs *seen, struct rec_rank_pairs *truth,
+			 uint32_t *counts, const struct rec_sasrec *m, const struct rec_seqs *hist,
+			 const struct rec_seqs *test);
 
 /* Candidates to re-rank: (user, item) pairs from a text file. */
 struct rec_seqrank_cands {

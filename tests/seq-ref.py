@@ -5,6 +5,7 @@ usage: seq-ref.py MODEL.tar CAT.txt RANKS.tsv JSON K [keep]
        seq-ref.py --top MODEL.tar CAT.txt TOP.tsv K [keep]
        seq-ref.py --similar MODEL.tar TOP.tsv K [all]
        seq-ref.py --rerank MODEL.tar CAT.txt RAW.txt CANDS.tsv OUT.tsv
+       seq-ref.py --heldout MODEL.tar HIST.txt TEST.txt TOP.tsv JSON K
 
 MODEL.tar is the model file decompressed (zstd -d), CAT.txt rec-cat's text of the hashed sequence stream, RANKS.tsv what
 rec-eval --ranks wrote and JSON its metrics (--json). The script runs the
@@ -24,7 +25,11 @@ NumPy score and the NumPy score of that rank, both to 1e-4 relative.
 (every item a query with all, else the queries rec-rank printed).
 --rerank checks the re-ranked candidates (CANDS.tsv 'user item' raw
 values, OUT.tsv rec-rank's lines, items as given): RAW.txt is rec-cat
-of the stream before rec-hash, which names each hashed ID."""
+of the stream before rec-hash, which names each hashed ID.
+--heldout checks rec-eval --top-k K --seen HIST TEST's metrics (JSON) of
+a held-out period against rec-rank's lists for TEST's users after their
+HIST histories (TOP.tsv): precision, recall, NDCG, MAP over the users
+with test items that have a row and were not in their history."""
 import json
 import sys
 import tarfile
@@ -256,6 +261,34 @@ def rerank(model, cat, raw, cands, path):
     print("seq-ref: candidates of %d users agree" % len(want), file=sys.stderr)
 
 
+def heldout(model, hist, test, path, json_path, k):
+    _, _, row_of = load(model)
+    had = {}
+    for user, items in sequences(hist):
+        had.setdefault(user, set(row_of[i] for i in items if i in row_of))
+    truth = {}
+    for user, items in sequences(test):
+        truth.setdefault(user, set()).update(row_of[i] for i in items if i in row_of)
+    lists = read_lists(path)
+    sums, users = np.zeros(4), 0
+    for user, t in truth.items():
+        t -= had.get(user, set())
+        if not t:
+            continue
+        rows = [row_of[int(i)] for i, _ in lists.get(user, [])]
+        hits = [r in t for r in rows]
+        dcg = sum(1 / np.log2(r + 2) for r, h in enumerate(hits) if h)
+        idcg = sum(1 / np.log2(r + 2) for r in range(min(k, len(t))))
+        ap = sum(sum(hits[:r + 1]) / (r + 1) for r, h in enumerate(hits) if h)
+        sums += [sum(hits) / k, sum(hits) / len(t), dcg / idcg, ap / min(k, len(t))]
+        users += 1
+    j = json.load(open(json_path))
+    close("users", j["users"], users, 0)
+    for name, v in zip(("precision", "recall", "ndcg", "map"), sums / max(users, 1)):
+        close("%s@%d" % (name, k), j["%s@%d" % (name, k)], v, 2e-6)
+    print("seq-ref: held-out metrics of %d users agree" % users, file=sys.stderr)
+
+
 def raw_sequences(cat):
     for line in open(cat):
         f = line.rstrip("\n").split("\t")
@@ -267,6 +300,8 @@ if sys.argv[1] == "--top":
     top(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), sys.argv[6:7] == ["keep"])
 elif sys.argv[1] == "--similar":
     similar(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5:6] == ["all"])
+elif sys.argv[1] == "--heldout":
+    heldout(*sys.argv[2:7], int(sys.argv[7]))
 elif sys.argv[1] == "--rerank":
     rerank(*sys.argv[2:7])
 else:
