@@ -12,8 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* users through the transformer at once, as rec-eval's evaluation */
-#define ENCODE_USERS 256
+/* users through the transformer at once: few, so that the attention
+ * probabilities the forward pass keeps (t^2 floats a user and head) stay
+ * in cache; on MovieLens-1M (t up to 200) 16 ran twice as fast as 256 */
+#define ENCODE_USERS 16
 /* users whose states and skip lists are held at once for the top K */
 #define TOP_USERS 1024
 
