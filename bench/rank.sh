@@ -6,7 +6,8 @@
 # protocol: a rating of 4 or more is a positive, the last 20% of the
 # ratings by time are the test period, each test user's list leaves out
 # what it had in training. Then the time rec-rank takes to rank every
-# item for every user of the MovieLens-1M file. One thread each. Writes
+# item for every user of the MovieLens-1M file, with lightfm and with a
+# sasrec model over the users' sequences. One thread each. Writes
 # OUTDIR/rank.md and works in OUTDIR/rank/.
 #   BENCH_DIM, BENCH_RANK_EPOCHS  width and epochs of every model (32, 10)
 #   BENCH_REAL      the shared data folder (default: ../shared/data beside the source tree)
@@ -101,6 +102,27 @@ if [ -r "$ml1m" ]; then
 	items=$(tar -xOf "$out/ml1m/warp.recm" MANIFEST | sed -n 's/^tensor.items.ids = u64 //p')
 	printf '\nrec-rank, top 10 of all %s items for each of %s users (dim %s, reading the streams included): %s s\n' \
 		"$items" "$users" "$dim" "$(secs "$t0" "$t1")" >> "$md"
+fi
+# sasrec: every user of the MovieLens-1M sequences (bench/seq.sh's stream)
+# after its whole history, top 10 of all items; the model is bench/seq.sh's
+# setting trained one epoch, as the time does not depend on the training
+seqs=$real/movielens-1m/sequences/train_input.txt
+if [ -r "$seqs" ]; then
+	d=$out/seq
+	mkdir -p "$d"
+	awk -v OFS='\t' '{ for (i = 1; i <= NF; i++) print NR, $i, i }' "$seqs" \
+		| rec-cross --columns user,item,time --group-by user --order-by time --categorical item \
+		| rec-hash > "$d/ml1m.rec"
+	rec-train -q --model sasrec --dim 50 --blocks 2 --heads 1 --max-len 200 --epochs 1 --seed 1 \
+		-o "$d/sasrec.recm" "$d/ml1m.rec"
+	t0=$(now)
+	rec-rank -q -m "$d/sasrec.recm" -k 10 "$d/ml1m.rec" > "$d/top10.tsv"
+	t1=$(now)
+	users=$(cut -f 1 "$d/top10.tsv" | uniq | wc -l)
+	items=$(tar -xOf "$d/sasrec.recm" MANIFEST | sed -n 's/^tensor.items.ids = u64 //p')
+	printf '\nrec-rank, sasrec (dim 50, 2 blocks, max length 200): top 10 of all %s items for each of %s users after its whole history (reading the stream included): %s s\n' \
+		"$items" "$users" "$(secs "$t0" "$t1")" >> "$md"
+	rm -f "$d/ml1m.rec"   # derived from MovieLens: not kept
 fi
 [ $have_torch = 1 ] || printf '\nPyTorch is not importable by %s: its rows are n/a.\n' "$py" >> "$md"
 cat "$md"

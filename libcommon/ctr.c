@@ -19,7 +19,7 @@ struct rec_ctr *rec_ctr_from_model(const struct rec_model *mf)
 	struct rec_ctr *c;
 
 	if (kind && strcmp(kind, "sasrec") == 0) {
-		rec_error("'%s': a sasrec model: only rec-eval reads it", mf->name);
+		rec_error("'%s': a sasrec model: only rec-eval and rec-rank read it", mf->name);
 		return NULL;
 	}
 	if (!kind || !rec_ctr_kind_known(kind)) {

@@ -4,6 +4,7 @@
 #include "rank.h"
 #include "err.h"
 #include "hash.h"
+#include "sasrec.h"
 #include "text.h"
 
 #include <math.h>
@@ -67,6 +68,16 @@ int rec_rank_model_init(struct rec_rank_model *rm, const struct rec_ctr *c, cons
 	return 0;
 }
 
+void rec_rank_model_init_sasrec(struct rec_rank_model *rm, struct rec_sasrec *m)
+{
+	memset(rm, 0, sizeof(*rm));
+	rm->sas = m;
+	rm->schema = m->schema;
+	rm->user_field = -1;
+	rm->item_field = rec_schema_find(m->schema, m->o.item_field);
+	rm->dim = m->o.dim;
+}
+
 void rec_rank_model_free(struct rec_rank_model *rm)
 {
 	free(rm->items.id);
@@ -77,11 +88,15 @@ void rec_rank_model_free(struct rec_rank_model *rm)
 
 size_t rec_rank_nitems(const struct rec_rank_model *rm)
 {
+	if (rm->sas)
+		return rm->sas->nitems - 1;   /* row 0 is padding */
 	return rm->lfm ? rm->lfm->items.n : rm->items.n;
 }
 
 uint64_t rec_rank_item_id(const struct rec_rank_model *rm, size_t i)
 {
+	if (rm->sas)
+		return rm->sas->item_id[i + 1];
 	return rm->lfm ? rm->lfm->items.id[i] : rm->items.id[i];
 }
 
@@ -92,6 +107,8 @@ const uint32_t *rec_rank_item_counts(const struct rec_rank_model *rm)
 
 static long find_item(const struct rec_rank_model *rm, uint64_t id)
 {
+	if (rm->sas)
+		return (long)rec_sasrec_find(rm->sas, id) - 1;
 	if (rm->lfm)
 		return rec_lightfm_find_item(rm->lfm, id);
 	return index_find(rm->items.slot, rm->items.slot_cap, rm->items.id, id);
@@ -201,7 +218,7 @@ static size_t new_user(struct rec_rank_users *u, size_t dim, uint64_t id)
 	return u->n++;
 }
 
-static void add_pair(struct rec_rank_pairs *p, size_t user, size_t item)
+void rec_rank_pair_add(struct rec_rank_pairs *p, size_t user, size_t item)
 {
 	size_t cap = p->cap;
 
@@ -233,7 +250,7 @@ void rec_rank_add(struct rec_rank_users *u, struct rec_rank_pairs *p, struct rec
 		if (q < 0 || !p || ((flags & REC_RANK_POSITIVES) && !(b->label[r] > 0)))
 			continue;
 		if (i >= 0)
-			add_pair(p, (size_t)q, (size_t)i);
+			rec_rank_pair_add(p, (size_t)q, (size_t)i);
 	}
 }
 
@@ -372,10 +389,11 @@ float *rec_rank_item_directions(const struct rec_rank_model *rm, size_t *d)
 	size_t n = rec_rank_nitems(rm);
 	float *It;
 
-	if (rm->ncf) {
+	if (rm->ncf || rm->sas) {
 		*d = rm->dim;
 		It = rec_xmalloc((n * rm->dim + 1) * sizeof(float));
-		memcpy(It, rm->items.vec, n * rm->dim * sizeof(float));
+		memcpy(It, rm->sas ? rec_sasrec_items(rm->sas) + rm->dim : rm->items.vec,
+		       n * rm->dim * sizeof(float));
 	} else {
 		*d = rm->dim - 1;
 		It = item_matrix(rm->lfm);
@@ -496,7 +514,8 @@ int rec_rank_names_read(struct rec_rank_names *nm, const char *path, const struc
 	if (!t)
 		return -1;
 	while ((rc = rec_text_next(t, &f, &n)) > 0) {
-		add_name(nm, hash_value(rm, rm->user_field, &f[0]), f[0].p, f[0].len);
+		if (rm->user_field >= 0)
+			add_name(nm, hash_value(rm, rm->user_field, &f[0]), f[0].p, f[0].len);
 		add_name(nm, hash_value(rm, rm->item_field, &f[0]), f[0].p, f[0].len);
 	}
 	rec_text_close(t);

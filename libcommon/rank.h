@@ -2,7 +2,9 @@
  * a stream (or a list) with the items they have, each user's top K
  * catalogue items (lightfm: rec_topk_dot over [p_u, 1] . [q_i, b_i]; ncf:
  * its tower over blocks of pairs), the items nearest an item by cosine,
- * and the ranking metrics of such lists against held-out items. */
+ * and the ranking metrics of such lists against held-out items. A sasrec
+ * model shares the catalogue, names and cosines; its users are
+ * sequences (seqrank.h). */
 #ifndef REC_RANK_H
 #define REC_RANK_H
 
@@ -11,6 +13,8 @@
 
 #include "ctr.h"
 #include "topk.h"
+
+struct rec_sasrec;
 
 /* ncf's catalogue, which its model file does not keep: the items of the
  * streams read (records with REC_RANK_NEW_ITEMS) that the model has a row
@@ -24,19 +28,24 @@ struct rec_rank_items {
 	size_t slot_cap;
 };
 
-/* What ranks: a lightfm model (its own catalogue, score p_u . q_i + b_i)
- * or an ncf model (the catalogue of the streams, score its probability). */
+/* What ranks: a lightfm model (its own catalogue, score p_u . q_i + b_i),
+ * an ncf model (the catalogue of the streams, score its probability) or
+ * a sasrec model (its vocabulary: catalogue item i is row i + 1, as row 0
+ * is padding). */
 struct rec_rank_model {
-	struct rec_lightfm *lfm;  /* one of the two, not owned */
+	struct rec_lightfm *lfm;  /* one of the three, not owned */
 	struct rec_net *ncf;
+	struct rec_sasrec *sas;
 	const struct rec_schema *schema;
-	int user_field, item_field;   /* schema indices */
-	size_t dim;               /* user vector width: k + 1 ([p_u, 1]) or 2k */
+	int user_field, item_field;   /* schema indices; sasrec: no user field (-1) */
+	size_t dim;               /* user vector width: k + 1 ([p_u, 1]), 2k, sasrec's dim */
 	struct rec_rank_items items;  /* ncf */
 };
 
 /* -1 after a message when c is neither lightfm nor ncf ("what needs ..."). */
 int rec_rank_model_init(struct rec_rank_model *rm, const struct rec_ctr *c, const char *what);
+/* The same for a sasrec model (its item field is a sequence). */
+void rec_rank_model_init_sasrec(struct rec_rank_model *rm, struct rec_sasrec *m);
 void rec_rank_model_free(struct rec_rank_model *rm);
 size_t rec_rank_nitems(const struct rec_rank_model *rm);
 uint64_t rec_rank_item_id(const struct rec_rank_model *rm, size_t i);
@@ -80,6 +89,8 @@ void rec_rank_add(struct rec_rank_users *u, struct rec_rank_pairs *p, struct rec
 /* Record r's item as a catalogue index (ncf: added with
  * REC_RANK_NEW_ITEMS, counted with REC_RANK_COUNT), or -1. */
 long rec_rank_record_item(struct rec_rank_model *rm, const struct rec_block *b, size_t r, int flags);
+/* Adds the pair (user, catalogue item) to p. */
+void rec_rank_pair_add(struct rec_rank_pairs *p, size_t user, size_t item);
 /* Sorts p into per-user lists without repeats (nusers lists). */
 void rec_rank_seal(struct rec_rank_pairs *p, size_t nusers);
 /* Drops from each sealed list of p the items of the same user's list in
@@ -98,7 +109,8 @@ void rec_rank_top(struct rec_rank_model *rm, uint32_t *idx, float *score, size_t
 void rec_rank_popular(const struct rec_rank_model *rm, uint32_t *idx, float *score, size_t *len,
 		      size_t nu, size_t k, const struct rec_topk_skip *skip);
 /* The catalogue's items as unit vectors for cosines (n x *d): lightfm's
- * q_i, ncf's whole row [q_gmf, q_mlp]; malloc'd. */
+ * q_i, ncf's whole row [q_gmf, q_mlp], sasrec's item embedding (tied to
+ * its output); malloc'd. */
 float *rec_rank_item_directions(const struct rec_rank_model *rm, size_t *d);
 
 /* Ranking metrics at K over the users that have held-out items (truth),
@@ -119,7 +131,7 @@ void rec_rank_evaluate(struct rec_rank_metrics *out, const uint32_t *idx, const 
 		       size_t nitems);
 
 /* Names for IDs: each line's first tab-separated column, hashed as the
- * model's user and item fields would hash it. */
+ * model's user and item fields would hash it (sasrec: the item field). */
 struct rec_rank_names {
 	uint64_t *id;
 	uint32_t *off;            /* into text */

@@ -1,6 +1,11 @@
-"""seq-ref.py - an independent NumPy check of rec-eval on a sasrec model.
+"""seq-ref.py - an independent NumPy check of rec-eval and rec-rank on a
+sasrec model.
 
 usage: seq-ref.py MODEL.tar CAT.txt RANKS.tsv JSON K [keep]
+       seq-ref.py --top MODEL.tar CAT.txt TOP.tsv K [keep]
+       seq-ref.py --similar MODEL.tar TOP.tsv K [all]
+       seq-ref.py --rerank MODEL.tar CAT.txt RAW.txt CANDS.tsv OUT.tsv
+       seq-ref.py --heldout MODEL.tar HIST.txt TEST.txt TOP.tsv JSON K
 
 MODEL.tar is the model file decompressed (zstd -d), CAT.txt rec-cat's text of the hashed sequence stream, RANKS.tsv what
 rec-eval --ranks wrote and JSON its metrics (--json). The script runs the
@@ -9,7 +14,22 @@ each user's last item against all items (its history left out unless
 keep), and checks: every rank agrees with rec-eval's (up to ties within
 1e-4), the cross-entropy to 1e-3, and HR@K, NDCG@K, MRR, the sampled
 metrics and the history-length slices recomputed from the ranks agree
-with the JSON to 1e-6."""
+with the JSON to 1e-6.
+
+--top checks rec-rank's TSV (user item rank score, items as IDs): each
+user's state after its whole history (the known items; none: the
+padding row alone), its K best items (history left out unless keep) by
+h . E[j]. Near-ties may swap: each printed score must be the item's own
+NumPy score and the NumPy score of that rank, both to 1e-4 relative.
+--similar checks the K nearest items by cosine of the item table's rows
+(every item a query with all, else the queries rec-rank printed).
+--rerank checks the re-ranked candidates (CANDS.tsv 'user item' raw
+values, OUT.tsv rec-rank's lines, items as given): RAW.txt is rec-cat
+of the stream before rec-hash, which names each hashed ID.
+--heldout checks rec-eval --top-k K --seen HIST TEST's metrics (JSON) of
+a held-out period against rec-rank's lists for TEST's users after their
+HIST histories (TOP.tsv): precision, recall, NDCG, MAP over the users
+with test items that have a row and were not in their history."""
 import json
 import sys
 import tarfile
@@ -155,4 +175,134 @@ def main():
     print("seq-ref: %d users, ranks and metrics agree" % checked, file=sys.stderr)
 
 
-main()
+def near(a, b):
+    return abs(a - b) <= 1e-4 * max(1.0, abs(b))
+
+
+def read_lists(path):
+    """rec-rank's lines as {query: [(item, score), ...]} in rank order."""
+    lists = {}
+    for line in open(path):
+        q, item, rank, score = line.rstrip("\n").split("\t")
+        got = lists.setdefault(q, [])
+        if int(rank) != len(got) + 1:
+            fail("%s: rank %s after %d entries" % (q, rank, len(got)))
+        got.append((item, float(score)))
+    return lists
+
+
+def check_list(who, got, s, cand, k):
+    """got (row, score) pairs against scores s over the candidate rows."""
+    want = sorted((s[j] for j in cand), reverse=True)[:k]
+    if len(got) != len(want):
+        fail("%s: %d items listed, NumPy %d" % (who, len(got), len(want)))
+    if len(set(r for r, _ in got)) != len(got):
+        fail("%s: an item listed twice" % who)
+    for r, (row, score) in enumerate(got):
+        if row not in cand:
+            fail("%s: rank %d is an item that must not be listed" % (who, r + 1))
+        if not near(score, s[row]) or not near(score, want[r]):
+            fail("%s: rank %d scores %g; NumPy: that item %g, rank %d %g"
+                 % (who, r + 1, score, s[row], r + 1, want[r]))
+
+
+def top(model, cat, path, k, keep):
+    man, w, row_of = load(model)
+    E = w["token_embd.weight"]
+    lists = read_lists(path)
+    users = 0
+    for user, items in sequences(cat):
+        hist = [row_of[i] for i in items if i in row_of]
+        s = E @ encode(man, w, hist or [0])
+        cand = set(range(1, len(E))) - (set() if keep else set(hist))
+        got = [(row_of.get(int(i), -1), x) for i, x in lists.pop(user, [])]
+        check_list("user " + user, got, s, cand, k)
+        users += 1
+    if lists:
+        fail("rec-rank listed users the stream lacks: %s" % sorted(lists)[:3])
+    print("seq-ref: top %d of %d users agree" % (k, users), file=sys.stderr)
+
+
+def similar(model, path, k, every):
+    _, w, row_of = load(model)
+    E = w["token_embd.weight"][1:]
+    E = E / np.maximum(np.linalg.norm(E, axis=1, keepdims=True), 1e-300)
+    lists = read_lists(path)
+    if every and len(lists) != len(E):
+        fail("%d items have lists, the model has %d" % (len(lists), len(E)))
+    for q, got in lists.items():
+        i = row_of[int(q)] - 1
+        cand = set(range(len(E))) - {i}
+        check_list("item " + q, [(row_of[int(j)] - 1, x) for j, x in got], E @ E[i], cand, k)
+    print("seq-ref: %d nearest of %d items agree" % (k, len(lists)), file=sys.stderr)
+
+
+def rerank(model, cat, raw, cands, path):
+    man, w, row_of = load(model)
+    E = w["token_embd.weight"]
+    hashed = {}
+    for (user, items), (_, names) in zip(sequences(cat), raw_sequences(raw)):
+        hashed.update(zip(names, items))
+        hashed.setdefault("user:" + user, items)
+    want = {}
+    for line in open(cands):
+        user, name = line.rstrip("\n").split("\t")[:2]
+        if name in hashed and hashed[name] in row_of:
+            want.setdefault(user, set()).add(name)
+    lists = read_lists(path)
+    if set(lists) != set(want):
+        fail("re-ranked users %s, NumPy %s" % (sorted(lists)[:3], sorted(want)[:3]))
+    for user, names in want.items():
+        hist = [row_of[i] for i in hashed.get("user:" + user, []) if i in row_of]
+        s = E @ encode(man, w, hist or [0])
+        rows = {n: row_of[hashed[n]] for n in names}
+        got = [(rows.get(n, -1), x) for n, x in lists[user]]
+        check_list("user " + user, got, s, set(rows.values()), len(rows))
+    print("seq-ref: candidates of %d users agree" % len(want), file=sys.stderr)
+
+
+def heldout(model, hist, test, path, json_path, k):
+    _, _, row_of = load(model)
+    had = {}
+    for user, items in sequences(hist):
+        had.setdefault(user, set(row_of[i] for i in items if i in row_of))
+    truth = {}
+    for user, items in sequences(test):
+        truth.setdefault(user, set()).update(row_of[i] for i in items if i in row_of)
+    lists = read_lists(path)
+    sums, users = np.zeros(4), 0
+    for user, t in truth.items():
+        t -= had.get(user, set())
+        if not t:
+            continue
+        rows = [row_of[int(i)] for i, _ in lists.get(user, [])]
+        hits = [r in t for r in rows]
+        dcg = sum(1 / np.log2(r + 2) for r, h in enumerate(hits) if h)
+        idcg = sum(1 / np.log2(r + 2) for r in range(min(k, len(t))))
+        ap = sum(sum(hits[:r + 1]) / (r + 1) for r, h in enumerate(hits) if h)
+        sums += [sum(hits) / k, sum(hits) / len(t), dcg / idcg, ap / min(k, len(t))]
+        users += 1
+    j = json.load(open(json_path))
+    close("users", j["users"], users, 0)
+    for name, v in zip(("precision", "recall", "ndcg", "map"), sums / max(users, 1)):
+        close("%s@%d" % (name, k), j["%s@%d" % (name, k)], v, 2e-6)
+    print("seq-ref: held-out metrics of %d users agree" % users, file=sys.stderr)
+
+
+def raw_sequences(cat):
+    for line in open(cat):
+        f = line.rstrip("\n").split("\t")
+        user = next((x[6:] for x in f if x.startswith("group=")), "")
+        yield user, [x[5:] for x in f if x.startswith("item=")]
+
+
+if sys.argv[1] == "--top":
+    top(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), sys.argv[6:7] == ["keep"])
+elif sys.argv[1] == "--similar":
+    similar(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5:6] == ["all"])
+elif sys.argv[1] == "--heldout":
+    heldout(*sys.argv[2:7], int(sys.argv[7]))
+elif sys.argv[1] == "--rerank":
+    rerank(*sys.argv[2:7])
+else:
+    main()

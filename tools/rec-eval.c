@@ -11,6 +11,7 @@
 #include "rank.h"
 #include "scaling.h"
 #include "sasrec.h"
+#include "seqrank.h"
 
 #include <cblas.h>
 #include <getopt.h>
@@ -34,6 +35,7 @@ struct eval_opts {
 	int ranks;                /* --ranks: sasrec's rank of each user's target on stdout */
 	int split;                /* --split test|valid: sasrec's held-out item (test) */
 	int set_seq;              /* one of the four given */
+	int set_loo;              /* --sampled, --ranks or --split: leave-one-out only */
 	int scaling;              /* --scaling-law: fit L(N) to (size, loss) points */
 	size_t hold_out;          /* --hold-out <n>: the n largest sizes predicted, not fitted (2) */
 	int set_hold_out;
@@ -55,6 +57,8 @@ static void usage(void)
 	printf("Usage: rec-eval -m <model> [--json] [--predict] [--min-auc <x>]\n"
 	       "                [--plot [<kind>:]<file>]... [<file>...]\n"
 	       "       rec-eval -m <model> --top-k <n> [--seen <file>]... [--json] [<file>...]\n"
+	       "       rec-eval -m <sasrec-model> --top-k <n> --seen <file>... [--keep-seen]\n"
+	       "                [--popularity] [--json] [<file>...]\n"
 	       "       rec-eval -m <sasrec-model> [--top-k <n>] [--keep-seen] [--sampled <n>]\n"
 	       "                [--split test|valid] [--ranks] [--json] [<file>...]\n"
 	       "       rec-eval --scaling-law [--hold-out <n>] [--plot law:<file>] [--json]\n"
@@ -66,7 +70,8 @@ static void usage(void)
 	       "MAP at n against each user's positives there, coverage and popularity of\n"
 	       "the lists.\n"
 	       "A sasrec model ranks the held-out item of every sequence of the streams:\n"
-	       "HR, NDCG, MRR, cross-entropy, by history length too.\n"
+	       "HR, NDCG, MRR, cross-entropy, by history length too; with --seen, the lists\n"
+	       "after the --seen sequences against the streams' (a held-out period).\n"
 	       "With --scaling-law, fit L(N) = E + A N^-alpha to 'size loss' lines and\n"
 	       "predict the largest sizes from the others.\n\n"
 	       "  -m, --model <file>     the model\n"
@@ -78,7 +83,8 @@ static void usage(void)
 	       "                         draw a ROC curve or a calibration plot as SVG;\n"
 	       "                         <kind> is roc or calibration, else the file name\n"
 	       "                         starts with roc or calib; may be repeated\n"
-	       "      --top-k <n>        ranking metrics of top-n lists (lightfm, ncf models)\n"
+	       "      --top-k <n>        ranking metrics of top-n lists (lightfm, ncf models;\n"
+	       "                         sasrec with --seen)\n"
 	       "      --seen <file>      with --top-k: a stream of what users had before\n"
 	       "                         (training): left out of lists and of the truth;\n"
 	       "                         may be repeated\n"
@@ -86,6 +92,8 @@ static void usage(void)
 	       "                         training instead of the model (the baseline)\n"
 	       "sasrec models, on item sequences (the last item of each is the test target):\n"
 	       "      --top-k <n>        HR@n and NDCG@n (10)\n"
+	       "      --seen <file>      with --top-k: the histories; the input's items are\n"
+	       "                         the truth (precision, recall, NDCG, MAP as above)\n"
 	       "      --keep-seen        rank the items of the user's history too (left out\n"
 	       "                         by default)\n"
 	       "      --sampled <n>      also rank against n negatives the user never had\n"
@@ -172,14 +180,14 @@ static void parse_args(struct eval_opts *o, int argc, char **argv)
 			o->set_hold_out = 1;
 			break;
 		case OPT_KEEP_SEEN: o->keep_seen = o->set_seq = 1; break;
-		case OPT_RANKS: o->ranks = o->set_seq = 1; break;
+		case OPT_RANKS: o->ranks = o->set_seq = o->set_loo = 1; break;
 		case OPT_SAMPLED:
-			o->set_seq = 1;
+			o->set_seq = o->set_loo = 1;
 			if (rec_parse_size(optarg, "--sampled", 0, 1000000, &o->sampled) < 0)
 				rec_usage_exit();
 			break;
 		case OPT_SPLIT:
-			o->set_seq = 1;
+			o->set_seq = o->set_loo = 1;
 			if (strcmp(optarg, "test") && strcmp(optarg, "valid"))
 				rec_usage_error("invalid value '%s' for --split (test, valid)", optarg);
 			o->split = strcmp(optarg, "test") ? REC_SPLIT_VALID : REC_SPLIT_TEST;
@@ -476,6 +484,76 @@ static int write_ranks(const struct rec_seqs *s, const struct rec_seqeval *r)
 	return 0;
 }
 
+/* Every sequence of the streams paths names into s. */
+static int read_seqs(struct rec_seqs *s, char *const *paths, size_t n, struct rec_sasrec *m)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < (n ? n : 1); i++)
+		if (rec_seqs_read(s, n ? paths[i] : NULL, m->o.item_field, &m->schema) < 0)
+			rc = -1;
+	return rc;
+}
+
+/* The lists against a held-out period: the histories from --seen, each
+ * input user's items the truth, as for lightfm. */
+static void seq_lists(const struct eval_opts *o, struct rec_sasrec *m, const struct rec_seqs *hist,
+		      const struct rec_seqs *test)
+{
+	struct rec_rank_model rm;
+	struct rec_seqrank_users u = { 0 };
+	struct rec_rank_pairs seen = { 0 }, truth = { 0 };
+	struct rec_rank_metrics r;
+	size_t k = o->top_k, ni, room, empty = 0, *len;
+	uint32_t *idx;
+	float *score;
+
+	rec_rank_model_init_sasrec(&rm, m);
+	ni = rec_rank_nitems(&rm);
+	rm.items.count = rec_xcalloc(ni + 1, sizeof(uint32_t));
+	rec_seqrank_heldout(&u, &seen, &truth, rm.items.count, m, hist, test);
+	if (!o->keep_seen)
+		rec_rank_subtract(&truth, &seen, u.n);
+	room = k < ni ? k : ni;   /* no list is longer */
+	idx = rec_xmalloc((u.n * room + 1) * sizeof(uint32_t));
+	score = rec_xmalloc((u.n * room + 1) * sizeof(float));
+	len = rec_xmalloc((u.n + 1) * sizeof(size_t));
+	if (o->popularity)
+		rec_rank_popular(&rm, idx, score, len, u.n, room,
+				 o->keep_seen ? NULL : &(struct rec_topk_skip){ seen.off, seen.items });
+	else
+		empty = rec_seqrank_top(m, hist, &u, room, o->keep_seen, idx, score, len);
+	if (empty)
+		rec_warn("%zu of %zu users have no item the model knows in --seen: their lists are the "
+			 "model's for an empty history", empty, u.n);
+	rec_rank_evaluate(&r, idx, len, u.n, room, k, &truth, rm.items.count, ni);
+	if (!r.users)
+		rec_warn("no user of the input has items it did not have before: nothing to measure");
+	report_rank(stdout, &r, k, o->popularity ? "popularity" : "sasrec", o->json);
+	free(idx);
+	free(score);
+	free(len);
+	rec_seqrank_users_free(&u);
+	rec_rank_pairs_free(&seen);
+	rec_rank_pairs_free(&truth);
+	rec_rank_model_free(&rm);
+}
+
+/* --top-k with --seen: a held-out period's lists. */
+static int run_seq_heldout(const struct eval_opts *o, struct rec_sasrec *m)
+{
+	struct rec_seqs hist = { 0 }, test = { 0 };
+	int rc = read_seqs(&hist, (char *const *)o->seen, o->nseen, m);
+
+	if (read_seqs(&test, o->inputs, o->ninputs, m) < 0)
+		rc = -1;
+	if (rc == 0)
+		seq_lists(o, m, &hist, &test);
+	rec_seqs_free(&hist);
+	rec_seqs_free(&test);
+	return rc;
+}
+
 /* Leave-one-out ranking of the held-out items of the inputs' sequences. */
 static int run_seq_eval(const struct eval_opts *o, const struct rec_model *mf)
 {
@@ -485,13 +563,20 @@ static int run_seq_eval(const struct eval_opts *o, const struct rec_model *mf)
 	struct rec_seqeval r;
 	int rc = 0;
 
-	if (o->predict || o->nplots || o->min_auc >= 0 || o->nseen || o->popularity)
-		return rec_error("'%s' is a sasrec model: --predict, --plot, --min-auc, --seen and "
-				 "--popularity do not apply", o->model);
+	if (o->predict || o->nplots || o->min_auc >= 0 || (o->popularity && !o->nseen))
+		return rec_error("'%s' is a sasrec model: --predict, --plot, --min-auc and --popularity "
+				 "without --seen do not apply", o->model);
+	if (o->nseen && o->set_loo)
+		return rec_error("'%s': --seen ranks a held-out period: --sampled, --split and --ranks "
+				 "apply to leave-one-out only", o->model);
 	if (!(m = rec_sasrec_load_model(mf)))
 		return -1;
-	for (size_t i = 0; rc == 0 && i < (o->ninputs ? o->ninputs : 1); i++)
-		rc = rec_seqs_read(&s, o->ninputs ? o->inputs[i] : NULL, m->o.item_field, &m->schema);
+	if (o->nseen) {
+		rc = run_seq_heldout(o, m);
+		rec_sasrec_free(m);
+		return rc;
+	}
+	rc = read_seqs(&s, o->inputs, o->ninputs, m);
 	if (rc == 0) {
 		eo.split = o->split;
 		eo.k = o->top_k ? o->top_k : 10;

@@ -5,6 +5,7 @@
 #include "err.h"
 #include "io.h"
 #include "rank.h"
+#include "seqrank.h"
 
 #include <cblas.h>
 #include <getopt.h>
@@ -23,6 +24,7 @@ struct rank_opts {
 	int all_items;            /* --all-items: --similar for the whole catalogue */
 	const char *names;        /* --names <file> */
 	const char *users;        /* --users <file>: these users only, in its order */
+	const char *candidates;   /* --candidates <file>: sasrec's --rerank pairs */
 	const char *output;       /* -o, --output <file>; NULL = stdout */
 	int stream;               /* --format stream: a hashed stream, not TSV */
 	int force;                /* -f: a stream to a terminal too */
@@ -33,7 +35,9 @@ struct rank_opts {
 
 /* What a run holds. */
 struct rank_state {
-	struct rec_ctr *c;
+	struct rec_ctr *c;        /* lightfm, ncf and the others, or */
+	struct rec_sasrec *sas;   /* a sasrec model */
+	struct rec_seqs seqs;     /* sasrec: the input's sequences */
 	struct rec_lightfm *m;    /* c->lfm, for --rerank */
 	struct rec_rank_model rm; /* top K and --similar */
 	struct rec_rank_names names;
@@ -48,11 +52,15 @@ static void usage(void)
 	printf("Usage: rec-rank -m <model> [-k <n>] [--keep-seen] [--users <file>]\n"
 	       "                [--names <file>] [-o <file>] [<file>...]\n"
 	       "       rec-rank -m <model> --rerank [-k <n>] [--names <file>] [<file>...]\n"
+	       "       rec-rank -m <sasrec-model> --rerank --candidates <file> [-k <n>]\n"
+	       "                [<file>...]\n"
 	       "       rec-rank -m <model> --similar [--all-items] [-k <n>] [--names <file>]\n"
 	       "                [<file>...]\n"
-	       "Write recommendation lists from a lightfm or ncf model (rec-train --model)\n"
-	       "as TSV lines 'user item rank score' (--similar: 'item similar rank cosine').\n"
-	       "An ncf model's catalogue is the items of the input it has rows for.\n\n"
+	       "Write recommendation lists from a lightfm, ncf or sasrec model (rec-train\n"
+	       "--model) as TSV lines 'user item rank score' (--similar: 'item similar rank\n"
+	       "cosine'). An ncf model's catalogue is the items of the input it has rows for.\n"
+	       "A sasrec model reads item sequences (rec-cross --group-by): a user is a\n"
+	       "record, named by its group key, scored after its whole history.\n\n"
 	       "  -m, --model <file>     the model\n"
 	       "  -k, --top <n>          list length (10; --rerank: every candidate)\n"
 	       "      --keep-seen        keep the items a user has in the input in its list\n"
@@ -61,6 +69,8 @@ static void usage(void)
 	       "                         still gives what they have\n"
 	       "      --rerank           each record is a candidate: order every user's\n"
 	       "                         candidates by score\n"
+	       "      --candidates <file>  sasrec --rerank: 'user<TAB>item' lines of raw\n"
+	       "                         values; the input gives the users' histories\n"
 	       "      --similar          for the items of the input, the nearest catalogue\n"
 	       "                         items by cosine of their vectors\n"
 	       "      --all-items        with --similar: every catalogue item, no input read\n"
@@ -77,10 +87,11 @@ static void usage(void)
 }
 
 enum { OPT_KEEP_SEEN = 256, OPT_RERANK, OPT_SIMILAR, OPT_ALL_ITEMS, OPT_NAMES, OPT_USERS,
-       OPT_FORMAT, OPT_VERSION };
+       OPT_FORMAT, OPT_CANDIDATES, OPT_VERSION };
 
 static const struct option long_options[] = {
 	{ "all-items", no_argument, NULL, OPT_ALL_ITEMS },
+	{ "candidates", required_argument, NULL, OPT_CANDIDATES },
 	{ "force", no_argument, NULL, 'f' },
 	{ "format", required_argument, NULL, OPT_FORMAT },
 	{ "help", no_argument, NULL, 'h' },
@@ -117,6 +128,7 @@ static void take_option(struct rank_opts *o, int c, const char *arg)
 	case OPT_ALL_ITEMS: o->all_items = 1; break;
 	case OPT_NAMES: o->names = arg; break;
 	case OPT_USERS: o->users = arg; break;
+	case OPT_CANDIDATES: o->candidates = arg; break;
 	case OPT_FORMAT:
 		if (strcmp(arg, "tsv") != 0 && strcmp(arg, "stream") != 0)
 			rec_usage_error("unknown --format '%s' (tsv, stream)", arg);
@@ -152,6 +164,8 @@ static void parse_args(struct rank_opts *o, int argc, char **argv)
 		rec_usage_error("--names applies to --format tsv: a stream carries IDs");
 	if (o->users && o->mode != MODE_TOP)
 		rec_usage_error("--users applies to top-K lists, not --rerank or --similar");
+	if (o->candidates && o->mode != MODE_RERANK)
+		rec_usage_error("--candidates goes with --rerank");
 	if (o->output && strcmp(o->output, "-") == 0)
 		o->output = NULL;
 }
@@ -220,6 +234,19 @@ static int each_block(struct rank_state *st, const struct rank_opts *o,
 		if (rc < 0)
 			status = -1;   /* report each bad input, go on */
 	}
+	return status;
+}
+
+/* sasrec: every input's sequences (each checked against the model's schema, each
+ * bad one named). */
+static int read_seqs(struct rank_state *st, const struct rank_opts *o)
+{
+	int status = 0;
+
+	for (size_t f = 0; f < (o->ninputs ? o->ninputs : 1); f++)
+		if (rec_seqs_read(&st->seqs, o->ninputs ? o->inputs[f] : NULL, st->sas->o.item_field,
+				  &st->sas->schema) < 0)
+			status = -1;
 	return status;
 }
 
@@ -352,6 +379,21 @@ static float *queries(const struct rec_rank_model *rm, const struct similar_inpu
 	return Q;
 }
 
+/* sasrec: the items of the input's sequences. */
+static int add_seq_items(struct rank_state *st, const struct rank_opts *o, struct similar_input *in)
+{
+	int rc = read_seqs(st, o);
+
+	for (size_t j = 0; rc == 0 && j < st->seqs.off[st->seqs.n]; j++) {
+		long i = (long)rec_sasrec_find(st->sas, st->seqs.id[j]) - 1;
+		if (i < 0)
+			in->missing++;
+		else if (!taken(in, (size_t)i))
+			take_item(in, (size_t)i);
+	}
+	return rc;
+}
+
 static int run_similar(struct rank_state *st, const struct rank_opts *o)
 {
 	struct similar_input in = { 0 };
@@ -364,10 +406,13 @@ static int run_similar(struct rank_state *st, const struct rank_opts *o)
 	if (o->all_items)
 		for (size_t i = 0; i < rec_rank_nitems(&st->rm); i++)
 			take_item(&in, i);
+	else if (st->sas)
+		rc = add_seq_items(st, o, &in);
 	else
 		rc = each_block(st, o, add_items, &in);
 	if (in.missing && o->verbosity >= 2)
-		rec_warn("%zu records name items the model never saw: no neighbours for them", in.missing);
+		rec_warn("%zu %s items the model never saw: no neighbours for them", in.missing,
+			 st->sas ? "history entries are" : "records name");
 	ni = rec_rank_nitems(&st->rm);
 	It = rec_rank_item_directions(&st->rm, &d);
 	warn_short(o, k, ni ? ni - 1 : 0);
@@ -525,6 +570,112 @@ static int run_rerank(struct rank_state *st, const struct rank_opts *o)
 	return rc;
 }
 
+/* ---- sasrec: users are sequences ------------------------------------------ */
+
+/* User q's line: its key, the item (name: as given, else put_id), rank, score;
+ * in a stream the key is the record's group key. */
+static void put_key_line(struct rank_state *st, const struct rec_seqrank_users *u, size_t q, uint64_t item,
+			 const char *name, size_t nlen, size_t rank, float score)
+{
+	size_t klen;
+	const char *key = rec_seqrank_key(u, q, &klen);
+
+	if (st->w) {
+		struct rec_block *blk = rec_writer_block(st->w);
+		rec_block_add_id(blk, 0, item, 1);
+		rec_block_add_num(blk, 1, (float)rank);
+		rec_block_add_num(blk, 2, score);
+		if (rec_writer_end_record(st->w, score, 1, key, klen) < 0)
+			st->werr = 1;
+		return;
+	}
+	fwrite(key, 1, klen, st->out.fp);
+	fputc('\t', st->out.fp);
+	if (name)
+		fwrite(name, 1, nlen, st->out.fp);
+	else
+		put_id(st->out.fp, &st->names, item);
+	fprintf(st->out.fp, "\t%zu\t%.6g\n", rank, score);
+}
+
+static void warn_empty(const struct rank_opts *o, size_t empty, size_t n)
+{
+	if (empty && o->verbosity >= 2)
+		rec_warn("%zu of %zu users have no item the model knows: their lists are the model's "
+			 "for an empty history (the last position's embedding alone)", empty, n);
+}
+
+static int run_seq_top(struct rank_state *st, const struct rank_opts *o)
+{
+	struct rec_seqrank_users u = { 0 };
+	size_t k = o->k, ni = rec_rank_nitems(&st->rm), *len = NULL, empty;
+	uint32_t *idx = NULL;
+	float *score = NULL;
+	int rc = read_seqs(st, o);
+
+	if (rc == 0 && o->users)
+		rc = rec_seqrank_users_read(&u, o->users, &st->seqs);
+	else if (rc == 0)
+		rec_seqrank_users_all(&u, &st->seqs);
+	if (rc == 0) {   /* lists over part of the input would mislead */
+		warn_short(o, k, ni);
+		k = k < ni ? k : ni;   /* no list is longer: room for no more */
+		idx = rec_xmalloc((u.n * k + 1) * sizeof(uint32_t));
+		score = rec_xmalloc((u.n * k + 1) * sizeof(float));
+		len = rec_xmalloc((u.n + 1) * sizeof(size_t));
+		empty = rec_seqrank_top(st->sas, &st->seqs, &u, k, o->keep_seen, idx, score, len);
+		warn_empty(o, empty, u.n);
+		for (size_t q = 0; q < u.n; q++)
+			for (size_t r = 0; r < len[q]; r++)
+				put_key_line(st, &u, q, rec_rank_item_id(&st->rm, idx[q * k + r]), NULL, 0, r + 1,
+					     score[q * k + r]);
+	}
+	free(idx);
+	free(score);
+	free(len);
+	rec_seqrank_users_free(&u);
+	return rc;
+}
+
+/* Each user's candidates of --candidates by score, as given. */
+static void put_ranked(struct rank_state *st, const struct rank_opts *o, const struct rec_seqrank_users *u,
+		       const struct rec_seqrank_cands *c, const uint32_t *order, size_t n)
+{
+	size_t first = 0;
+
+	for (size_t j = 0; j < n; j++) {
+		uint32_t a = order[j];
+		if (j && c->user[a] != c->user[order[j - 1]])
+			first = j;
+		if (!o->set_k || j - first < o->k)
+			put_key_line(st, u, c->user[a], c->id[a], c->istr + c->ioff[a], c->ioff[a + 1] - c->ioff[a],
+				     j - first + 1, c->score[a]);
+	}
+}
+
+static int run_seq_rerank(struct rank_state *st, const struct rank_opts *o)
+{
+	struct rec_seqrank_users u = { 0 };
+	struct rec_seqrank_cands c = { 0 };
+	uint32_t *order = NULL;
+	int rc = read_seqs(st, o);
+
+	if (rc == 0)
+		rc = rec_seqrank_cands_read(&c, &u, o->candidates, st->sas, &st->seqs);
+	if (rc == 0) {
+		warn_empty(o, rec_seqrank_score(st->sas, &st->seqs, &u, &c), u.n);
+		if (c.unknown && o->verbosity >= 2)
+			rec_warn("%zu candidates name items the model has no row for: left out of the lists",
+				 c.unknown);
+		order = rec_xmalloc((c.n + 1) * sizeof(uint32_t));
+		put_ranked(st, o, &u, &c, order, rec_seqrank_order(&c, order));
+	}
+	free(order);
+	rec_seqrank_cands_free(&c);
+	rec_seqrank_users_free(&u);
+	return rc;
+}
+
 /* ---- main ---------------------------------------------------------------- */
 
 /* The output stream's schema: the model's seed and ID bits, its user and
@@ -532,16 +683,20 @@ static int run_rerank(struct rank_state *st, const struct rank_opts *o)
  * IDs are those the model's fields hash to. */
 static int open_stream(struct rank_state *st, const struct rank_opts *o)
 {
-	const struct rec_schema *ms = rec_ctr_schema(st->c);
+	const struct rec_schema *ms = st->sas ? st->sas->schema : rec_ctr_schema(st->c);
 	const char *uf = st->rm.lfm ? st->rm.lfm->o.user_field : st->rm.ncf ? st->rm.ncf->o.user_field : NULL;
 	const char *itf = st->rm.lfm ? st->rm.lfm->o.item_field : st->rm.ncf ? st->rm.ncf->o.item_field : NULL;
+	int keyed = st->sas && o->mode != MODE_SIMILAR;   /* sasrec users: group keys */
 
-	if (!uf)
+	if (st->sas)
+		itf = st->sas->o.item_field;
+	else if (!uf)
 		return rec_error("--rerank needs a lightfm or ncf model, not %s", rec_ctr_kind(st->c));
-	st->os = rec_schema_new(REC_HASHED);
+	st->os = rec_schema_new(REC_HASHED | (keyed ? REC_HAS_GROUP : 0));
 	st->os->seed = ms->seed;
 	st->os->id_bits = ms->id_bits;
-	rec_schema_add(st->os, o->mode == MODE_SIMILAR ? itf : uf, REC_CATEGORICAL, 0);
+	if (!keyed)
+		rec_schema_add(st->os, o->mode == MODE_SIMILAR ? itf : uf, REC_CATEGORICAL, 0);
 	rec_schema_add(st->os, o->mode == MODE_SIMILAR ? "similar" : itf, REC_CATEGORICAL, 0);
 	rec_schema_add(st->os, "rank", REC_NUMERIC, 0);
 	rec_schema_add(st->os, "score", REC_NUMERIC, 0);
@@ -550,20 +705,56 @@ static int open_stream(struct rank_state *st, const struct rank_opts *o)
 	return st->w ? 0 : -1;
 }
 
-static int open_all(struct rank_state *st, const struct rank_opts *o)
+/* The model: a sasrec one, or one behind rec_ctr. */
+static int load_model(struct rank_state *st, const char *path)
 {
-	int rankable;
+	struct rec_model *mf = rec_model_open(path);
+	const char *kind = mf ? rec_kv_get(&mf->manifest, "model.kind") : NULL;
 
-	if (!(st->c = rec_ctr_load(o->model)))
-		return -1;
+	if (kind && strcmp(kind, "sasrec") == 0) {
+		if ((st->sas = rec_sasrec_load_model(mf))) {
+			st->sas->o.threads = 1;   /* as rec-rank's OpenBLAS */
+			rec_rank_model_init_sasrec(&st->rm, st->sas);
+		}
+	} else if (mf) {
+		st->c = rec_ctr_from_model(mf);
+	}
+	rec_model_close(mf);
+	return st->c || st->sas ? 0 : -1;
+}
+
+/* Whether the model ranks as the options ask; rankable gets whether
+ * it has users and items to pair. */
+static int check_model(struct rank_state *st, const struct rank_opts *o, int *rankable)
+{
+	if (st->sas) {
+		*rankable = 1;
+		if (o->mode == MODE_RERANK && !o->candidates)
+			return rec_error("'%s' is a sasrec model: --rerank takes the candidates from "
+					 "--candidates <file> ('user<TAB>item' lines), the input gives the "
+					 "histories", o->model);
+		return 0;
+	}
+	if (o->candidates)
+		return rec_error("--candidates needs a sasrec model, not %s: the candidates are the "
+				 "input's records", rec_ctr_kind(st->c));
 	st->m = st->c->lfm;
-	rankable = st->m || (st->c->net && st->c->net->o.kind == REC_NCF);
-	if ((o->mode != MODE_RERANK || rankable) &&
+	*rankable = st->m || (st->c->net && st->c->net->o.kind == REC_NCF);
+	if ((o->mode != MODE_RERANK || *rankable) &&
 	    rec_rank_model_init(&st->rm, st->c, o->mode == MODE_SIMILAR ? "--similar" : "top-K lists") < 0)
 		return -1;
 	if (o->all_items && st->rm.ncf)
 		return rec_error("'%s' is an ncf model, which keeps no catalogue: --similar takes the "
 				 "items of the input instead of --all-items", o->model);
+	return 0;
+}
+
+static int open_all(struct rank_state *st, const struct rank_opts *o)
+{
+	int rankable = 0;
+
+	if (load_model(st, o->model) < 0 || check_model(st, o, &rankable) < 0)
+		return -1;
 	if (o->names && rankable && rec_rank_names_read(&st->names, o->names, &st->rm) < 0)
 		return -1;
 	if (rec_out_open(&st->out, o->output, o->stream, o->force) < 0)
@@ -576,7 +767,9 @@ static int run_rank(const struct rank_opts *o)
 	struct rank_state st = { 0 };
 	int rc = open_all(&st, o);
 
-	if (rc == 0 && o->mode == MODE_TOP)
+	if (rc == 0 && st.sas && o->mode != MODE_SIMILAR)
+		rc = o->mode == MODE_TOP ? run_seq_top(&st, o) : run_seq_rerank(&st, o);
+	else if (rc == 0 && o->mode == MODE_TOP)
 		rc = run_top(&st, o);
 	else if (rc == 0 && o->mode == MODE_SIMILAR)
 		rc = run_similar(&st, o);
@@ -595,6 +788,8 @@ static int run_rank(const struct rank_opts *o)
 	rec_rank_names_free(&st.names);
 	rec_rank_model_free(&st.rm);
 	rec_ctr_free(st.c);
+	rec_seqs_free(&st.seqs);
+	rec_sasrec_free(st.sas);
 	return rc == 0 ? REC_EXIT_OK : REC_EXIT_TROUBLE;
 }
 

@@ -69,7 +69,7 @@ expect_grep "not a sequence" err
 expect_status 2 rec-eval -m s.recm --predict seq.rec 2> err
 expect_grep "do not apply" err
 expect_status 2 rec-export -o x.npz s.recm 2> err
-expect_grep "a sasrec model: only rec-eval reads it" err
+expect_grep "a sasrec model: only rec-eval and rec-rank read it" err
 rec-train -q --model lr -o lr.recm ctr.rec
 expect_status 2 rec-eval -m lr.recm --keep-seen ctr.rec 2> err
 expect_grep "need sasrec" err
