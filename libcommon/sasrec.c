@@ -19,13 +19,15 @@
 
 /* Activations one block keeps for its backward pass. */
 struct block_acts {
-	float *x, *ln1, *m1, *r1, *qkv, *P, *att, *x2, *ln2, *m2, *r2, *h, *ha, *mask_a, *mask_f;
+	float *x, *ln1, *m1, *r1, *qkv, *P, *att, *x2, *ln2, *m2, *r2, *h, *ha;
+	uint8_t *mask_a, *mask_f;   /* dropout: 1 keeps an element */
 };
 
 struct rec_sasrec_work {
 	size_t cap_row, cap_p, cap_seq, cap_neg, threads;
 	struct block_acts *blk;
-	float *mask_e, *xL, *hf, *mf, *rf;   /* embedding dropout, last residual, final LN */
+	uint8_t *mask_e;                     /* embedding dropout */
+	float *xL, *hf, *mf, *rf;            /* last residual, final LN */
 	size_t *poff;                        /* per sequence: its attention probabilities */
 	float *dx, *dy, *dln, *dqkv, *datt, *dh, *dha, *dhf, *dP;
 	float *logits;                       /* full softmax: LOGIT_ROWS x nitems */
@@ -225,9 +227,10 @@ static void free_work(struct rec_sasrec_work *w, size_t blocks)
 	for (size_t l = 0; l < blocks; l++) {
 		struct block_acts *a = &w->blk[l];
 		float *p[] = { a->x, a->ln1, a->m1, a->r1, a->qkv, a->P, a->att, a->x2, a->ln2, a->m2,
-			       a->r2, a->h, a->ha, a->mask_a, a->mask_f };
+			       a->r2, a->h, a->ha };
 		for (size_t i = 0; i < sizeof(p) / sizeof(p[0]); i++)
 			free(p[i]);
+		free(a->mask_a), free(a->mask_f);
 	}
 	free(w->blk);
 	free(w->mask_e), free(w->xL), free(w->hf), free(w->mf), free(w->rf), free(w->poff);
@@ -335,6 +338,12 @@ static void grow(float **p, size_t n)
 	*p = rec_xmalloc((n ? n : 1) * sizeof(float));
 }
 
+static void grow_mask(uint8_t **p, size_t n)
+{
+	free(*p);
+	*p = rec_xmalloc(n ? n : 1);
+}
+
 static void reserve_rows(struct rec_sasrec *m, size_t N)
 {
 	struct rec_sasrec_work *w = m->w;
@@ -348,9 +357,9 @@ static void reserve_rows(struct rec_sasrec *m, size_t N)
 		grow(&a->x, N * d), grow(&a->ln1, N * d), grow(&a->m1, N), grow(&a->r1, N);
 		grow(&a->qkv, 3 * N * d), grow(&a->att, N * d), grow(&a->x2, N * d), grow(&a->ln2, N * d);
 		grow(&a->m2, N), grow(&a->r2, N), grow(&a->h, N * f), grow(&a->ha, N * f);
-		grow(&a->mask_a, N * d), grow(&a->mask_f, N * d);
+		grow_mask(&a->mask_a, N * d), grow_mask(&a->mask_f, N * d);
 	}
-	grow(&w->mask_e, N * d), grow(&w->xL, N * d), grow(&w->hf, N * d), grow(&w->mf, N);
+	grow_mask(&w->mask_e, N * d), grow(&w->xL, N * d), grow(&w->hf, N * d), grow(&w->mf, N);
 	grow(&w->rf, N), grow(&w->dx, N * d), grow(&w->dy, N * d), grow(&w->dln, N * d);
 	grow(&w->dqkv, 3 * N * d), grow(&w->datt, N * d), grow(&w->dh, N * f), grow(&w->dha, N * f);
 	grow(&w->dhf, N * d), grow(&w->rowloss, N), grow(&w->g, N * K);
@@ -387,28 +396,36 @@ static void reserve_seqs(struct rec_sasrec *m, const struct rec_sasrec_batch *b)
 
 /* ---- forward -------------------------------------------------------------- */
 
-/* Site s of step m->steps: each element kept with probability 1 - p and
- * scaled by 1 / (1 - p), from a hash of (seed, step, site, index), so the
- * mask is the same whatever the threads. One 64-bit hash decides four
- * elements, a 16-bit uniform each (p is rounded to a multiple of 2^-16). */
-static void dropout_mask(const struct rec_sasrec *m, float *mask, size_t n, uint64_t site)
+/* Site s of step m->steps: each element kept (1) with probability 1 - p,
+ * from a hash of (seed, step, site, index), so the mask is the same
+ * whatever the threads. One 64-bit hash decides four elements, a 16-bit
+ * uniform each (p is rounded to a multiple of 2^-16). Bytes, not floats:
+ * the masks are written and read again once a step, and their memory
+ * traffic was most of dropout's cost. */
+static void dropout_mask(const struct rec_sasrec *m, uint8_t *mask, size_t n, uint64_t site)
 {
 	uint64_t key = rec_mix64(m->o.seed ^ rec_mix64(m->steps * 256 + site + 1));
 	uint32_t drop = (uint32_t)(m->o.dropout * 65536.0 + 0.5);
-	float keep = 1.0f / (float)(1.0 - m->o.dropout);
 
 	for (size_t i = 0; i < n; i += 4) {
 		uint64_t z = rec_mix64(key + i / 4);
-		for (size_t k = 0; k < 4 && i + k < n; k++, z >>= 16)
-			mask[i + k] = (uint32_t)(z & 0xffff) < drop ? 0.0f : keep;
+		size_t end = n - i < 4 ? n - i : 4;
+		for (size_t k = 0; k < end; k++, z >>= 16)
+			mask[i + k] = (uint32_t)(z & 0xffff) >= drop;
 	}
 }
 
-static void apply_mask(float *x, const float *mask, size_t n)
+/* What a kept element is scaled by. */
+static float keep_scale(const struct rec_sasrec *m)
+{
+	return 1.0f / (float)(1.0 - m->o.dropout);
+}
+
+static void apply_mask(float *x, const uint8_t *mask, size_t n, float keep)
 {
 #pragma omp simd
 	for (size_t i = 0; i < n; i++)
-		x[i] *= mask[i];
+		x[i] *= keep * (float)mask[i];
 }
 
 static void embed_forward(struct rec_sasrec *m, const struct rec_sasrec_batch *b, float *x, int drop)
@@ -421,7 +438,7 @@ static void embed_forward(struct rec_sasrec *m, const struct rec_sasrec_batch *b
 			x[i * d + c] = E[(size_t)b->item[i] * d + c] + P[(size_t)b->pos[i] * d + c];
 	if (drop) {
 		dropout_mask(m, m->w->mask_e, b->nrow * d, 0);
-		apply_mask(x, m->w->mask_e, b->nrow * d);
+		apply_mask(x, m->w->mask_e, b->nrow * d, keep_scale(m));
 	}
 }
 
@@ -440,7 +457,7 @@ static void block_forward(struct rec_sasrec *m, size_t l, const struct rec_sasre
 	rec_linear_forward(out, a->att, W + p->o_w, W + p->o_b, N, d, d);
 	if (drop) {
 		dropout_mask(m, a->mask_a, N * d, 1 + 2 * l);
-		apply_mask(out, a->mask_a, N * d);
+		apply_mask(out, a->mask_a, N * d, keep_scale(m));
 	}
 #pragma omp simd
 	for (size_t i = 0; i < N * d; i++)
@@ -451,7 +468,7 @@ static void block_forward(struct rec_sasrec *m, size_t l, const struct rec_sasre
 	rec_linear_forward(out, a->ha, W + p->down_w, W + p->down_b, N, f, d);
 	if (drop) {
 		dropout_mask(m, a->mask_f, N * d, 2 + 2 * l);
-		apply_mask(out, a->mask_f, N * d);
+		apply_mask(out, a->mask_f, N * d, keep_scale(m));
 	}
 #pragma omp simd
 	for (size_t i = 0; i < N * d; i++)
@@ -670,7 +687,7 @@ static double sampled_loss(struct rec_sasrec *m, const struct rec_sasrec_batch *
 
 /* ---- backward ------------------------------------------------------------- */
 
-static void masked(float *dst, const float *src, const float *mask, size_t n, int drop)
+static void masked(float *dst, const float *src, const uint8_t *mask, size_t n, int drop, float keep)
 {
 	if (!drop) {
 		memcpy(dst, src, n * sizeof(float));
@@ -678,7 +695,7 @@ static void masked(float *dst, const float *src, const float *mask, size_t n, in
 	}
 #pragma omp simd
 	for (size_t i = 0; i < n; i++)
-		dst[i] = src[i] * mask[i];
+		dst[i] = src[i] * (keep * (float)mask[i]);
 }
 
 /* dx: the gradient of the block's output in, of its input out. */
@@ -691,7 +708,7 @@ static void block_backward(struct rec_sasrec *m, size_t l, const struct rec_sasr
 	float *G = m->grad;
 	size_t N = b->nrow, d = m->o.dim, f = m->o.ffn;
 
-	masked(w->dy, w->dx, a->mask_f, N * d, drop);
+	masked(w->dy, w->dx, a->mask_f, N * d, drop, keep_scale(m));
 	memset(w->dha, 0, N * f * sizeof(float));
 	rec_linear_backward(w->dha, G + p->down_w, G + p->down_b, w->dy, a->ha, W + p->down_w, N, f, d);
 	memset(w->dh, 0, N * f * sizeof(float));
@@ -700,7 +717,7 @@ static void block_backward(struct rec_sasrec *m, size_t l, const struct rec_sasr
 	rec_linear_backward(w->dln, G + p->up_w, G + p->up_b, w->dh, a->ln2, W + p->up_w, N, d, f);
 	rec_layernorm_backward(w->dx, G + p->ln2_g, G + p->ln2_b, w->dln, a->x2, a->m2, a->r2, W + p->ln2_g,
 			       N, d);
-	masked(w->dy, w->dx, a->mask_a, N * d, drop);
+	masked(w->dy, w->dx, a->mask_a, N * d, drop, keep_scale(m));
 	memset(w->datt, 0, N * d * sizeof(float));
 	rec_linear_backward(w->datt, G + p->o_w, G + p->o_b, w->dy, a->att, W + p->o_w, N, d, d);
 	memset(w->dqkv, 0, 3 * N * d * sizeof(float));
@@ -724,7 +741,7 @@ static void backward(struct rec_sasrec *m, const struct rec_sasrec_batch *b, int
 			       m->param + m->lnf_g, N, d);
 	for (size_t l = m->o.blocks; l-- > 0;)
 		block_backward(m, l, b, drop);
-	masked(w->dy, w->dx, w->mask_e, N * d, drop);
+	masked(w->dy, w->dx, w->mask_e, N * d, drop, keep_scale(m));
 	for (size_t i = 0; i < N; i++)
 		for (size_t c = 0; c < d; c++) {
 			dE[(size_t)b->item[i] * d + c] += w->dy[i * d + c];
