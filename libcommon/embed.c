@@ -503,24 +503,3 @@ size_t rec_embed_expire(struct rec_embed *e)
 	index_reset(e, nslots);
 	return dropped;
 }
-
-void rec_embed_prefetch(const struct rec_embed *e, uint64_t id)
-{
-	__builtin_prefetch(&e->slot[slot_of(e, id)]);
-}
-
-void rec_embed_prefetch_probe(const struct rec_embed *e, uint64_t id)
-{
-	uint32_t s = e->slot[slot_of(e, id)];
-
-	if (s)
-		__builtin_prefetch(row_base(e, s - 1));
-}
-
-void rec_embed_prefetch_row(const struct rec_embed *e, uint32_t row)
-{
-	const unsigned char *p = row_base(e, row);
-
-	__builtin_prefetch(p);
-	__builtin_prefetch(p + e->row_bytes - 1);
-}

@@ -39,14 +39,6 @@ uint32_t rec_embed_find(struct rec_embed *e, uint64_t id, int create);
  * cache misses of many lookups overlapped; returns how many got none. */
 size_t rec_embed_find_many(struct rec_embed *e, const uint64_t *ids, size_t n, int create, uint32_t *rows);
 
-/* Hints for a batch of lookups: fetch the index slot of id, or a row, into
- * the cache ahead of rec_embed_find / rec_embed_read. */
-void rec_embed_prefetch(const struct rec_embed *e, uint64_t id);
-void rec_embed_prefetch_row(const struct rec_embed *e, uint32_t row);
-/* The next stage, once the slot is in cache: fetches the row it points to,
- * which rec_embed_find reads to compare IDs. */
-void rec_embed_prefetch_probe(const struct rec_embed *e, uint64_t id);
-
 /* Row values as floats (converted from fp16 when stored so). */
 void rec_embed_read(const struct rec_embed *e, uint32_t row, float *out);
 void rec_embed_write(struct rec_embed *e, uint32_t row, const float *in);

@@ -18,25 +18,6 @@
  * the per-coordinate n the algorithm wants. w is recomputed from z and n at
  * each update and kept in the row, so that scoring reads it like any LR
  * weight. SGD keeps no state (it stays 0). */
-/* Numbers enter as sign(x) ln(1 + |x|): heavy-tailed counts (Criteo's
- * integers reach millions) would otherwise swamp the logit. Small counts,
- * most of them, come from a table of the same values. */
-#define SQUASH_TABLE 1024
-static float squash_table[SQUASH_TABLE];
-
-static void fill_squash_table(void)
-{
-	for (int i = 0; i < SQUASH_TABLE; i++)
-		squash_table[i] = log1pf((float)i);
-}
-
-static float squash(float x)
-{
-	if (x >= 0 && x < SQUASH_TABLE && x == (float)(int)x)
-		return squash_table[(int)x];
-	return x < 0 ? -log1pf(-x) : log1pf(x);
-}
-
 static unsigned row_dim(const struct rec_schema *s, const struct rec_fm_opts *o)
 {
 	if (o->optimizer == REC_OPT_FTRL)
@@ -94,7 +75,6 @@ static struct rec_fm_model *fm_new(const struct rec_schema *s, const struct rec_
 		m->numeric_id[f] = rec_hash_salt(s->seed, s->field[f].name) ^ UINT64_C(0x6e756d6572696300);
 	}
 	m->sum_v = rec_xcalloc(o->k + 1, sizeof(float));
-	fill_squash_table();
 	return m;
 }
 
@@ -112,11 +92,7 @@ void rec_fm_free(struct rec_fm_model *m)
 	free(m->numeric_id);
 	free(m->R);
 	free(m->dR);
-	free(m->span.id);
-	free(m->span.rows);
-	free(m->span.fld);
-	free(m->span.x);
-	free(m->span.at);
+	rec_featspan_free(&m->span);
 	free(m->sum_v);
 	free(m);
 }
@@ -166,116 +142,19 @@ static void reserve_rows(struct rec_fm_model *m, size_t n)
  * L2 cache from lookup to update. */
 #define SPAN 128
 
-static inline float feature_x(const struct rec_block *b, size_t f, uint32_t i)
-{
-	const struct rec_field *fd = &b->schema->field[f];
-
-	if (fd->kind == REC_NUMERIC)
-		return squash(b->col[f].val[i]);
-	return (fd->flags & REC_FIELD_VALUED) ? b->col[f].val[i] : 1;
-}
-
-static void reserve_span(struct rec_fm_span *sp, size_t need)
-{
-	size_t cap = sp->cap;
-
-	rec_xgrow(&sp->id, &sp->cap, need, sizeof(uint64_t));
-	if (sp->cap == cap)
-		return;
-	sp->rows = rec_xrealloc(sp->rows, sp->cap * sizeof(uint32_t));
-	sp->fld = rec_xrealloc(sp->fld, sp->cap * sizeof(uint32_t));
-	sp->x = rec_xrealloc(sp->x, sp->cap * sizeof(float));
-}
-
-/* Each record's start in the span from the counts of its features. */
-static size_t count_span(struct rec_fm_model *m, const struct rec_block *b, size_t r0, size_t r1)
-{
-	struct rec_fm_span *sp = &m->span;
-	size_t nr = r1 - r0, n = 0;
-
-	rec_xgrow(&sp->at, &sp->at_cap, 2 * nr + 1, sizeof(size_t));
-	memset(sp->at, 0, (nr + 1) * sizeof(size_t));
-	for (size_t f = 0; f < b->schema->nfields; f++) {
-		const uint32_t *off = b->col[f].off;
-		for (size_t r = r0; r < r1; r++)
-			sp->at[r - r0 + 1] += off[r + 1] - off[r];
-	}
-	for (size_t i = 1; i <= nr; i++)
-		sp->at[i] += sp->at[i - 1];
-	n = sp->at[nr];
-	reserve_span(sp, n);
-	m->seen += n;
-	return n;
-}
-
-/* Every feature of records r0 .. r1-1 into the span, field by field: each
- * column is read in order, which the hardware prefetcher follows (across
- * all columns at once, record by record, it does not). A numeric field's
- * ID is the field's own. Returns whether some x is 0. */
-static int gather_span(struct rec_fm_model *m, const struct rec_block *b, size_t r0, size_t r1)
-{
-	const struct rec_schema *s = b->schema;
-	struct rec_fm_span *sp = &m->span;
-	size_t nr = r1 - r0, *cur = sp->at + nr + 1;
-	int zero = 0;
-
-	memcpy(cur, sp->at, nr * sizeof(size_t));
-	for (size_t f = 0; f < s->nfields; f++) {
-		const struct rec_col *c = &b->col[f];
-		int numeric = s->field[f].kind == REC_NUMERIC;
-		for (size_t r = r0; r < r1; r++)
-			for (uint32_t i = c->off[r]; i < c->off[r + 1]; i++) {
-				size_t p = cur[r - r0]++;
-				sp->id[p] = numeric ? m->numeric_id[f] : c->id[i];
-				sp->fld[p] = (uint32_t)f;
-				sp->x[p] = feature_x(b, f, i);
-				zero |= sp->x[p] == 0;
-			}
-	}
-	return zero;
-}
-
-/* Keeps the features of the span that keep(i) allows, in order. */
-#define COMPACT_SPAN(sp, nr, keep)                                              \
-	do {                                                                    \
-		size_t k_ = 0, i_ = 0;                                          \
-		for (size_t r_ = 0; r_ < (nr); r_++) {                          \
-			size_t end_ = (sp)->at[r_ + 1];                         \
-			(sp)->at[r_] = k_;                                      \
-			for (; i_ < end_; i_++)                                 \
-				if (keep(sp, i_)) {                             \
-					(sp)->id[k_] = (sp)->id[i_];            \
-					(sp)->rows[k_] = (sp)->rows[i_];        \
-					(sp)->fld[k_] = (sp)->fld[i_];          \
-					(sp)->x[k_++] = (sp)->x[i_];            \
-				}                                               \
-		}                                                               \
-		(sp)->at[nr] = k_;                                              \
-	} while (0)
-#define NONZERO(sp, i) ((sp)->x[i] != 0)
-#define HAS_ROW(sp, i) ((sp)->rows[i] != REC_EMBED_NONE)
-
 /* Looks up the rows of records r0 .. r1-1 into the span (creating them
- * when training, in the order of one record after another); features with
- * x = 0 or without a row are left out. */
+ * when training); features with x = 0 or without a row are left out. */
 static void lookup_span(struct rec_fm_model *m, const struct rec_block *b, size_t r0, size_t r1,
 			int create)
 {
-	struct rec_fm_span *sp = &m->span;
-	size_t nr = r1 - r0;
-
-	count_span(m, b, r0, r1);
-	if (gather_span(m, b, r0, r1))
-		COMPACT_SPAN(sp, nr, NONZERO);
-	if (rec_embed_find_many(m->table, sp->id, sp->at[nr], create, sp->rows))
-		COMPACT_SPAN(sp, nr, HAS_ROW);
-	m->found += sp->at[nr];
+	m->seen += rec_featspan_lookup(&m->span, m->table, b, r0, r1, m->numeric_id, NULL, create);
+	m->found += m->span.at[r1 - r0];
 }
 
 /* Points m->feats at record r's features, r the i-th record of the span. */
 static void feats_of(struct rec_fm_model *m, size_t i)
 {
-	const struct rec_fm_span *sp = &m->span;
+	const struct rec_featspan *sp = &m->span;
 	struct rec_fm_feats *fs = &m->feats;
 
 	fs->rows = sp->rows + sp->at[i];

@@ -11,6 +11,7 @@
 
 #include "embed.h"
 #include "model.h"
+#include "featspan.h"
 #include "stream.h"
 
 enum rec_optimizer {
@@ -50,15 +51,7 @@ struct rec_fm_model {
 	/* scratch for one example: its rows' values and gradients */
 	float *R, *dR, *sum_v;
 	size_t cap;
-	/* the features of a span of records, their rows looked up together so
-	 * that the cache misses overlap: record r's are [at[r], at[r+1]) */
-	struct rec_fm_span {
-		uint64_t *id;
-		uint32_t *rows, *fld;
-		float *x;
-		size_t cap;
-		size_t *at, at_cap;
-	} span;
+	struct rec_featspan span;         /* the features of records trained together */
 	/* the example being trained or scored: a slice of the span */
 	struct rec_fm_feats {
 		const uint32_t *rows, *fld;

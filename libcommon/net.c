@@ -7,6 +7,7 @@
  * gradient summed over the batch). The loss is the batch mean. */
 #include "config.h"
 #include "net.h"
+#include "featspan.h"
 #include "err.h"
 #include "fm.h"
 #include "fmtrain.h"
@@ -37,6 +38,8 @@ struct rec_net_batch {
 	float *dtower;           /* ncf: b x tower outputs */
 	float *dbot;             /* dlrm: b x k, gradient of the bottom output */
 	float *dense;            /* dlrm: b x numeric fields, the bottom's input */
+	struct rec_featspan span;    /* the batch's features and their rows */
+	unsigned char *take;     /* per schema field: it has a slot */
 };
 
 static const char *const kind_names[] = { "deepfm", "dlrm", "ncf" };
@@ -49,11 +52,6 @@ const char *rec_net_kind_name(int kind)
 int rec_net_kind_parse(const char *name)
 {
 	return REC_NAME_INDEX(kind_names, name);
-}
-
-static float squash(float x)
-{
-	return x < 0 ? -log1pf(-x) : log1pf(x);
 }
 
 static int find_field(const struct rec_schema *s, const char *name)
@@ -221,6 +219,8 @@ static void free_batch(struct rec_net_batch *bt)
 	free(bt->dtower);
 	free(bt->dbot);
 	free(bt->dense);
+	free(bt->take);
+	rec_featspan_free(&bt->span);
 	free(bt);
 }
 
@@ -315,101 +315,62 @@ static uint32_t distinct(struct rec_net *n, uint32_t row, uint64_t id)
 	return bt->hu[h] = (uint32_t)bt->nu++;
 }
 
-static void add_feature(struct rec_net *n, uint64_t id, float x, int slot, int create)
+/* Record r's numbers, dlrm's bottom MLP input. */
+static void dense_record(const struct rec_net *n, const struct rec_block *b, size_t r, float *dense)
 {
-	struct rec_net_batch *bt = n->bt;
-	uint32_t row;
-
-	n->seen++;
-	if (x == 0 || (row = rec_embed_find(n->table, id, create)) == REC_EMBED_NONE)
-		return;
-	n->found++;
-	bt->fslot[bt->nf] = (uint32_t)slot;
-	bt->fx[bt->nf] = x;
-	bt->fu[bt->nf++] = distinct(n, row, id);
-}
-
-/* Record r's features; dlrm's numeric fields go to the bottom MLP's input. */
-static void gather_record(struct rec_net *n, const struct rec_block *b, size_t r, float *dense, int create)
-{
-	const struct rec_schema *s = b->schema;
-
-	if (dense)
-		memset(dense, 0, n->ndense * sizeof(float));
-	for (size_t f = 0; f < s->nfields; f++) {
-		const struct rec_col *c = &b->col[f];
-		int numeric = s->field[f].kind == REC_NUMERIC;
-		int valued = numeric || (s->field[f].flags & REC_FIELD_VALUED);
-		if (n->dense[f] >= 0) {
-			for (uint32_t i = c->off[r]; i < c->off[r + 1]; i++)
-				dense[n->dense[f]] += squash(c->val[i]);
-			continue;
-		}
-		if (n->slot[f] < 0)
-			continue;
-		reserve_features(n->bt, n->bt->nf + (c->off[r + 1] - c->off[r]));
-		for (uint32_t i = c->off[r]; i < c->off[r + 1]; i++)
-			add_feature(n, numeric ? n->numeric_id[f] : c->id[i],
-				    numeric ? squash(c->val[i]) : valued ? c->val[i] : 1, n->slot[f], create);
-	}
-}
-
-/* Fetches what record r's lookups will read, ahead of them: the index
- * slots (stage 0), then the rows those slots point to (stage 1). */
-static void prefetch_record(const struct rec_net *n, const struct rec_block *b, size_t r, int stage)
-{
+	memset(dense, 0, n->ndense * sizeof(float));
 	for (size_t f = 0; f < b->schema->nfields; f++) {
 		const struct rec_col *c = &b->col[f];
-		if (n->slot[f] < 0 || b->schema->field[f].kind == REC_NUMERIC)
+		if (n->dense[f] < 0)
 			continue;
-		for (uint32_t i = c->off[r]; i < c->off[r + 1]; i++) {
-			if (stage)
-				rec_embed_prefetch_probe(n->table, c->id[i]);
-			else
-				rec_embed_prefetch(n->table, c->id[i]);
-		}
+		for (uint32_t i = c->off[r]; i < c->off[r + 1]; i++)
+			dense[n->dense[f]] += rec_squash(c->val[i]);
 	}
 }
 
-static size_t count_values(const struct rec_block *b, size_t first, size_t count)
+/* The fields that feed a slot, for rec_featspan_lookup. */
+static const unsigned char *slotted_fields(struct rec_net *n)
 {
-	size_t v = 0;
+	struct rec_net_batch *bt = n->bt;
 
-	for (size_t f = 0; f < b->schema->nfields; f++)
-		v += b->col[f].off[first + count] - b->col[f].off[first];
-	return v;
+	if (!bt->take) {
+		bt->take = rec_xmalloc(n->schema->nfields + 1);
+		for (size_t f = 0; f < n->schema->nfields; f++)
+			bt->take[f] = n->slot[f] >= 0;
+	}
+	return bt->take;
 }
 
-/* Gathers records [first, first + count): features, distinct rows, values. */
+/* Gathers records [first, first + count): features (their rows looked up
+ * in one batch), distinct rows and their values, dlrm's numbers. */
 static void gather(struct rec_net *n, const struct rec_block *b, size_t first, size_t count, int create)
 {
 	struct rec_net_batch *bt = n->bt;
-	float *dense;
+	const struct rec_featspan *sp = &bt->span;
 
 	reserve_examples(n, count);
-	dense = n->ndense ? n->bt->dense : NULL;
-	reserve_distinct(n, count_values(b, first, count) + n->schema->nfields);
+	for (size_t i = 0; n->ndense && i < count; i++)
+		dense_record(n, b, first + i, bt->dense + i * n->ndense);
+	n->seen += rec_featspan_lookup(&bt->span, n->table, b, first, first + count, n->numeric_id,
+				   slotted_fields(n), create);
+	n->found += sp->at[count];
+	reserve_features(bt, sp->at[count]);
+	reserve_distinct(n, sp->at[count] + 1);
 	bt->nf = bt->nu = 0;
 	if (++bt->gen == 0) {
 		memset(bt->hgen, 0, bt->hcap * sizeof(uint32_t));
 		bt->gen = 1;
 	}
-	for (size_t i = 0; i < 2 && i < count; i++)
-		prefetch_record(n, b, first + i, 0);
 	for (size_t i = 0; i < count; i++) {
-		/* slots two records ahead, their rows one ahead */
-		if (i + 2 < count)
-			prefetch_record(n, b, first + i + 2, 0);
-		if (i + 1 < count)
-			prefetch_record(n, b, first + i + 1, 1);
 		bt->foff[i] = (uint32_t)bt->nf;
-		gather_record(n, b, first + i, dense ? dense + i * n->ndense : NULL, create);
+		for (size_t j = sp->at[i]; j < sp->at[i + 1]; j++) {
+			bt->fslot[bt->nf] = (uint32_t)n->slot[sp->fld[j]];
+			bt->fx[bt->nf] = sp->x[j];
+			bt->fu[bt->nf++] = distinct(n, sp->rows[j], sp->id[j]);
+		}
 	}
 	bt->foff[count] = (uint32_t)bt->nf;
-	for (size_t u = 0; u < bt->nu; u++)
-		rec_embed_prefetch_row(n->table, bt->urow[u]);
-	for (size_t u = 0; u < bt->nu; u++)
-		rec_embed_read(n->table, bt->urow[u], bt->R + u * n->rowdim);
+	rec_embed_read_many(n->table, bt->urow, bt->nu, bt->R);
 }
 
 /* Field vectors of example i (and deepfm's first-order sum in logit[i]). */
