@@ -14,7 +14,9 @@
 #   BENCH_SEQ_EPOCHS         recpipe's epochs for the quality figure (40)
 #   BENCH_SEQ_SOFTMAX_EPOCHS recpipe's epochs with the full softmax (5; 0: skip)
 #   BENCH_SEQ_LR             Adam's learning rate of every run (0.001)
-#   BENCH_PEAK_GFLOPS        one core's fp32 peak assumed (67.2: 2.1 GHz x 32 FLOP/cycle)
+#   BENCH_PEAK_GFLOPS        one core's fp32 peak (default: bench/peak's AVX-512 FMA figure,
+#                            measured in this run, else its AVX2 one)
+#   BENCH_BIN                where bench/peak is (default: TOOLDIR/../bench)
 #   BENCH_REAL               the shared data folder (default: ../shared/data beside the source tree)
 #   BENCH_PYTHON             a Python with numpy and torch (/usr/bin/python3)
 set -eu
@@ -27,7 +29,7 @@ tep=${BENCH_SEQ_TORCH_EPOCHS:-2}
 qep=${BENCH_SEQ_EPOCHS:-40}
 sep=${BENCH_SEQ_SOFTMAX_EPOCHS:-5}
 lr=${BENCH_SEQ_LR:-0.001}
-peak=${BENCH_PEAK_GFLOPS:-67.2}
+peakbin=${BENCH_BIN:-$tools/../bench}/peak
 real=${BENCH_REAL:-$here/../../shared/data}
 py=${BENCH_PYTHON:-/usr/bin/python3}
 src=$real/movielens-1m/sequences/train_input.txt
@@ -41,6 +43,16 @@ if [ ! -r "$src" ]; then
 	exit 0
 fi
 cores=$(nproc --all)
+# What one core can do, measured now: FMA throughput and the BLAS's sgemm
+peak_fma=n/a peak_sgemm=n/a kernels=n/a
+if [ -x "$peakbin" ]; then
+	"$peakbin" > "$out/peak.txt"
+	peak_fma=$(awk '$1 == "avx512_fma" && $2 != "n/a" { print $2 }' "$out/peak.txt")
+	[ -n "$peak_fma" ] || peak_fma=$(awk '$1 == "avx2_fma" { print $2 }' "$out/peak.txt")
+	peak_sgemm=$(awk '$1 == "sgemm" { print $2 }' "$out/peak.txt")
+	kernels=$(awk '$1 == "sgemm_kernels" { print $2 }' "$out/peak.txt")
+fi
+peak=${BENCH_PEAK_GFLOPS:-$peak_fma}
 export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 export OMP_NUM_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads"
 pin=""
@@ -109,7 +121,7 @@ r_sm=n/a
 [ "$sep" = 0 ] || r_sm=$(recpipe softmax "$sep" --loss softmax)
 
 gflops() { case $2 in n/a) echo n/a ;; *) awk -v f="$1" -v s="$2" 'BEGIN { printf "%.1f", f / s }' ;; esac; }
-pct() { case $1 in n/a) echo n/a ;; *) awk -v g="$1" -v p="$peak" 'BEGIN { printf "%.0f%%", 100 * g / p }' ;; esac; }
+pct() { case $1$peak in *n/a*) echo n/a ;; *) awk -v g="$1" -v p="$peak" 'BEGIN { printf "%.0f%%", 100 * g / p }' ;; esac; }
 ratio=n/a
 [ "$t_s" = n/a ] || ratio=$(awk -v a="$t_s" -v b="$r_s" 'BEGIN { printf "%.1f", a / b }')
 row() { # LABEL EPOCHS SECS GFLOP JSON
@@ -134,7 +146,9 @@ minutes=$(( ($(date +%s) - t_start + 59) / 60 ))
 	echo "\`$common\`, BCE with $neg negative. Seconds: training loop of one epoch"
 	echo "(mean over the run's epochs; $N inputs an epoch), no evaluation. GFLOP/s: the epoch's GEMM"
 	echo "FLOPs, forward + backward ($gf_bce GFLOP with BCE, $gf_sm with the full softmax), over"
-	echo "those seconds, and the share of an assumed one-core peak of $peak GFLOP/s. Test items:"
+	echo "those seconds, and the share of one core's peak, $peak GFLOP/s (bench/peak: fp32 FMA"
+	echo "throughput measured in this run; the installed BLAS's sgemm reaches $peak_sgemm GFLOP/s"
+	echo "with its $kernels kernels on a 1024^3 product). Test items:"
 	echo "HR@10 and NDCG@10 against 100 sampled negatives, then against all items (history left out)."
 	echo
 	echo "| run | epochs | s/epoch | GFLOP/s (of peak) | HR@10 (100 neg.) | NDCG@10 (100 neg.) | HR@10 (all) | NDCG@10 (all) |"
