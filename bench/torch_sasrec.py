@@ -10,8 +10,8 @@ rec-train --model sasrec (libcommon/sasrec.h), written with torch.nn:
 No dropout on the attention probabilities (rec-train has none). Init:
 tables and weights uniform in +-1/sqrt(fan-in), biases 0, LayerNorm gains 1.
 Loss, a mean over the rows with a target: BCE of the target against
---negatives items drawn uniformly from all items but the target (as
-rec-train), or the full softmax. Adam, betas (0.9, 0.98), eps 1e-8, no
+--negatives items drawn uniformly from the items outside the user's
+training sequence (as SASRec and rec-train), or the full softmax. Adam, betas (0.9, 0.98), eps 1e-8, no
 weight decay, dense gradients for every table.
 
 Leave-one-out on each line of SEQS (items separated by spaces, oldest
@@ -113,13 +113,28 @@ def pad_left(rows, T):
     return out
 
 
+def negatives(whole, real, V, count):
+    """count items per real row, uniform over 1..V-1 less the row's user's
+    training sequence (redrawn where they hit it)."""
+    seen = torch.zeros(len(whole), V, dtype=torch.bool)
+    for b, q in enumerate(whole):
+        seen[b, torch.as_tensor(q)] = True
+    owner = torch.arange(len(whole))[:, None].expand(real.shape)[real][:, None]
+    j = torch.randint(1, V, (owner.shape[0], count))
+    hit = seen[owner, j]
+    while hit.any():
+        j[hit] = torch.randint(1, V, (int(hit.sum()),))
+        hit = seen[owner, j]
+    return j
+
+
 def train_epoch(model, opt, seqs, V, a, rng):
     model.train()
     order = rng.permutation(len(seqs))
     targets = 0
     t0 = time.perf_counter()
     for s in range(0, len(order), a.batch):
-        ins, outs = [], []
+        ins, outs, whole = [], [], []
         for i in order[s:s + a.batch]:
             q = seqs[i]
             q = q[:-2] if len(q) >= 3 else q
@@ -127,6 +142,7 @@ def train_epoch(model, opt, seqs, V, a, rng):
                 continue
             ins.append(q[:-1][-a.max_len:])
             outs.append(q[1:][-a.max_len:])
+            whole.append(q)
         if not ins:
             continue
         T = max(len(r) for r in ins)
@@ -139,8 +155,7 @@ def train_epoch(model, opt, seqs, V, a, rng):
         targets += n
         E = model.E.weight
         if a.loss == "bce":
-            j = torch.randint(1, V - 1, (n, a.negatives))
-            j = j + (j >= yr[:, None]).long()     # uniform over 1..V-1 but the target
+            j = negatives(whole, real, V, a.negatives)
             pos = (hr * E[yr]).sum(-1)
             neg = (hr[:, None, :] * E[j]).sum(-1)
             loss = (F.softplus(-pos) + F.softplus(neg).sum(-1)).mean()
