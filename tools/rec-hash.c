@@ -19,7 +19,8 @@ static void usage(void)
 	       "%s%s\n"
 	       "Examples:\n"
 	       "  rec-hash --preset criteo --bits 24 < train.txt > train.rec\n"
-	       "  rec-cross --header --categorical user,item --cross user,item log.tsv | rec-hash\n",
+	       "  rec-cross --header --categorical user,item --cross user,item log.tsv \\\n"
+	       "    | rec-hash\n",
 	       rec_cross_output_help, rec_cross_options_help);
 }
 
