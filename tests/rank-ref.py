@@ -10,21 +10,16 @@ must be the same unless two scores tie within that tolerance, where the
 order may differ between BLAS and NumPy."""
 import json
 import sys
-import tarfile
 
 import numpy as np
+
+from recm import open_model
 
 TOL = 1e-4
 
 
 def load(path):
-    t = tarfile.open(path)
-    man = {}
-    for line in t.extractfile("MANIFEST").read().decode().splitlines():
-        if " = " in line:
-            k, v = line.split(" = ", 1)
-            man[k] = v
-    get = lambda name, dt: np.frombuffer(t.extractfile(name).read(), dtype=dt)
+    man, get = open_model(path)
     dim = int(man["model.dim"])
     m = {"man": man, "dim": dim}
     m["rows"] = get("embd.rows", "<f4").reshape(-1, dim + 1).astype(np.float64)

@@ -32,21 +32,16 @@ HIST histories (TOP.tsv): precision, recall, NDCG, MAP over the users
 with test items that have a row and were not in their history."""
 import json
 import sys
-import tarfile
 
 import numpy as np
+
+from recm import open_model
 
 SLICES = [1, 5, 10, 20, 50]
 
 
 def load(path):
-    t = tarfile.open(path)
-    man = {}
-    for line in t.extractfile("MANIFEST").read().decode().splitlines():
-        if " = " in line:
-            k, v = line.split(" = ", 1)
-            man[k] = v
-    get = lambda name, dt: np.frombuffer(t.extractfile(name).read(), dtype=dt)
+    man, get = open_model(path)
     w = {}
     for k in man:
         if k.startswith("tensor.") and not k.endswith(("items.ids", "sasrec.adam")):
