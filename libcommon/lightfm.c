@@ -21,10 +21,10 @@
 #ifdef _OPENMP
 #define PRAGMA(x) _Pragma(#x)
 #define SIMD _Pragma("omp simd")
-#define SIMD_SUM(s) PRAGMA(omp simd reduction(+:s))
+#define SIMD_SUM(...) PRAGMA(omp simd reduction(+:__VA_ARGS__))
 #else
 #define SIMD
-#define SIMD_SUM(s)
+#define SIMD_SUM(...)
 #endif
 
 /* One feature of the triple being trained: its row and value. */
@@ -56,6 +56,7 @@ struct rec_lightfm_scratch {
 	size_t n[NPARTS], cap[NPARTS];
 	float *vec[NPARTS];            /* [1, p_u], [b_i, q_i], [b_j, q_j] */
 	float *w;                      /* a q_i + c q_j, the user rows' gradient over x */
+	float ww, pp;                  /* |w|^2, |[1, p_u]|^2 */
 	float *row;                    /* one row, read */
 	struct entry *ent[2];          /* a streamed record's user and item features */
 	size_t ne[2], cap_ent[2];
@@ -410,7 +411,8 @@ static size_t tree_find(const struct rec_lightfm_items *it, uint64_t t)
 	return pos;
 }
 
-long rec_lightfm_sample(struct rec_lightfm *m, size_t i)
+/* rec_lightfm_sample with the generator's state in *rng. */
+static long sample_with(const struct rec_lightfm *m, size_t i, uint64_t *rng)
 {
 	const struct rec_lightfm_items *it = &m->items;
 	uint64_t total = m->o.negatives == REC_NEG_POPULAR ? tree_prefix(it, it->n) : 0;
@@ -419,12 +421,16 @@ long rec_lightfm_sample(struct rec_lightfm *m, size_t i)
 		return -1;
 	/* popular: i's own positives make it likely; a few draws get past them */
 	for (int tries = 0; tries < 16; tries++) {
-		size_t j = total ? tree_find(it, rand_below(&m->rng, total))
-				 : (size_t)rand_below(&m->rng, it->n);
+		size_t j = total ? tree_find(it, rand_below(rng, total)) : (size_t)rand_below(rng, it->n);
 		if (j != i)
 			return (long)j;
 	}
 	return -1;
+}
+
+long rec_lightfm_sample(struct rec_lightfm *m, size_t i)
+{
+	return sample_with(m, i, &m->rng);
 }
 
 /* ---- features and vectors ------------------------------------------------ */
@@ -622,13 +628,19 @@ static void backward(struct rec_lightfm *m, float a, float c)
 {
 	struct rec_lightfm_scratch *sc = m->sc;
 	const float *qi = sc->vec[PART_POS], *qj = sc->vec[PART_NEG];
-	const float coef[NPARTS] = { 0, a, c };
-	size_t n = m->rowdim;
+	const float *p = sc->vec[PART_USER], coef[NPARTS] = { 0, a, c };
+	float ww = 0, pp = 1;
 
-	SIMD
-	for (size_t d = 0; d < n; d++)
+	/* from 1: w has no b, and [1, p_u] a 1 there */
+	SIMD_SUM(ww, pp)
+	for (size_t d = 1; d < m->rowdim; d++) {
 		sc->w[d] = a * qi[d] + c * qj[d];
+		ww += sc->w[d] * sc->w[d];
+		pp += p[d] * p[d];
+	}
 	sc->w[0] = 0;
+	sc->ww = ww;
+	sc->pp = pp;
 	sc->ng = 0;
 	for (int part = 0; part < NPARTS; part++)
 		for (size_t j = 0; j < sc->n[part]; j++) {
@@ -662,7 +674,7 @@ static void update(struct rec_lightfm *m)
 {
 	struct rec_lightfm_scratch *sc = m->sc;
 	const float *w = sc->w, *p = sc->vec[PART_USER];
-	float ww = dot(w, w, m->rowdim), pp = dot(p, p, m->rowdim);
+	float ww = sc->ww, pp = sc->pp;
 
 	for (size_t u = 0; u < sc->ng; u++) {
 		const struct grad *g = &sc->g[u];
@@ -684,9 +696,26 @@ static void update(struct rec_lightfm *m)
 	}
 }
 
+/* [1, p_u] . [b, q]: b plus the k products, a whole number of vectors
+ * when k is. */
 static float score(const struct rec_lightfm *m, int part)
 {
-	return dot(m->sc->vec[PART_USER], m->sc->vec[part], m->rowdim);
+	return m->sc->vec[part][0] + dot(m->sc->vec[PART_USER] + 1, m->sc->vec[part] + 1, m->o.k);
+}
+
+/* BPR's two scores in one pass. */
+static void score_pair(const struct rec_lightfm *m, float *si, float *sj)
+{
+	const float *p = m->sc->vec[PART_USER], *qi = m->sc->vec[PART_POS], *qj = m->sc->vec[PART_NEG];
+	float a = 0, b = 0;
+
+	SIMD_SUM(a, b)
+	for (size_t d = 1; d < m->rowdim; d++) {
+		a += p[d] * qi[d];
+		b += p[d] * qj[d];
+	}
+	*si = qi[0] + a;
+	*sj = qj[0] + b;
 }
 
 /* -log sigmoid(x), stable, and its derivative, from one exponential. */
@@ -726,7 +755,7 @@ static double warp_draw(struct rec_lightfm *m, size_t i, float si, float *c, lon
 static double train_positive(struct rec_lightfm *m, size_t i, struct entry *user, size_t nuser,
 			     struct entry *item, size_t nitem)
 {
-	float si, g, c;
+	float si, sj, g, c;
 	double loss;
 	long j;
 
@@ -738,8 +767,8 @@ static double train_positive(struct rec_lightfm *m, size_t i, struct entry *user
 	pool(m, PART_USER);
 	resolve(m, PART_POS, item, nitem);
 	pool(m, PART_POS);
-	si = score(m, PART_POS);
 	if (m->o.loss == REC_LOSS_WARP) {
+		si = score(m, PART_POS);
 		loss = warp_draw(m, i, si, &c, &j);
 		if (c <= 0)
 			return loss;
@@ -749,7 +778,8 @@ static double train_positive(struct rec_lightfm *m, size_t i, struct entry *user
 		if ((j = rec_lightfm_sample(m, i)) < 0)
 			return 0;
 		gather_item(m, (size_t)j, PART_NEG);
-		loss = softplus_neg(si - score(m, PART_NEG), &g);
+		score_pair(m, &si, &sj);
+		loss = softplus_neg(si - sj, &g);
 		backward(m, g, -g);
 	}
 	update(m);
