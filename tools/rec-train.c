@@ -64,6 +64,7 @@ struct progress {
 	double best;              /* best validation logloss */
 	double flops0;            /* dense operations before this epoch */
 	size_t stale;             /* epochs since it improved */
+	int tty;                  /* show the progress line */
 };
 
 static void usage(void)
@@ -144,12 +145,12 @@ static void usage(void)
 	       "      --version              show the version\n");
 }
 
-enum { OPT_MODEL = 256, OPT_CACHE_MB, OPT_DIM, OPT_LR, OPT_L2, OPT_L1, OPT_EPOCHS, OPT_VALID, OPT_PRECISION,
+enum { OPT_MODEL = 256, OPT_DIM, OPT_LR, OPT_L2, OPT_L1, OPT_EPOCHS, OPT_VALID, OPT_PRECISION,
        OPT_MIN_COUNT, OPT_SEED, OPT_VERSION, OPT_HIDDEN, OPT_BOTTOM, OPT_BATCH, OPT_DENSE_LR,
        OPT_INIT_SCALE, OPT_THREADS, OPT_USER, OPT_ITEM, OPT_OPTIMIZER, OPT_WARMUP, OPT_DECAY,
        OPT_PATIENCE, OPT_INIT, OPT_FREEZE, OPT_CHECKPOINT, OPT_EVERY, OPT_RESUME, OPT_LOSS,
        OPT_NEGATIVES, OPT_MAX_SAMPLED, OPT_USER_FEATURES, OPT_ITEM_FEATURES, OPT_HEADS, OPT_BLOCKS,
-       OPT_MAX_LEN, OPT_DROPOUT, OPT_ACTIVATION };
+       OPT_MAX_LEN, OPT_DROPOUT, OPT_ACTIVATION, OPT_CACHE_MB };
 
 static const struct option long_options[] = {
 	{ "activation", required_argument, NULL, OPT_ACTIVATION },
@@ -701,7 +702,7 @@ static int after_block(const struct rec_ctr *m, const struct train_opts *o, stru
 	p->examples += n;
 	p->epoch_examples += n;
 	p->since_checkpoint += n;
-	if (o->verbosity >= 2 && isatty(STDERR_FILENO))
+	if (p->tty)
 		show_progress(m, p, 0);
 	if (!o->checkpoint || p->since_checkpoint < o->every)
 		return 0;
@@ -738,11 +739,13 @@ static int check_cache(const struct rec_ctr *m, const struct train_opts *o, int 
 static int train_stream(struct rec_ctr **m, const struct train_opts *o, struct progress *p, uint64_t skip)
 {
 	const char *path = o->ninputs ? o->inputs[p->input] : NULL;
-	struct rec_reader *r = open_input(path, m, o);
+	struct rec_reader *r;
 	const struct rec_block *b;
 	int rc, full;
 
-	if (!r)
+	if (!o->ninputs && p->epoch > 1)  /* lightfm's cache could not take it */
+		return rec_error("standard input can be read only once");
+	if (!(r = open_input(path, m, o)))
 		return -1;
 	start_cache(*m, o, p, skip);
 	full = (*m)->lfm && rec_lightfm_cache_state((*m)->lfm) == REC_CACHE_FULL;
@@ -1334,7 +1337,7 @@ static int run_sasrec(const struct train_opts *o)
 
 static int run_train(struct train_opts *o)
 {
-	struct progress p = { .epoch = 1, .best = INFINITY };
+	struct progress p = { .epoch = 1, .best = INFINITY, .tty = o->verbosity >= 2 && isatty(STDERR_FILENO) };
 	struct rec_ctr *m = NULL;
 	struct rec_kv valid = { 0 };
 	uint64_t skip = 0;
