@@ -16,6 +16,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* GCC's -O2 vectorizes no loop whose trip count it doesn't know; the row
+ * loops below are elementwise, so vectorized they give the same bits. */
+#ifdef _OPENMP
+#define PRAGMA(x) _Pragma(#x)
+#define SIMD _Pragma("omp simd")
+#define SIMD_SUM(s) PRAGMA(omp simd reduction(+:s))
+#else
+#define SIMD
+#define SIMD_SUM(s)
+#endif
+
 #define MIN_CHUNK_BITS 16
 #define HUGE_PAGE ((size_t)2 << 20)
 #define CMS_DEPTH 4
@@ -346,6 +357,7 @@ static inline void read_row(const struct rec_embed *e, uint32_t row, float *out)
 
 	if (e->elt == 4) { /* a loop, not memcpy: rows are short, a call is not */
 		const float *v = (const float *)(const void *)p;
+		SIMD
 		for (unsigned k = 0; k < e->o.dim; k++)
 			out[k] = v[k];
 		return;
@@ -385,6 +397,7 @@ void rec_embed_axpy(const struct rec_embed *e, uint32_t row, float scale, float 
 
 	if (e->elt == 4) {
 		const float *v = (const float *)(const void *)p;
+		SIMD
 		for (unsigned k = 0; k < e->o.dim; k++)
 			out[k] += scale * v[k];
 		return;
@@ -407,21 +420,32 @@ static __attribute__((noinline)) void half_axpy(struct rec_embed *e, uint32_t ro
 	rec_embed_write(e, row, v);
 }
 
-static inline void adagrad(struct rec_embed *e, uint32_t row, const float *grad, float lr, float eps)
+/* acc += sumsq / dim; row -= scale * lr / (sqrt(acc) + eps) * grad. */
+static inline void adagrad_step(struct rec_embed *e, uint32_t row, const float *grad, float scale, float sumsq,
+				float lr, float eps)
 {
-	float *acc = row_acc(e, row), sq = 0, step;
+	float *acc = row_acc(e, row), step;
 
-	for (unsigned k = 0; k < e->o.dim; k++)
-		sq += grad[k] * grad[k];
-	*acc += sq / (float)e->o.dim;
-	step = lr / (sqrtf(*acc) + eps);
+	*acc += sumsq / (float)e->o.dim;
+	step = scale * (lr / (sqrtf(*acc) + eps));
 	if (e->elt == 2) {
 		half_axpy(e, row, step, grad);
 		return;
 	}
 	float *w = (float *)(void *)row_ptr(e, row); /* in place */
+	SIMD
 	for (unsigned k = 0; k < e->o.dim; k++)
 		w[k] -= step * grad[k];
+}
+
+/* The sum in index order, as the lr/fm/net results were made with. */
+static inline void adagrad(struct rec_embed *e, uint32_t row, const float *grad, float lr, float eps)
+{
+	float sq = 0;
+
+	for (unsigned k = 0; k < e->o.dim; k++)
+		sq += grad[k] * grad[k];
+	adagrad_step(e, row, grad, 1, sq, lr, eps);
 }
 
 void rec_embed_adagrad(struct rec_embed *e, uint32_t row, const float *grad, float lr, float eps)
@@ -434,6 +458,30 @@ void rec_embed_adagrad_many(struct rec_embed *e, const uint32_t *rows, size_t n,
 {
 	for (size_t i = 0; i < n; i++)
 		adagrad(e, rows[i], grad + i * e->o.dim, lr, eps);
+}
+
+void rec_embed_adagrad_scaled(struct rec_embed *e, uint32_t row, const float *v, float s, float sumsq,
+			      float lr, float eps)
+{
+	adagrad_step(e, row, v, s, sumsq, lr, eps);
+}
+
+float rec_embed_dot(const struct rec_embed *e, uint32_t row, const float *v)
+{
+	const unsigned char *p = row_ptr(e, row);
+	float s = 0;
+
+	if (e->elt == 4) {
+		const float *w = (const float *)(const void *)p;
+		SIMD_SUM(s)
+		for (unsigned k = 0; k < e->o.dim; k++)
+			s += w[k] * v[k];
+		return s;
+	}
+	const uint16_t *h = (const uint16_t *)(const void *)p;
+	for (unsigned k = 0; k < e->o.dim; k++)
+		s += rec_half_to_float(h[k]) * v[k];
+	return s;
 }
 
 void rec_embed_sgd(struct rec_embed *e, uint32_t row, const float *grad, float lr, float l2)

@@ -46,12 +46,19 @@ void rec_embed_write(struct rec_embed *e, uint32_t row, const float *in);
 void rec_embed_read_many(const struct rec_embed *e, const uint32_t *rows, size_t n, float *out);
 /* out += row * scale, without a temporary (pooling). */
 void rec_embed_axpy(const struct rec_embed *e, uint32_t row, float scale, float *out);
+/* row . v (dim floats); fp32 rows sum in vector lanes, not index order. */
+float rec_embed_dot(const struct rec_embed *e, uint32_t row, const float *v);
 /* Row-wise Adagrad: acc += mean(g^2); row -= lr * g / (sqrt(acc) + eps). */
 void rec_embed_adagrad(struct rec_embed *e, uint32_t row, const float *grad, float lr, float eps);
 /* rec_embed_adagrad on rows[i] with gradient grad + i dim, in order (a row
  * may come twice). */
 void rec_embed_adagrad_many(struct rec_embed *e, const uint32_t *rows, size_t n, const float *grad,
 			    float lr, float eps);
+/* rec_embed_adagrad for the gradient s v, with sumsq = sum((s v)^2) given:
+ * a caller whose gradients are multiples of a few vectors (lightfm) needs
+ * neither to write them out nor to sum each one's squares. */
+void rec_embed_adagrad_scaled(struct rec_embed *e, uint32_t row, const float *v, float s, float sumsq,
+			      float lr, float eps);
 /* Plain SGD with L2: row -= lr * (g + l2 * row). */
 void rec_embed_sgd(struct rec_embed *e, uint32_t row, const float *grad, float lr, float l2);
 float rec_embed_state(const struct rec_embed *e, uint32_t row);

@@ -1,9 +1,12 @@
 /* lightfm.c - the LightFM-style hybrid: the item catalogue, negative
- * sampling, BPR and WARP updates, one positive at a time.
+ * sampling, BPR and WARP updates, one positive at a time, and the cache of
+ * interactions later epochs train from.
  *
- * A vector is kept as [v_1 .. v_k, b] so that a user's [p_u, 1] dotted
- * with an item's [q_i, b_i] is the score (rec-rank's GEMM does exactly
- * that); rows in the store are [b, v_1 .. v_k]. */
+ * Training keeps vectors in the store's row order [b, v_1 .. v_k], a
+ * user's as [1, p_u], so that its dot product with an item's [b_i, q_i] is
+ * the score and the item rows' gradient is a multiple of it. Outside,
+ * a vector is [v_1 .. v_k, b] (rec_lightfm_user, _item): a user's [p_u, 1]
+ * dotted with an item's [q_i, b_i] is the score, as rec-rank's GEMM has it. */
 #include "config.h"
 #include "lightfm.h"
 #include "rng.h"
@@ -13,10 +16,36 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* One feature of the triple being trained: its row, value and where its
- * gradient goes. */
+/* GCC's -O2 vectorizes no loop whose trip count it doesn't know: the row
+ * loops below ask for it (sums then run in vector lanes, not index order). */
+#ifdef _OPENMP
+#define PRAGMA(x) _Pragma(#x)
+#define SIMD _Pragma("omp simd")
+#define SIMD_SUM(...) PRAGMA(omp simd reduction(+:__VA_ARGS__))
+#else
+#define SIMD
+#define SIMD_SUM(...)
+#endif
+
+/* One feature of the triple being trained: its row and value. */
 struct feat {
-	uint32_t row, u;
+	uint32_t row;
+	float x;
+};
+
+/* A distinct row of the triple, its gradient su w + si [1, p_u]: every
+ * user row's is a multiple of w = a q_i + c q_j, every item row's of
+ * [1, p_u], so none needs writing out. */
+struct grad {
+	uint32_t row;
+	float su, si;
+};
+
+/* A user or item feature of a positive as training keeps it: the row once
+ * found (REC_EMBED_NONE until then: with --min-count it may come later). */
+struct entry {
+	uint64_t id;
+	uint32_t row;
 	float x;
 };
 
@@ -25,13 +54,41 @@ enum { PART_USER, PART_POS, PART_NEG, NPARTS };
 struct rec_lightfm_scratch {
 	struct feat *f[NPARTS];
 	size_t n[NPARTS], cap[NPARTS];
-	float *vec[NPARTS];            /* [p_u, 1], [q_i, b_i], [q_j, b_j] */
+	float *vec[NPARTS];            /* [1, p_u], [b_i, q_i], [b_j, q_j] */
+	float *w;                      /* a q_i + c q_j, the user rows' gradient over x */
+	float ww, pp;                  /* |w|^2, |[1, p_u]|^2 */
 	float *row;                    /* one row, read */
-	uint32_t *urow;                /* distinct rows of the triple */
-	float *G;                      /* their gradients, nu x rowdim */
-	size_t nu, cap_u;
+	struct entry *ent[2];          /* a streamed record's user and item features */
+	size_t ne[2], cap_ent[2];
+	struct grad *g;                /* distinct rows of the triple */
+	size_t ng, cap_g;
+	float *G;                      /* one gradient written out (rowdim) */
 };
 
+/* The cache: per positive its catalogue item and how many user and item
+ * entries follow the previous positive's in ent; per block of the stream
+ * its records and positives, per input its blocks (checkpoints and the
+ * progress line count records as the stream had them). */
+struct cached_pos {
+	uint32_t item, nuser, nitem;
+};
+
+struct cached_block {
+	size_t records, first_pos, npos, first_ent;
+};
+
+struct rec_lightfm_cache {
+	int state;                     /* enum rec_lightfm_cache_state */
+	size_t max_bytes;
+	struct cached_pos *pos;
+	size_t npos, cap_pos;
+	struct entry *ent;
+	size_t nent, cap_ent;
+	struct cached_block *blk;
+	size_t nblk, cap_blk;
+	size_t *input_end;             /* blocks up to the end of each input */
+	size_t ninputs, cap_inputs;
+};
 static const char *const loss_names[] = { "bpr", "warp" };
 static const char *const neg_names[] = { "uniform", "popular" };
 
@@ -133,7 +190,10 @@ struct rec_lightfm *rec_lightfm_new(const struct rec_schema *s, const struct rec
 	m->sc = rec_xcalloc(1, sizeof(*m->sc));
 	for (int p = 0; p < NPARTS; p++)
 		m->sc->vec[p] = rec_xcalloc(m->rowdim, sizeof(float));
+	m->sc->w = rec_xcalloc(m->rowdim, sizeof(float));
+	m->sc->G = rec_xcalloc(m->rowdim, sizeof(float));
 	m->sc->row = rec_xmalloc(m->rowdim * sizeof(float));
+	m->cache = rec_xcalloc(1, sizeof(*m->cache));
 	m->items.off = rec_xcalloc(1, sizeof(uint32_t));
 	return m;
 }
@@ -158,13 +218,18 @@ void rec_lightfm_free(struct rec_lightfm *m)
 	rec_schema_free(m->schema);
 	free(m->role);
 	free_items(&m->items);
+	rec_lightfm_cache_drop(m);
+	free(m->cache);
 	if (m->sc) {
 		for (int p = 0; p < NPARTS; p++) {
 			free(m->sc->f[p]);
 			free(m->sc->vec[p]);
 		}
+		free(m->sc->w);
 		free(m->sc->row);
-		free(m->sc->urow);
+		free(m->sc->ent[0]);
+		free(m->sc->ent[1]);
+		free(m->sc->g);
 		free(m->sc->G);
 		free(m->sc);
 	}
@@ -346,7 +411,8 @@ static size_t tree_find(const struct rec_lightfm_items *it, uint64_t t)
 	return pos;
 }
 
-long rec_lightfm_sample(struct rec_lightfm *m, size_t i)
+/* rec_lightfm_sample with the generator's state in *rng. */
+static long sample_with(const struct rec_lightfm *m, size_t i, uint64_t *rng)
 {
 	const struct rec_lightfm_items *it = &m->items;
 	uint64_t total = m->o.negatives == REC_NEG_POPULAR ? tree_prefix(it, it->n) : 0;
@@ -355,54 +421,55 @@ long rec_lightfm_sample(struct rec_lightfm *m, size_t i)
 		return -1;
 	/* popular: i's own positives make it likely; a few draws get past them */
 	for (int tries = 0; tries < 16; tries++) {
-		size_t j = total ? tree_find(it, rand_below(&m->rng, total))
-				 : (size_t)rand_below(&m->rng, it->n);
+		size_t j = total ? tree_find(it, rand_below(rng, total)) : (size_t)rand_below(rng, it->n);
 		if (j != i)
 			return (long)j;
 	}
 	return -1;
 }
 
+long rec_lightfm_sample(struct rec_lightfm *m, size_t i)
+{
+	return sample_with(m, i, &m->rng);
+}
+
 /* ---- features and vectors ------------------------------------------------ */
 
 static void push(struct rec_lightfm_scratch *sc, int part, uint32_t row, float x)
 {
-	rec_xgrow(&sc->f[part], &sc->cap[part], sc->n[part] + 1, sizeof(struct feat));
+	if (sc->n[part] == sc->cap[part])
+		rec_xgrow(&sc->f[part], &sc->cap[part], sc->n[part] + 1, sizeof(struct feat));
 	sc->f[part][sc->n[part]++] = (struct feat){ .row = row, .x = x };
 }
 
-/* Looks the feature up; adds it to part when it has a row. */
-static void take(struct rec_lightfm *m, int part, uint64_t id, float x, int create)
+/* Scoring: looks the feature up, making no row; adds it to part when it
+ * has one. */
+static void take(struct rec_lightfm *m, int part, uint64_t id, float x)
 {
 	uint32_t row;
 
 	m->seen++;
-	if (x == 0 || (row = rec_embed_find(m->table, id, create)) == REC_EMBED_NONE)
+	if (x == 0 || (row = rec_embed_find(m->table, id, 0)) == REC_EMBED_NONE)
 		return;
 	m->found++;
 	push(m->sc, part, row, x);
 }
 
-/* vec = sum x [v, b] over part's features, in vector order. */
+/* vec = sum x row over part's features; a user's b slot holds 1. */
 static void pool(struct rec_lightfm *m, int part)
 {
 	struct rec_lightfm_scratch *sc = m->sc;
-	unsigned k = m->o.k;
 	float *vec = sc->vec[part];
 
 	memset(vec, 0, m->rowdim * sizeof(float));
-	for (size_t j = 0; j < sc->n[part]; j++) {
-		float x = sc->f[part][j].x;
-		rec_embed_read(m->table, sc->f[part][j].row, sc->row);
-		for (unsigned d = 0; d < k; d++)
-			vec[d] += x * sc->row[1 + d];
-		vec[k] += x * sc->row[0];
-	}
+	for (size_t j = 0; j < sc->n[part]; j++)
+		rec_embed_axpy(m->table, sc->f[part][j].row, sc->f[part][j].x, vec);
+	if (part == PART_USER)
+		vec[0] = 1;
 }
 
-/* Record r's features of one role into part. */
-static void gather_record(struct rec_lightfm *m, const struct rec_block *b, size_t r, int role,
-			  int part, int create)
+/* Record r's features of one role into part, for scoring. */
+static void gather_record(struct rec_lightfm *m, const struct rec_block *b, size_t r, int role, int part)
 {
 	const struct rec_schema *s = b->schema;
 
@@ -412,34 +479,94 @@ static void gather_record(struct rec_lightfm *m, const struct rec_block *b, size
 		if (m->role[f] != role)
 			continue;
 		for (uint32_t v = c->off[r]; v < c->off[r + 1]; v++)
-			take(m, part, c->id[v], feature_value(s, c, f, v), create);
+			take(m, part, c->id[v], feature_value(s, c, f, v));
 	}
 	pool(m, part);
 }
 
-/* Catalogue item i into part; its rows are looked up once and kept (WARP
- * draws many negatives a positive). */
-static void gather_item(struct rec_lightfm *m, size_t i, int part, int create)
+/* Record r's features of one role as entries in scratch slot e (0 user,
+ * 1 item), rows not looked up yet; a feature valued 0 never counts. */
+static void record_entries(struct rec_lightfm *m, const struct rec_block *b, size_t r, int role, int e)
+{
+	const struct rec_schema *s = b->schema;
+	struct rec_lightfm_scratch *sc = m->sc;
+
+	sc->ne[e] = 0;
+	for (size_t f = 0; f < s->nfields; f++) {
+		const struct rec_col *c = &b->col[f];
+		if (m->role[f] != role)
+			continue;
+		rec_xgrow(&sc->ent[e], &sc->cap_ent[e], sc->ne[e] + (c->off[r + 1] - c->off[r]),
+			  sizeof(struct entry));
+		for (uint32_t v = c->off[r]; v < c->off[r + 1]; v++) {
+			float x = feature_value(s, c, f, v);
+			if (x != 0)
+				sc->ent[e][sc->ne[e]++] = (struct entry){ c->id[v], REC_EMBED_NONE, x };
+		}
+	}
+}
+
+/* Finds (making) the rows the entries lack, keeps them there, and puts the
+ * entries that have one into part; returns how many. */
+static size_t resolve(struct rec_lightfm *m, int part, struct entry *e, size_t n)
+{
+	m->sc->n[part] = 0;
+	for (size_t j = 0; j < n; j++) {
+		if (e[j].row == REC_EMBED_NONE)
+			e[j].row = rec_embed_find(m->table, e[j].id, 1);
+		if (e[j].row != REC_EMBED_NONE)
+			push(m->sc, part, e[j].row, e[j].x);
+	}
+	return m->sc->n[part];
+}
+
+/* The row of catalogue feature v, made when first needed and kept (rows
+ * never move). */
+static uint32_t item_row(struct rec_lightfm *m, uint32_t v)
 {
 	struct rec_lightfm_items *it = &m->items;
 
+	if (it->row[v] == REC_EMBED_NONE)
+		it->row[v] = rec_embed_find(m->table, it->feat[v], 1);
+	return it->row[v];
+}
+
+/* Catalogue item i into part, for training. */
+static void gather_item(struct rec_lightfm *m, size_t i, int part)
+{
+	const struct rec_lightfm_items *it = &m->items;
+
 	m->sc->n[part] = 0;
 	for (uint32_t v = it->off[i]; v < it->off[i + 1]; v++) {
-		if (it->row[v] == REC_EMBED_NONE)
-			it->row[v] = rec_embed_find(m->table, it->feat[v], create);
-		m->seen++;
-		if (it->row[v] == REC_EMBED_NONE || it->val[v] == 0)
-			continue;
-		m->found++;
-		push(m->sc, part, it->row[v], it->val[v]);
+		uint32_t row = item_row(m, v);
+		if (row != REC_EMBED_NONE && it->val[v] != 0)
+			push(m->sc, part, row, it->val[v]);
 	}
 	pool(m, part);
+}
+
+/* Catalogue item i's score for the pooled user straight from its rows,
+ * sum x (row . [1, p_u]): WARP scores many negatives a positive and
+ * updates with one, so only that one is pooled. */
+static float item_score(struct rec_lightfm *m, size_t i)
+{
+	const struct rec_lightfm_items *it = &m->items;
+	const float *p = m->sc->vec[PART_USER];
+	float s = 0;
+
+	for (uint32_t v = it->off[i]; v < it->off[i + 1]; v++) {
+		uint32_t row = item_row(m, v);
+		if (row != REC_EMBED_NONE && it->val[v] != 0)
+			s += it->val[v] * rec_embed_dot(m->table, row, p);
+	}
+	return s;
 }
 
 static float dot(const float *a, const float *b, size_t n)
 {
 	float s = 0;
 
+	SIMD_SUM(s)
 	for (size_t d = 0; d < n; d++)
 		s += a[d] * b[d];
 	return s;
@@ -447,16 +574,17 @@ static float dot(const float *a, const float *b, size_t n)
 
 size_t rec_lightfm_user(struct rec_lightfm *m, const struct rec_block *b, size_t r, float *out)
 {
-	gather_record(m, b, r, 1, PART_USER, 0);
-	memcpy(out, m->sc->vec[PART_USER], m->o.k * sizeof(float));
+	gather_record(m, b, r, 1, PART_USER);
+	memcpy(out, m->sc->vec[PART_USER] + 1, m->o.k * sizeof(float));
 	out[m->o.k] = 1;
 	return m->sc->n[PART_USER];
 }
 
 size_t rec_lightfm_record_item(struct rec_lightfm *m, const struct rec_block *b, size_t r, float *out)
 {
-	gather_record(m, b, r, 2, PART_POS, 0);
-	memcpy(out, m->sc->vec[PART_POS], m->rowdim * sizeof(float));
+	gather_record(m, b, r, 2, PART_POS);
+	memcpy(out, m->sc->vec[PART_POS] + 1, m->o.k * sizeof(float));
+	out[m->o.k] = m->sc->vec[PART_POS][0];
 	return m->sc->n[PART_POS];
 }
 
@@ -480,93 +608,138 @@ void rec_lightfm_item(const struct rec_lightfm *m, size_t i, float *out)
 
 /* ---- gradients and updates ----------------------------------------------- */
 
-/* The distinct-row index of row: features of a triple are few, so a scan
- * beats a hash table. */
-static uint32_t distinct(struct rec_lightfm_scratch *sc, uint32_t row, size_t rowdim)
+/* The gradient of row: features of a triple are few, so a scan beats a
+ * hash table. */
+static struct grad *grad_of(struct rec_lightfm_scratch *sc, uint32_t row)
 {
-	for (size_t u = 0; u < sc->nu; u++)
-		if (sc->urow[u] == row)
-			return (uint32_t)u;
-	if (sc->nu == sc->cap_u) {
-		sc->cap_u = sc->cap_u ? 2 * sc->cap_u : 64;
-		sc->urow = rec_xrealloc(sc->urow, sc->cap_u * sizeof(uint32_t));
-		sc->G = rec_xrealloc(sc->G, sc->cap_u * rowdim * sizeof(float));
-	}
-	memset(sc->G + sc->nu * rowdim, 0, rowdim * sizeof(float));
-	sc->urow[sc->nu] = row;
-	return (uint32_t)sc->nu++;
+	for (size_t u = 0; u < sc->ng; u++)
+		if (sc->g[u].row == row)
+			return &sc->g[u];
+	if (sc->ng == sc->cap_g)
+		rec_xgrow(&sc->g, &sc->cap_g, sc->ng + 1, sizeof(struct grad));
+	sc->g[sc->ng] = (struct grad){ row, 0, 0 };
+	return &sc->g[sc->ng++];
 }
 
-/* Row gradients of the loss given dL/ds_i = a and dL/ds_j = c:
- * user rows x (a q_i + c q_j); item rows x a [b: 1, v: p_u] (c for j). */
+/* Row gradients of the loss given dL/ds_i = a and dL/ds_j = c, in row
+ * order: user rows x (a q_i + c q_j) with 0 for b; item rows x a [1, p_u]
+ * (c for j). */
 static void backward(struct rec_lightfm *m, float a, float c)
 {
 	struct rec_lightfm_scratch *sc = m->sc;
-	unsigned k = m->o.k;
-	const float *p = sc->vec[PART_USER], *qi = sc->vec[PART_POS], *qj = sc->vec[PART_NEG];
-	const float coef[NPARTS] = { 0, a, c };
+	const float *qi = sc->vec[PART_POS], *qj = sc->vec[PART_NEG];
+	const float *p = sc->vec[PART_USER], coef[NPARTS] = { 0, a, c };
+	float ww = 0, pp = 1;
 
-	sc->nu = 0;
+	/* from 1: w has no b, and [1, p_u] a 1 there */
+	SIMD_SUM(ww, pp)
+	for (size_t d = 1; d < m->rowdim; d++) {
+		sc->w[d] = a * qi[d] + c * qj[d];
+		ww += sc->w[d] * sc->w[d];
+		pp += p[d] * p[d];
+	}
+	sc->w[0] = 0;
+	sc->ww = ww;
+	sc->pp = pp;
+	sc->ng = 0;
 	for (int part = 0; part < NPARTS; part++)
 		for (size_t j = 0; j < sc->n[part]; j++) {
-			struct feat *f = &sc->f[part][j];
-			float *g;
-			f->u = distinct(sc, f->row, m->rowdim);  /* may move G */
-			g = sc->G + (size_t)f->u * m->rowdim;
-			if (part == PART_USER) {
-				for (unsigned d = 0; d < k; d++)
-					g[1 + d] += f->x * (a * qi[d] + c * qj[d]);
-				continue;
-			}
-			g[0] += f->x * coef[part];
-			for (unsigned d = 0; d < k; d++)
-				g[1 + d] += f->x * coef[part] * p[d];
+			const struct feat *f = &sc->f[part][j];
+			struct grad *g = grad_of(sc, f->row);
+			if (part == PART_USER)
+				g->su += f->x;
+			else
+				g->si += f->x * coef[part];
 		}
 }
 
+/* g's gradient written out into G. */
+static float *write_grad(const struct rec_lightfm *m, const struct grad *g)
+{
+	const struct rec_lightfm_scratch *sc = m->sc;
+	const float *w = sc->w, *p = sc->vec[PART_USER];
+	float *G = sc->G;
+
+	SIMD
+	for (size_t d = 0; d < m->rowdim; d++)
+		G[d] = g->su * w[d] + g->si * p[d];
+	return G;
+}
+
+/* Adagrad on every row of the triple. A row that is a user's or an item's
+ * feature, not both, with no L2, needs just its multiple of w or [1, p_u]
+ * and the squares' sum that follows from the vector's; the rest have
+ * theirs written out. */
 static void update(struct rec_lightfm *m)
 {
 	struct rec_lightfm_scratch *sc = m->sc;
+	const float *w = sc->w, *p = sc->vec[PART_USER];
+	float ww = sc->ww, pp = sc->pp;
 
-	for (size_t u = 0; u < sc->nu; u++) {
-		float *g = sc->G + u * m->rowdim;
-		if (m->o.l2 > 0) {
-			rec_embed_read(m->table, sc->urow[u], sc->row);
-			for (size_t d = 0; d < m->rowdim; d++)
-				g[d] += m->o.l2 * sc->row[d];
+	for (size_t u = 0; u < sc->ng; u++) {
+		const struct grad *g = &sc->g[u];
+		float *G;
+		if (m->o.l2 == 0 && (g->su == 0 || g->si == 0)) {
+			int user = g->su != 0;
+			float s = user ? g->su : g->si;
+			rec_embed_adagrad_scaled(m->table, g->row, user ? w : p, s, s * s * (user ? ww : pp),
+						 m->o.lr, m->o.eps);
+			continue;
 		}
-		rec_embed_adagrad(m->table, sc->urow[u], g, m->o.lr, m->o.eps);
+		G = write_grad(m, g);
+		if (m->o.l2 > 0) {
+			rec_embed_read(m->table, g->row, sc->row);
+			for (size_t d = 0; d < m->rowdim; d++)
+				G[d] += m->o.l2 * sc->row[d];
+		}
+		rec_embed_adagrad_scaled(m->table, g->row, G, 1, dot(G, G, m->rowdim), m->o.lr, m->o.eps);
 	}
 }
 
+/* [1, p_u] . [b, q]: b plus the k products, a whole number of vectors
+ * when k is. */
 static float score(const struct rec_lightfm *m, int part)
 {
-	const float *p = m->sc->vec[PART_USER], *q = m->sc->vec[part];
-
-	return dot(p, q, m->o.k) + q[m->o.k];
+	return m->sc->vec[part][0] + dot(m->sc->vec[PART_USER] + 1, m->sc->vec[part] + 1, m->o.k);
 }
 
-/* -log sigmoid(x), stable, and its derivative. */
+/* BPR's two scores in one pass. */
+static void score_pair(const struct rec_lightfm *m, float *si, float *sj)
+{
+	const float *p = m->sc->vec[PART_USER], *qi = m->sc->vec[PART_POS], *qj = m->sc->vec[PART_NEG];
+	float a = 0, b = 0;
+
+	SIMD_SUM(a, b)
+	for (size_t d = 1; d < m->rowdim; d++) {
+		a += p[d] * qi[d];
+		b += p[d] * qj[d];
+	}
+	*si = qi[0] + a;
+	*sj = qj[0] + b;
+}
+
+/* -log sigmoid(x), stable, and its derivative, from one exponential. */
 static double softplus_neg(float x, float *g)
 {
-	*g = -1 / (1 + expf(x));
-	return x > 0 ? log1p(exp(-(double)x)) : -(double)x + log1p(exp((double)x));
+	float e = expf(-fabsf(x));
+
+	*g = -(x > 0 ? e : 1) / (1 + e);
+	return (double)logf(1 + e) + (x < 0 ? -(double)x : 0);  /* for the report: log1pf is slower */
 }
 
 /* WARP: negatives until one violates the margin; its rank estimate sets
- * the weight. Returns the loss, *c the weight (0: no update). */
-static double warp_draw(struct rec_lightfm *m, size_t i, float si, float *c)
+ * the weight. Returns the loss, *c the weight (0: no update) and *j the
+ * negative. */
+static double warp_draw(struct rec_lightfm *m, size_t i, float si, float *c, long *j)
 {
 	size_t n = m->items.n;
 
 	*c = 0;
 	for (unsigned t = 1; t <= m->o.max_sampled; t++) {
-		long j = rec_lightfm_sample(m, i);
 		float sj;
-		if (j < 0)
+		if ((*j = rec_lightfm_sample(m, i)) < 0)
 			return 0;
-		gather_item(m, (size_t)j, PART_NEG, 1);
-		sj = score(m, PART_NEG);
+		sj = item_score(m, (size_t)*j);
 		if (sj > si - 1) {
 			*c = logf(floorf((float)(n - 1) / (float)t));
 			return *c > 0 ? *c * (1 - si + sj) : 0;
@@ -575,54 +748,190 @@ static double warp_draw(struct rec_lightfm *m, size_t i, float si, float *c)
 	return 0;
 }
 
-/* One positive, record r with catalogue item i: the positive's features are
- * the record's own (an item's attributes may change), the negatives' those
- * of the catalogue. */
-static double train_positive(struct rec_lightfm *m, const struct rec_block *b, size_t r, size_t i)
+/* One positive of catalogue item i, its user's and its item's features as
+ * entries: the record's own (an item's attributes may change); the
+ * negatives' are the catalogue's. Streamed and cached epochs both come
+ * here, so they train the same model. */
+static double train_positive(struct rec_lightfm *m, size_t i, struct entry *user, size_t nuser,
+			     struct entry *item, size_t nitem)
 {
-	float si, g, c;
+	float si, sj, g, c;
 	double loss;
 	long j;
 
-	gather_record(m, b, r, 1, PART_USER, 1);
-	if (m->sc->n[PART_USER] == 0)
+	m->items.count[i]++;
+	tree_add(&m->items, i, 1);
+	m->trained++;
+	if (resolve(m, PART_USER, user, nuser) == 0)
 		return 0;
-	gather_record(m, b, r, 2, PART_POS, 1);
-	si = score(m, PART_POS);
+	pool(m, PART_USER);
+	resolve(m, PART_POS, item, nitem);
+	pool(m, PART_POS);
 	if (m->o.loss == REC_LOSS_WARP) {
-		loss = warp_draw(m, i, si, &c);
+		si = score(m, PART_POS);
+		loss = warp_draw(m, i, si, &c, &j);
 		if (c <= 0)
 			return loss;
+		gather_item(m, (size_t)j, PART_NEG);
 		backward(m, -c, c);
 	} else {
 		if ((j = rec_lightfm_sample(m, i)) < 0)
 			return 0;
-		gather_item(m, (size_t)j, PART_NEG, 1);
-		loss = softplus_neg(si - score(m, PART_NEG), &g);
+		gather_item(m, (size_t)j, PART_NEG);
+		score_pair(m, &si, &sj);
+		loss = softplus_neg(si - sj, &g);
 		backward(m, g, -g);
 	}
 	update(m);
 	return loss;
 }
 
+/* ---- the cache of interactions ------------------------------------------- */
+
+static size_t cache_bytes(const struct rec_lightfm_cache *c)
+{
+	return c->cap_pos * sizeof(*c->pos) + c->cap_ent * sizeof(*c->ent) + c->cap_blk * sizeof(*c->blk) +
+	       c->cap_inputs * sizeof(*c->input_end);
+}
+
+/* Past the limit: give up, and let every epoch read the stream. */
+static void cache_check(struct rec_lightfm *m)
+{
+	if (cache_bytes(m->cache) <= m->cache->max_bytes)
+		return;
+	rec_lightfm_cache_drop(m);
+	m->cache->state = REC_CACHE_FULL;
+}
+
+static void cache_block(struct rec_lightfm *m, size_t records)
+{
+	struct rec_lightfm_cache *c = m->cache;
+
+	if (c->state != REC_CACHE_RECORDING)
+		return;
+	rec_xgrow(&c->blk, &c->cap_blk, c->nblk + 1, sizeof(*c->blk));
+	c->blk[c->nblk++] = (struct cached_block){ records, c->npos, 0, c->nent };
+	cache_check(m);
+}
+
+/* The positive just trained, its entries' rows as it found them. */
+static void cache_positive(struct rec_lightfm *m, size_t i)
+{
+	struct rec_lightfm_cache *c = m->cache;
+	struct rec_lightfm_scratch *sc = m->sc;
+	size_t n = sc->ne[0] + sc->ne[1];
+
+	if (c->state != REC_CACHE_RECORDING)
+		return;
+	rec_xgrow(&c->pos, &c->cap_pos, c->npos + 1, sizeof(*c->pos));
+	rec_xgrow(&c->ent, &c->cap_ent, c->nent + n, sizeof(*c->ent));
+	c->pos[c->npos++] = (struct cached_pos){ (uint32_t)i, (uint32_t)sc->ne[0], (uint32_t)sc->ne[1] };
+	memcpy(c->ent + c->nent, sc->ent[0], sc->ne[0] * sizeof(struct entry));
+	memcpy(c->ent + c->nent + sc->ne[0], sc->ent[1], sc->ne[1] * sizeof(struct entry));
+	c->nent += n;
+	c->blk[c->nblk - 1].npos++;
+	cache_check(m);
+}
+
+void rec_lightfm_cache_start(struct rec_lightfm *m, size_t max_bytes)
+{
+	rec_lightfm_cache_drop(m);
+	m->cache->max_bytes = max_bytes;
+	m->cache->state = REC_CACHE_RECORDING;
+}
+
+void rec_lightfm_cache_end_input(struct rec_lightfm *m)
+{
+	struct rec_lightfm_cache *c = m->cache;
+
+	if (c->state != REC_CACHE_RECORDING)
+		return;
+	rec_xgrow(&c->input_end, &c->cap_inputs, c->ninputs + 1, sizeof(size_t));
+	c->input_end[c->ninputs++] = c->nblk;
+	cache_check(m);
+}
+
+void rec_lightfm_cache_finish(struct rec_lightfm *m)
+{
+	if (m->cache->state == REC_CACHE_RECORDING)
+		m->cache->state = REC_CACHE_READY;
+}
+
+void rec_lightfm_cache_drop(struct rec_lightfm *m)
+{
+	struct rec_lightfm_cache *c = m->cache;
+
+	if (!c)
+		return;
+	free(c->pos);
+	free(c->ent);
+	free(c->blk);
+	free(c->input_end);
+	*c = (struct rec_lightfm_cache){ 0 };
+}
+
+int rec_lightfm_cache_state(const struct rec_lightfm *m)
+{
+	return m->cache->state;
+}
+
+size_t rec_lightfm_cache_bytes(const struct rec_lightfm *m)
+{
+	return cache_bytes(m->cache);
+}
+
+size_t rec_lightfm_cache_positives(const struct rec_lightfm *m)
+{
+	return m->cache->npos;
+}
+
+size_t rec_lightfm_cache_blocks(const struct rec_lightfm *m, size_t input, size_t *first)
+{
+	const struct rec_lightfm_cache *c = m->cache;
+
+	if (c->state != REC_CACHE_READY || input >= c->ninputs)
+		return *first = 0;
+	*first = input ? c->input_end[input - 1] : 0;
+	return c->input_end[input] - *first;
+}
+
+size_t rec_lightfm_train_cached(struct rec_lightfm *m, size_t block, double *loss)
+{
+	const struct rec_lightfm_cache *c = m->cache;
+	const struct cached_block *b = &c->blk[block];
+	struct entry *e = c->ent + b->first_ent;
+
+	for (size_t k = b->first_pos; k < b->first_pos + b->npos; k++) {
+		const struct cached_pos *p = &c->pos[k];
+		*loss += train_positive(m, p->item, e, p->nuser, e + p->nuser, p->nitem);
+		e += p->nuser + p->nitem;
+	}
+	return b->records;
+}
+
+/* ---- blocks -------------------------------------------------------------- */
+
 void rec_lightfm_train_block(struct rec_lightfm *m, const struct rec_block *b, double *loss)
 {
+	struct rec_lightfm_scratch *sc = m->sc;
+
+	cache_block(m, b->n);
 	for (size_t r = 0; r < b->n; r++) {
 		long i = record_to_catalogue(m, b, r);
 		if (i < 0 || !(b->label[r] > 0))
 			continue;
-		m->items.count[i]++;
-		tree_add(&m->items, (size_t)i, 1);
-		*loss += train_positive(m, b, r, (size_t)i);
-		m->trained++;
+		record_entries(m, b, r, 1, 0);
+		record_entries(m, b, r, 2, 1);
+		*loss += train_positive(m, (size_t)i, sc->ent[0], sc->ne[0], sc->ent[1], sc->ne[1]);
+		cache_positive(m, (size_t)i);
 	}
 }
 
 void rec_lightfm_predict_block(struct rec_lightfm *m, const struct rec_block *b, float *p)
 {
 	for (size_t r = 0; r < b->n; r++) {
-		gather_record(m, b, r, 1, PART_USER, 0);
-		gather_record(m, b, r, 2, PART_POS, 0);
+		gather_record(m, b, r, 1, PART_USER);
+		gather_record(m, b, r, 2, PART_POS);
 		p[r] = 1 / (1 + expf(-score(m, PART_POS)));
 	}
 }
@@ -630,15 +939,20 @@ void rec_lightfm_predict_block(struct rec_lightfm *m, const struct rec_block *b,
 double rec_lightfm_loss(struct rec_lightfm *m, const struct rec_block *b, size_t r, size_t neg,
 			float weight, int grad)
 {
+	struct rec_lightfm_scratch *sc = m->sc;
 	long i = record_to_catalogue(m, b, r);
 	float si, sj, g;
 	double loss;
 
 	if (i < 0 || neg >= m->items.n)
 		return NAN;
-	gather_record(m, b, r, 1, PART_USER, 1);
-	gather_record(m, b, r, 2, PART_POS, 1);
-	gather_item(m, neg, PART_NEG, 1);
+	record_entries(m, b, r, 1, 0);
+	record_entries(m, b, r, 2, 1);
+	resolve(m, PART_USER, sc->ent[0], sc->ne[0]);
+	pool(m, PART_USER);
+	resolve(m, PART_POS, sc->ent[1], sc->ne[1]);
+	pool(m, PART_POS);
+	gather_item(m, neg, PART_NEG);
 	si = score(m, PART_POS);
 	sj = score(m, PART_NEG);
 	if (m->o.loss == REC_LOSS_WARP) {
@@ -655,9 +969,9 @@ double rec_lightfm_loss(struct rec_lightfm *m, const struct rec_block *b, size_t
 
 const float *rec_lightfm_row_grad(const struct rec_lightfm *m, uint64_t id)
 {
-	for (size_t u = 0; u < m->sc->nu; u++)
-		if (rec_embed_id(m->table, m->sc->urow[u]) == id)
-			return m->sc->G + u * m->rowdim;
+	for (size_t u = 0; u < m->sc->ng; u++)
+		if (rec_embed_id(m->table, m->sc->g[u].row) == id)
+			return write_grad(m, &m->sc->g[u]);
 	return NULL;
 }
 

@@ -13,7 +13,10 @@
  * the attributes of its first record), under BPR (-log sigmoid(s_i - s_j)) or WARP
  * (negatives drawn until one comes within 1 of the positive; the hinge
  * 1 - s_i + s_j weighted by log(floor((N - 1) / draws))), one update per
- * positive, row-wise Adagrad. man/rec-train.1 gives the same in words. */
+ * positive, row-wise Adagrad. man/rec-train.1 gives the same in words.
+ * Later epochs may train from a cache of the first one's interactions as
+ * row numbers (rec_lightfm_cache_*): the same model, without decoding the
+ * stream or looking a feature up again. */
 #ifndef REC_LIGHTFM_H
 #define REC_LIGHTFM_H
 
@@ -66,6 +69,7 @@ struct rec_lightfm_items {
 };
 
 struct rec_lightfm_scratch;
+struct rec_lightfm_cache;
 
 struct rec_lightfm {
 	struct rec_lightfm_opts o;
@@ -79,6 +83,7 @@ struct rec_lightfm {
 	uint64_t trained;              /* positives trained on */
 	uint64_t seen, found;          /* coverage while scoring */
 	struct rec_lightfm_scratch *sc;
+	struct rec_lightfm_cache *cache;
 };
 
 const char *rec_lightfm_loss_name(int loss);
@@ -94,6 +99,29 @@ void rec_lightfm_free(struct rec_lightfm *m);
 /* Adds the block's items to the catalogue and trains on its positives;
  * adds their losses (before the update) to *loss. */
 void rec_lightfm_train_block(struct rec_lightfm *m, const struct rec_block *b, double *loss);
+/* The cache of interactions. While it records, train_block keeps each
+ * positive as it trained on it: its catalogue item and its user's and
+ * item's feature rows (an ID without a row yet is kept and looked up again,
+ * as a streamed epoch would: --min-count). Rows never move while the store
+ * only grows, as in training. Past max_bytes it frees what it holds and
+ * stays FULL. Once READY, rec_lightfm_train_cached replays a block: the
+ * same updates, in the same order, as train_block on that block again
+ * (the catalogue is complete after one epoch). */
+enum rec_lightfm_cache_state { REC_CACHE_OFF, REC_CACHE_RECORDING, REC_CACHE_READY, REC_CACHE_FULL };
+void rec_lightfm_cache_start(struct rec_lightfm *m, size_t max_bytes);
+/* The blocks recorded since the last call are the next input's. */
+void rec_lightfm_cache_end_input(struct rec_lightfm *m);
+/* The epoch is complete: RECORDING becomes READY. */
+void rec_lightfm_cache_finish(struct rec_lightfm *m);
+/* Frees what it holds; the state goes back to OFF. */
+void rec_lightfm_cache_drop(struct rec_lightfm *m);
+int rec_lightfm_cache_state(const struct rec_lightfm *m);
+size_t rec_lightfm_cache_bytes(const struct rec_lightfm *m);
+size_t rec_lightfm_cache_positives(const struct rec_lightfm *m);
+/* How many blocks input (0-based) had, *first the index of its first. */
+size_t rec_lightfm_cache_blocks(const struct rec_lightfm *m, size_t input, size_t *first);
+/* Trains on cached block `block`; returns the records the stream had in it. */
+size_t rec_lightfm_train_cached(struct rec_lightfm *m, size_t block, double *loss);
 /* sigmoid(score) of each record's user and item into p (b->n floats). */
 void rec_lightfm_predict_block(struct rec_lightfm *m, const struct rec_block *b, float *p);
 
@@ -124,7 +152,7 @@ long rec_lightfm_sample(struct rec_lightfm *m, size_t i);
 double rec_lightfm_loss(struct rec_lightfm *m, const struct rec_block *b, size_t r, size_t neg,
 			float weight, int grad);
 /* After rec_lightfm_loss(.., 1): the gradient of the row of id (NULL if
- * the triple did not touch it). */
+ * the triple did not touch it), valid until the next call. */
 const float *rec_lightfm_row_grad(const struct rec_lightfm *m, uint64_t id);
 
 /* Model files (lightfmio.c): the keys model.* and the tensors items.* and

@@ -35,6 +35,7 @@ struct train_opts {
 	int set_arch, set_fm_only; /* model options; lr/fm/ffm-only options given */
 	int threads;              /* --threads (1) */
 	size_t epochs;            /* --epochs (1) */
+	size_t cache_mb;          /* --cache-mb: lightfm's interactions kept for later epochs (1024) */
 	const char *valid;        /* --valid <file>: scored after every epoch */
 	size_t patience;          /* --patience: stop after this many epochs without gain */
 	const char *output;       /* -o: written atomically */
@@ -63,6 +64,7 @@ struct progress {
 	double best;              /* best validation logloss */
 	double flops0;            /* dense operations before this epoch */
 	size_t stale;             /* epochs since it improved */
+	int tty;                  /* show the progress line */
 };
 
 static void usage(void)
@@ -88,6 +90,10 @@ static void usage(void)
 	       "                             seen, or in proportion to their positives\n"
 	       "                             (uniform)\n"
 	       "      --max-sampled <n>      warp: negatives drawn per positive at most (10)\n"
+	       "      --cache-mb <n>         several epochs: keep the first one's interactions\n"
+	       "                             in memory, up to n MiB, and train the others from\n"
+	       "                             there; standard input needs it (1024; 0 reads the\n"
+	       "                             input every epoch)\n"
 	       "sasrec (item sequences from rec-cross --group-by; leave-one-out: the last\n"
 	       "item of each is for testing, the one before for validation):\n"
 	       "      --heads <n>            attention heads, dividing --dim (2)\n"
@@ -146,13 +152,14 @@ enum { OPT_MODEL = 256, OPT_DIM, OPT_LR, OPT_L2, OPT_L1, OPT_EPOCHS, OPT_VALID, 
        OPT_INIT_SCALE, OPT_THREADS, OPT_USER, OPT_ITEM, OPT_OPTIMIZER, OPT_WARMUP, OPT_DECAY,
        OPT_PATIENCE, OPT_INIT, OPT_FREEZE, OPT_CHECKPOINT, OPT_EVERY, OPT_RESUME, OPT_LOSS,
        OPT_NEGATIVES, OPT_MAX_SAMPLED, OPT_USER_FEATURES, OPT_ITEM_FEATURES, OPT_HEADS, OPT_BLOCKS,
-       OPT_MAX_LEN, OPT_DROPOUT, OPT_ACTIVATION };
+       OPT_MAX_LEN, OPT_DROPOUT, OPT_ACTIVATION, OPT_CACHE_MB };
 
 static const struct option long_options[] = {
 	{ "activation", required_argument, NULL, OPT_ACTIVATION },
 	{ "batch", required_argument, NULL, OPT_BATCH },
 	{ "blocks", required_argument, NULL, OPT_BLOCKS },
 	{ "bottom", required_argument, NULL, OPT_BOTTOM },
+	{ "cache-mb", required_argument, NULL, OPT_CACHE_MB },
 	{ "checkpoint", required_argument, NULL, OPT_CHECKPOINT },
 	{ "checkpoint-every", required_argument, NULL, OPT_EVERY },
 	{ "decay", no_argument, NULL, OPT_DECAY },
@@ -237,6 +244,7 @@ static int take_count(struct train_opts *o, int c, const char *arg)
 		o->set_dim = 1;
 		return 0;
 	case OPT_EPOCHS: return rec_parse_size(arg, "--epochs", 1, 100000, &o->epochs);
+	case OPT_CACHE_MB: return rec_parse_size(arg, "--cache-mb", 0, SIZE_MAX >> 21, &o->cache_mb);
 	case OPT_PATIENCE: return rec_parse_size(arg, "--patience", 1, 100000, &o->patience);
 	case OPT_BATCH:
 		o->set_batch = 1;
@@ -459,11 +467,12 @@ static void check_sasrec_args(struct train_opts *o)
 
 static void check_args(struct train_opts *o)
 {
-	int sas = strcmp(o->model, "sasrec") == 0;
+	int sas = strcmp(o->model, "sasrec") == 0, lightfm = strcmp(o->model, "lightfm") == 0;
 
 	check_sasrec_args(o);
-	if (o->epochs > 1 && o->ninputs == 0 && !sas)
-		rec_usage_error("several epochs need input files, not standard input");
+	if (o->epochs > 1 && o->ninputs == 0 && !sas && !(lightfm && o->cache_mb))
+		rec_usage_error("several epochs need input files, not standard input (lightfm: "
+				"or its cache, --cache-mb)");
 	if (o->patience && !o->valid && !sas)
 		rec_usage_error("--patience needs --valid");
 	if (o->net.freeze && !o->init)
@@ -688,41 +697,101 @@ static int checkpoint(const struct rec_ctr *m, const struct train_opts *o, const
 	return rc;
 }
 
+/* After a block of n records: the counts, the progress line, a checkpoint
+ * when one is due. */
+static int after_block(const struct rec_ctr *m, const struct train_opts *o, struct progress *p, size_t n)
+{
+	p->examples += n;
+	p->epoch_examples += n;
+	p->since_checkpoint += n;
+	if (p->tty)
+		show_progress(m, p, 0);
+	if (!o->checkpoint || p->since_checkpoint < o->every)
+		return 0;
+	p->since_checkpoint = 0;
+	return checkpoint(m, o, p);
+}
+
+/* lightfm records the interactions of the first whole epoch when more
+ * follow, so that those need no stream. */
+static void start_cache(struct rec_ctr *m, const struct train_opts *o, const struct progress *p, uint64_t skip)
+{
+	if (m->lfm && o->cache_mb && p->input == 0 && skip == 0 && p->epoch < o->epochs &&
+	    rec_lightfm_cache_state(m->lfm) == REC_CACHE_OFF)
+		rec_lightfm_cache_start(m->lfm, o->cache_mb << 20);
+}
+
+/* lightfm's cache went past --cache-mb: say so once (*full); standard
+ * input can't be read again. */
+static int check_cache(const struct rec_ctr *m, const struct train_opts *o, int *full)
+{
+	if (*full || !m->lfm || rec_lightfm_cache_state(m->lfm) != REC_CACHE_FULL)
+		return 0;
+	*full = 1;
+	if (!o->ninputs)
+		return rec_error("standard input is read once, and its interactions exceed --cache-mb %zu: "
+				 "name the files, or raise --cache-mb", o->cache_mb);
+	if (o->verbosity >= 2)
+		rec_warn("the interactions exceed --cache-mb %zu: reading the input every epoch", o->cache_mb);
+	return 0;
+}
+
 /* Trains on one input; with skip, passes over the records a resumed run has
  * done already (whole blocks: checkpoints fall between blocks). */
-static int train_input(struct rec_ctr **m, const struct train_opts *o, struct progress *p, uint64_t skip)
+static int train_stream(struct rec_ctr **m, const struct train_opts *o, struct progress *p, uint64_t skip)
 {
 	const char *path = o->ninputs ? o->inputs[p->input] : NULL;
-	struct rec_reader *r = open_input(path, m, o);
+	struct rec_reader *r;
 	const struct rec_block *b;
-	int rc, tty = o->verbosity >= 2 && isatty(STDERR_FILENO);
+	int rc, full;
 
-	if (!r)
+	if (!o->ninputs && p->epoch > 1)  /* lightfm's cache could not take it */
+		return rec_error("standard input can be read only once");
+	if (!(r = open_input(path, m, o)))
 		return -1;
+	start_cache(*m, o, p, skip);
+	full = (*m)->lfm && rec_lightfm_cache_state((*m)->lfm) == REC_CACHE_FULL;
 	p->records = 0;
 	while ((rc = rec_reader_next(r, &b)) > 0) {
 		p->records += b->n;
 		if (p->records <= skip)
 			continue;
 		rec_ctr_train_block(*m, b, &p->loss);
-		p->examples += b->n;
-		p->epoch_examples += b->n;
-		p->since_checkpoint += b->n;
-		if (tty)
-			show_progress(*m, p, 0);
-		if (o->checkpoint && p->since_checkpoint >= o->every) {
-			p->since_checkpoint = 0;
-			if (checkpoint(*m, o, p) < 0) {
-				rc = -1;
-				break;
-			}
+		if (after_block(*m, o, p, b->n) < 0 || check_cache(*m, o, &full) < 0) {
+			rc = -1;
+			break;
 		}
 	}
 	if (rc == 0 && p->records < skip)
 		rc = rec_error("'%s': %llu records, the checkpoint is %llu into it", rec_reader_name(r),
 			       (unsigned long long)p->records, (unsigned long long)skip);
+	if (rc == 0 && (*m)->lfm)
+		rec_lightfm_cache_end_input((*m)->lfm);
 	rec_reader_close(r);
 	return rc;
+}
+
+/* The same from lightfm's cache: no stream, no lookups. A cached epoch is
+ * always a whole one (a resumed run's first epoch streams). */
+static int train_cached(struct rec_ctr *m, const struct train_opts *o, struct progress *p)
+{
+	size_t first, n = rec_lightfm_cache_blocks(m->lfm, p->input, &first);
+
+	p->records = 0;
+	for (size_t k = first; k < first + n; k++) {
+		size_t records = rec_lightfm_train_cached(m->lfm, k, &p->loss);
+		p->records += records;
+		if (after_block(m, o, p, records) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int train_input(struct rec_ctr **m, const struct train_opts *o, struct progress *p, uint64_t skip)
+{
+	if (*m && (*m)->lfm && rec_lightfm_cache_state((*m)->lfm) == REC_CACHE_READY)
+		return train_cached(*m, o, p);
+	return train_stream(m, o, p, skip);
 }
 
 /* Scores the validation stream: AUC and logloss on stderr and into prov. */
@@ -856,6 +925,16 @@ static struct rec_ctr *resume(const struct train_opts *o, struct progress *p, ui
 	return m;
 }
 
+static void finish_cache(struct rec_lightfm *m, const struct train_opts *o)
+{
+	if (rec_lightfm_cache_state(m) != REC_CACHE_RECORDING)
+		return;
+	rec_lightfm_cache_finish(m);
+	if (o->verbosity >= 3)
+		rec_warn("cached %zu positives in %.1f MiB for the later epochs", rec_lightfm_cache_positives(m),
+			 mib(rec_lightfm_cache_bytes(m)));
+}
+
 static int run_epochs(struct rec_ctr **m, const struct train_opts *o, struct progress *p, uint64_t skip,
 		      struct rec_kv *valid)
 {
@@ -872,6 +951,8 @@ static int run_epochs(struct rec_ctr **m, const struct train_opts *o, struct pro
 			if (train_input(m, o, p, skip) < 0)
 				return -1;
 		first_input = 0;
+		if ((*m)->lfm)
+			finish_cache((*m)->lfm, o);
 		if ((stop = end_epoch(*m, o, p, valid)) < 0)
 			return -1;
 	}
@@ -1258,7 +1339,7 @@ static int run_sasrec(const struct train_opts *o)
 
 static int run_train(struct train_opts *o)
 {
-	struct progress p = { .epoch = 1, .best = INFINITY };
+	struct progress p = { .epoch = 1, .best = INFINITY, .tty = o->verbosity >= 2 && isatty(STDERR_FILENO) };
 	struct rec_ctr *m = NULL;
 	struct rec_kv valid = { 0 };
 	uint64_t skip = 0;
@@ -1283,7 +1364,7 @@ int main(int argc, char **argv)
 {
 	struct train_opts o = { .model = "fm", .fm = REC_FM_OPTS_INIT, .net = REC_NET_OPTS_INIT,
 				.lfm = REC_LIGHTFM_OPTS_INIT, .sas = REC_SASREC_OPTS_INIT,
-				.threads = 1, .epochs = 1, .every = 1000000, .verbosity = 2 };
+				.threads = 1, .epochs = 1, .cache_mb = 1024, .every = 1000000, .verbosity = 2 };
 
 	rec_setprogname(argv[0]);
 	parse_args(&o, argc, argv);

@@ -1,8 +1,9 @@
 # lightfm through rec-train: from the clicks of data/samples alone (positives
 # only) it ranks the test records well above chance, every loss and sampler;
 # the manifest says what it is; a checkpointed run resumed gives what an
-# uninterrupted one gives (the sampler's state travels); bad options and
-# fields are named.
+# uninterrupted one gives (the sampler's state travels); epochs from the
+# cache of interactions give what epochs from the stream give; bad options
+# and fields are named.
 . "$TESTDIR/lib.sh"
 samples_ctr
 auc() { rec-eval -m "$1" --json test.rec | sed 's/.*"auc": \([0-9.]*\).*/\1/'; }
@@ -43,6 +44,35 @@ rec-eval -m whole.recm --predict test.rec > whole.tsv 2> /dev/null
 rec-eval -m resumed.recm --predict test.rec > resumed.tsv 2> /dev/null
 [ -s whole.tsv ] || fail "no scores"
 cmp whole.tsv resumed.tsv || fail "resumed run differs from the uninterrupted one"
+
+# later epochs train from the cache of the first one's interactions: the
+# same model, byte for byte, as reading the stream every epoch (--cache-mb
+# 0), with --min-count's IDs that get their rows only later too; from
+# standard input as from the file; past --cache-mb a file is read again
+# (same model), standard input is an error
+for l in warp bpr; do
+	set -- --model lightfm --loss $l --negatives popular $feat --dim 8 --epochs 3 --seed 5 --min-count 2
+	rec-train -q "$@" -o cached.recm train.rec
+	rec-train -q "$@" --cache-mb 0 -o streamed.recm train.rec
+	cmp cached.recm streamed.recm || fail "lightfm $l: the cached epochs differ from the streamed ones"
+	rec-train -q "$@" -o stdin.recm < train.rec
+	cmp cached.recm stdin.recm || fail "lightfm $l: 3 epochs from standard input differ"
+done
+rec-train "$@" --cache-mb 1 -o small.recm train.rec 2> err
+expect_grep "exceed --cache-mb 1: reading the input every epoch" err
+cmp cached.recm small.recm || fail "lightfm: past --cache-mb the model differs"
+expect_status 2 rec-train -q "$@" --cache-mb 1 -o x.recm < train.rec 2> err
+expect_grep "standard input is read once, and its interactions exceed --cache-mb 1" err
+expect_status 2 rec-train -q "$@" --cache-mb 0 -o x.recm < train.rec 2> err
+expect_grep "several epochs need input files, not standard input" err
+
+# a checkpoint written in a cached epoch, resumed: the same model
+set -- --model lightfm $feat --dim 8 --seed 2 --epochs 2
+rec-train -q "$@" -o whole2.recm half1.rec half2.rec
+rec-train -q "$@" --checkpoint ck2.recm --checkpoint-every 25000 -o /dev/null half1.rec half2.rec
+tar -xOf ck2.recm MANIFEST | grep -q '^train.epoch = 2$' || fail "checkpoint not in epoch 2"
+rec-train -q --checkpoint ck2.recm --resume --epochs 2 -o resumed2.recm half1.rec half2.rec
+cmp whole2.recm resumed2.recm || fail "resumed from a cached epoch differs from the uninterrupted run"
 
 # bad options and fields
 expect_status 2 rec-train --model fm --loss bpr train.rec 2> err
