@@ -494,9 +494,10 @@ static void check_args(struct train_opts *o)
 			 "--row-precision and the ncf fields are ignored", o->init ? "--init" : "the checkpoint");
 }
 
-/* --init or --resume without --model: the kind the file holds, so that a
- * sasrec model goes to sasrec's training (the others tell their kinds
- * apart when they load). fallback when the file says nothing. */
+/* --init or --resume without --model: the kind the file holds, where the
+ * checks and the training path depend on it (sasrec's training, lightfm's
+ * epochs from standard input); the others tell their kinds apart when they
+ * load. fallback when the file says nothing more. */
 static const char *model_kind(const char *path, const char *fallback)
 {
 	static char kind[32];
@@ -508,7 +509,8 @@ static const char *model_kind(const char *path, const char *fallback)
 	if (!(mf = rec_model_peek(path)))
 		exit(REC_EXIT_TROUBLE);
 	k = rec_kv_get(&mf->manifest, "model.kind");
-	snprintf(kind, sizeof(kind), "%s", k && strcmp(k, "sasrec") == 0 ? k : fallback);
+	snprintf(kind, sizeof(kind), "%s",
+		 k && (strcmp(k, "sasrec") == 0 || strcmp(k, "lightfm") == 0) ? k : fallback);
 	rec_model_close(mf);
 	return kind;
 }

@@ -65,6 +65,11 @@ expect_status 2 rec-train -q "$@" --cache-mb 1 -o x.recm < train.rec 2> err
 expect_grep "standard input is read once, and its interactions exceed --cache-mb 1" err
 expect_status 2 rec-train -q "$@" --cache-mb 0 -o x.recm < train.rec 2> err
 expect_grep "several epochs need input files, not standard input" err
+# --init without --model knows a lightfm model from its file: its epochs
+# from standard input go through the cache as well
+rec-train -q --init cached.recm --epochs 2 -o tuned.recm < train.rec
+rec-train -q --init cached.recm --epochs 2 -o tuned2.recm train.rec
+cmp tuned.recm tuned2.recm || fail "lightfm --init: standard input and the file differ"
 
 # a checkpoint written in a cached epoch, resumed: the same model
 set -- --model lightfm $feat --dim 8 --seed 2 --epochs 2
