@@ -11,7 +11,9 @@
 # and works in OUTDIR/seq/ (the MovieLens-derived stream is removed at the end).
 #   BENCH_SEQ_THREADS        threads of both (1; the process is pinned to as many cores)
 #   BENCH_SEQ_TORCH_EPOCHS   epochs of the timed comparison, both tools (2)
-#   BENCH_SEQ_EPOCHS         recpipe's epochs for the quality figure (40)
+#   BENCH_SEQ_EPOCHS         recpipe's epochs for the quality figure at most (40; the
+#                            SASRec paper's 200 take about half an hour)
+#   BENCH_SEQ_PATIENCE       its early stopping on the validation items (15)
 #   BENCH_SEQ_SOFTMAX_EPOCHS recpipe's epochs with the full softmax (5; 0: skip)
 #   BENCH_SEQ_LR             Adam's learning rate of every run (0.001)
 #   BENCH_PEAK_GFLOPS        one core's fp32 peak (default: bench/peak's AVX-512 FMA figure,
@@ -27,6 +29,7 @@ PATH=$tools:$PATH
 threads=${BENCH_SEQ_THREADS:-1}
 tep=${BENCH_SEQ_TORCH_EPOCHS:-2}
 qep=${BENCH_SEQ_EPOCHS:-40}
+pat=${BENCH_SEQ_PATIENCE:-15}
 sep=${BENCH_SEQ_SOFTMAX_EPOCHS:-5}
 lr=${BENCH_SEQ_LR:-0.001}
 peakbin=${BENCH_BIN:-$tools/../bench}/peak
@@ -116,7 +119,8 @@ if [ "$have_torch" = 1 ]; then
 	t_s=$(sed -n 's/.*"epoch_s": \[\([^]]*\)\].*/\1/p' "$out/torch.json" | tr ',' '\n' |
 		awk '{ s += $1; n++ } END { printf "%.2f", s / n }')
 fi
-r_q=$(recpipe long "$qep")
+r_q=$(recpipe long "$qep" --patience "$pat")
+qbest=$(sed -n 's/.*best: epoch \([0-9]*\).*/\1/p' "$out/long.err")
 r_sm=n/a
 [ "$sep" = 0 ] || r_sm=$(recpipe softmax "$sep" --loss softmax)
 
@@ -174,7 +178,8 @@ minutes=$(( ($(date +%s) - t_start + 59) / 60 ))
 	echo "- Attention is counted as full t x t products (a causal kernel needs about half of them; rec-train"
 	echo "  computes the triangle in blocks of 32 rows, PyTorch the padded square)."
 	echo "- recpipe's sampled negatives are its own (seeded per user), PyTorch's NumPy's: same distribution."
-	echo "- The quality figure's recpipe run trains $qep epochs, PyTorch $tep (its epochs are slow);"
+	echo "- The quality figure's recpipe run trains up to $qep epochs with --patience $pat (the model"
+	echo "  written is its best validation epoch${qbest:+, $qbest}), PyTorch $tep (its epochs are slow);"
 	echo "  the first rows compare the two after the same $tep epoch(s)."
 	echo "- OMP_WAIT_POLICY=$OMP_WAIT_POLICY. Load average (1, 5, 15 min) before: $load0; after: $load1."
 	echo "  Whole run: about $minutes min."
