@@ -91,6 +91,8 @@ struct rec_seqs {
 int rec_seqs_read(struct rec_seqs *s, const char *path, const char *item_field,
 		  struct rec_schema **schema);
 void rec_seqs_free(struct rec_seqs *s);
+/* The length of the longest sequence (at least 1): a bound for per-sequence scratch. */
+size_t rec_seqs_longest(const struct rec_seqs *s);
 
 /* ---- the model ------------------------------------------------------------ */
 

@@ -24,16 +24,6 @@ size_t rec_sasrec_rows(const struct rec_sasrec *m, const struct rec_seqs *s, siz
 	return n;
 }
 
-static size_t longest(const struct rec_seqs *s)
-{
-	size_t L = 1;
-
-	for (size_t i = 0; i < s->n; i++)
-		if (s->off[i + 1] - s->off[i] > L)
-			L = s->off[i + 1] - s->off[i];
-	return L;
-}
-
 static size_t train_part(size_t n)
 {
 	return n >= 3 ? n - 2 : n;
@@ -44,7 +34,7 @@ double rec_sasrec_train_epoch(struct rec_sasrec *m, const struct rec_seqs *s, si
 	struct rec_sasrec_batch b = { 0 };
 	uint64_t rng = m->o.seed ^ rec_mix64(epoch + UINT64_C(0x65706f6368));
 	size_t *order = rec_xmalloc((s->n + 1) * sizeof(size_t)), steps = 0;
-	uint32_t *rows = rec_xmalloc(longest(s) * sizeof(uint32_t));
+	uint32_t *rows = rec_xmalloc(rec_seqs_longest(s) * sizeof(uint32_t));
 	double loss = 0;
 
 	for (size_t i = 0; i < s->n; i++)
@@ -255,7 +245,7 @@ void rec_seqeval_run(struct rec_sasrec *m, const struct rec_seqs *s, const struc
 	w.H = rec_xmalloc(users * m->o.dim * sizeof(float));
 	w.S = rec_xmalloc(users * m->nitems * sizeof(float));
 	w.mark = rec_xcalloc(m->nitems, sizeof(uint32_t));
-	w.rows = rec_xmalloc(longest(s) * sizeof(uint32_t));
+	w.rows = rec_xmalloc(rec_seqs_longest(s) * sizeof(uint32_t));
 	w.seq = rec_xmalloc(users * sizeof(size_t));
 	w.target = rec_xmalloc(users * sizeof(uint32_t));
 	w.hist = rec_xmalloc(users * sizeof(uint32_t));

@@ -74,6 +74,16 @@ int rec_seqs_read(struct rec_seqs *q, const char *path, const char *item_field, 
 	return rc;
 }
 
+size_t rec_seqs_longest(const struct rec_seqs *s)
+{
+	size_t L = 1;
+
+	for (size_t i = 0; i < s->n; i++)
+		if (s->off[i + 1] - s->off[i] > L)
+			L = s->off[i + 1] - s->off[i];
+	return L;
+}
+
 void rec_seqs_free(struct rec_seqs *q)
 {
 	free(q->off);

@@ -143,16 +143,6 @@ void rec_seqrank_users_free(struct rec_seqrank_users *u)
 
 /* ---- last-row states ------------------------------------------------------- */
 
-static size_t longest(const struct rec_seqs *s)
-{
-	size_t L = 1;
-
-	for (size_t i = 0; i < s->n; i++)
-		if (s->off[i + 1] - s->off[i] > L)
-			L = s->off[i + 1] - s->off[i];
-	return L;
-}
-
 /* Users [q0, q0 + n) into H (n x dim); returns those with no known item. */
 static size_t encode_range(struct rec_sasrec *m, const struct rec_seqs *s, const struct rec_seqrank_users *u,
 			   size_t q0, size_t n, float *H, uint32_t *rows)
@@ -181,7 +171,7 @@ static size_t encode_range(struct rec_sasrec *m, const struct rec_seqs *s, const
 size_t rec_seqrank_encode(struct rec_sasrec *m, const struct rec_seqs *s, const struct rec_seqrank_users *u,
 			  float *H)
 {
-	uint32_t *rows = rec_xmalloc(longest(s) * sizeof(uint32_t));
+	uint32_t *rows = rec_xmalloc(rec_seqs_longest(s) * sizeof(uint32_t));
 	size_t empty = encode_range(m, s, u, 0, u->n, H, rows);
 
 	free(rows);
@@ -232,7 +222,7 @@ size_t rec_seqrank_top(struct rec_sasrec *m, const struct rec_seqs *s, const str
 	size_t d = m->o.dim, ni = m->nitems - 1, empty = 0;
 	float *H = rec_xmalloc(TOP_USERS * d * sizeof(float));
 	size_t *off = rec_xmalloc((TOP_USERS + 1) * sizeof(size_t));
-	uint32_t *rows = rec_xmalloc(longest(s) * sizeof(uint32_t)), *seen = NULL;
+	uint32_t *rows = rec_xmalloc(rec_seqs_longest(s) * sizeof(uint32_t)), *seen = NULL;
 	const float *It = rec_sasrec_items(m) + d;   /* row 0 is padding */
 
 	for (size_t q0 = 0; q0 < u->n; q0 += TOP_USERS) {
