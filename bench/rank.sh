@@ -50,6 +50,17 @@ split() {
 	rm -f "$d/sorted" "$d/train.txt" "$d/test.txt"
 }
 
+# timed_rank MODEL STREAM TSV: rec-rank's top 10 of every user into TSV;
+# sets rank_s (seconds), users (listed) and items (the model's catalogue)
+timed_rank() {
+	t0=$(now)
+	rec-rank -q -m "$1" -k 10 "$2" > "$3"
+	t1=$(now)
+	rank_s=$(secs "$t0" "$t1")
+	users=$(cut -f 1 "$3" | uniq | wc -l)
+	items=$(tar -xOf "$1" MANIFEST | sed -n 's/^tensor.items.ids = u64 //p')
+}
+
 # row NAME LABEL SECONDS JSON: one table row
 row() {
 	printf '| %s | %s | %s | %s | %s | %s |\n' "$1" "$2" "$(f4 "$(json 'precision@10' "$4")")" \
@@ -95,13 +106,9 @@ if [ -r "$ml1m" ]; then
 	run ml1m
 	# every user of the file against every item: the lists of rec-rank
 	cat "$out/ml1m/train.rec" "$out/ml1m/test.rec" > "$out/ml1m/all.rec"
-	t0=$(now)
-	rec-rank -q -m "$out/ml1m/warp.recm" -k 10 "$out/ml1m/all.rec" > "$out/ml1m/top10.tsv"
-	t1=$(now)
-	users=$(cut -f 1 "$out/ml1m/top10.tsv" | uniq | wc -l)
-	items=$(tar -xOf "$out/ml1m/warp.recm" MANIFEST | sed -n 's/^tensor.items.ids = u64 //p')
+	timed_rank "$out/ml1m/warp.recm" "$out/ml1m/all.rec" "$out/ml1m/top10.tsv"
 	printf '\nrec-rank, top 10 of all %s items for each of %s users (dim %s, reading the streams included): %s s\n' \
-		"$items" "$users" "$dim" "$(secs "$t0" "$t1")" >> "$md"
+		"$items" "$users" "$dim" "$rank_s" >> "$md"
 fi
 # sasrec: every user of the MovieLens-1M sequences (bench/seq.sh's stream)
 # after its whole history, top 10 of all items; the model is bench/seq.sh's
@@ -115,13 +122,9 @@ if [ -r "$seqs" ]; then
 		| rec-hash > "$d/ml1m.rec"
 	rec-train -q --model sasrec --dim 50 --blocks 2 --heads 1 --max-len 200 --epochs 1 --seed 1 \
 		-o "$d/sasrec.recm" "$d/ml1m.rec"
-	t0=$(now)
-	rec-rank -q -m "$d/sasrec.recm" -k 10 "$d/ml1m.rec" > "$d/top10.tsv"
-	t1=$(now)
-	users=$(cut -f 1 "$d/top10.tsv" | uniq | wc -l)
-	items=$(tar -xOf "$d/sasrec.recm" MANIFEST | sed -n 's/^tensor.items.ids = u64 //p')
+	timed_rank "$d/sasrec.recm" "$d/ml1m.rec" "$d/top10.tsv"
 	printf '\nrec-rank, sasrec (dim 50, 2 blocks, max length 200): top 10 of all %s items for each of %s users after its whole history (reading the stream included): %s s\n' \
-		"$items" "$users" "$(secs "$t0" "$t1")" >> "$md"
+		"$items" "$users" "$rank_s" >> "$md"
 	rm -f "$d/ml1m.rec"   # derived from MovieLens: not kept
 fi
 [ $have_torch = 1 ] || printf '\nPyTorch is not importable by %s: its rows are n/a.\n' "$py" >> "$md"

@@ -135,11 +135,10 @@ struct rec_join *rec_join_load(const char *path, const struct rec_text_opts *top
 			       int header, char **names, size_t ncols, const char *key)
 {
 	struct rec_join *j = rec_xcalloc(1, sizeof(*j));
-	struct rec_src *src = rec_src_open_text(path);
-	struct rec_text *t = src ? rec_text_open(src, topts) : NULL;
+	struct rec_text *t = rec_text_open_path(path, topts);
 
 	if (!t || load_rows(j, t, header, names, ncols, key, path) < 0 || index_rows(j, path) < 0) {
-		rec_text_close(t); /* it owns src; without t, src is NULL or was closed */
+		rec_text_close(t);
 		rec_join_free(j);
 		return NULL;
 	}

@@ -504,9 +504,7 @@ static uint64_t hash_value(const struct rec_rank_model *rm, int f, const struct 
 
 int rec_rank_names_read(struct rec_rank_names *nm, const char *path, const struct rec_rank_model *rm)
 {
-	struct rec_text_opts to = REC_TEXT_OPTS_INIT;
-	struct rec_src *src = rec_src_open_text(path);
-	struct rec_text *t = src ? rec_text_open(src, &to) : NULL;
+	struct rec_text *t = rec_text_open_path(path, NULL);
 	const struct rec_span *f;
 	size_t n;
 	int rc;
@@ -525,9 +523,7 @@ int rec_rank_names_read(struct rec_rank_names *nm, const char *path, const struc
 int rec_rank_users_read(struct rec_rank_users *u, struct rec_rank_names *nm, const char *path,
 			struct rec_rank_model *rm)
 {
-	struct rec_text_opts to = REC_TEXT_OPTS_INIT;
-	struct rec_src *src = rec_src_open_text(path);
-	struct rec_text *t = src ? rec_text_open(src, &to) : NULL;
+	struct rec_text *t = rec_text_open_path(path, NULL);
 	const struct rec_span *f;
 	size_t n;
 	int rc;

@@ -113,9 +113,7 @@ static size_t user_of(struct rec_seqrank_users *u, const struct rec_seqrank_inde
 
 int rec_seqrank_users_read(struct rec_seqrank_users *u, const char *path, const struct rec_seqs *s)
 {
-	struct rec_text_opts to = REC_TEXT_OPTS_INIT;
-	struct rec_src *src = rec_src_open_text(path);
-	struct rec_text *t = src ? rec_text_open(src, &to) : NULL;
+	struct rec_text *t = rec_text_open_path(path, NULL);
 	struct rec_seqrank_index groups = { 0 };
 	const struct rec_span *f;
 	size_t n;
@@ -313,9 +311,7 @@ static void add_cand(struct rec_seqrank_cands *c, const struct rec_sasrec *m, si
 int rec_seqrank_cands_read(struct rec_seqrank_cands *c, struct rec_seqrank_users *u, const char *path,
 			   const struct rec_sasrec *m, const struct rec_seqs *s)
 {
-	struct rec_text_opts to = REC_TEXT_OPTS_INIT;
-	struct rec_src *src = rec_src_open_text(path);
-	struct rec_text *t = src ? rec_text_open(src, &to) : NULL;
+	struct rec_text *t = rec_text_open_path(path, NULL);
 	struct rec_seqrank_index groups = { 0 };
 	const struct rec_span *f;
 	size_t n;

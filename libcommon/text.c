@@ -50,6 +50,14 @@ struct rec_text *rec_text_open(struct rec_src *src, const struct rec_text_opts *
 	return t;
 }
 
+struct rec_text *rec_text_open_path(const char *path, const struct rec_text_opts *o)
+{
+	static const struct rec_text_opts tsv = REC_TEXT_OPTS_INIT;
+	struct rec_src *src = rec_src_open_text(path);
+
+	return src ? rec_text_open(src, o ? o : &tsv) : NULL;
+}
+
 void rec_text_close(struct rec_text *t)
 {
 	if (!t)

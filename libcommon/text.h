@@ -23,6 +23,10 @@ struct rec_text;
 
 /* Takes ownership of src. Returns NULL after a message on bad options. */
 struct rec_text *rec_text_open(struct rec_src *src, const struct rec_text_opts *o);
+/* The file at path (standard input for NULL or "-"; compressed or not, as
+ * rec_src_open_text reads it) split with o (NULL: tab-separated); NULL
+ * after a message. */
+struct rec_text *rec_text_open_path(const char *path, const struct rec_text_opts *o);
 /* Reads the next non-empty line and splits it. Returns 1 with *fields (valid
  * until the next call) and *n set, 0 at the end of input, -1 after a message
  * "name:line: what was wrong" (e.g. an unterminated quote) or a read error.
