@@ -421,8 +421,13 @@ static float keep_scale(const struct rec_sasrec *m)
 	return 1.0f / (float)(1.0 - m->o.dropout);
 }
 
-static void apply_mask(float *x, const uint8_t *mask, size_t n, float keep)
+/* Dropout on x at site: draws the mask (kept for the backward pass) and
+ * applies it. */
+static void drop_out(const struct rec_sasrec *m, float *x, uint8_t *mask, size_t n, uint64_t site)
 {
+	float keep = keep_scale(m);
+
+	dropout_mask(m, mask, n, site);
 #pragma omp simd
 	for (size_t i = 0; i < n; i++)
 		x[i] *= keep * (float)mask[i];
@@ -436,10 +441,8 @@ static void embed_forward(struct rec_sasrec *m, const struct rec_sasrec_batch *b
 	for (size_t i = 0; i < b->nrow; i++)
 		for (size_t c = 0; c < d; c++)
 			x[i * d + c] = E[(size_t)b->item[i] * d + c] + P[(size_t)b->pos[i] * d + c];
-	if (drop) {
-		dropout_mask(m, m->w->mask_e, b->nrow * d, 0);
-		apply_mask(x, m->w->mask_e, b->nrow * d, keep_scale(m));
-	}
+	if (drop)
+		drop_out(m, x, m->w->mask_e, b->nrow * d, 0);
 }
 
 /* out = x2 + drop(FFN(LN_2(x2))) with x2 = in + drop(attention(LN_1(in))). */
@@ -455,10 +458,8 @@ static void block_forward(struct rec_sasrec *m, size_t l, const struct rec_sasre
 	rec_linear_forward(a->qkv, a->ln1, W + p->qkv_w, W + p->qkv_b, N, d, 3 * d);
 	rec_attention_forward(a->att, a->P, a->qkv, b->off, m->w->poff, b->nseq, d, m->o.heads, m->o.threads);
 	rec_linear_forward(out, a->att, W + p->o_w, W + p->o_b, N, d, d);
-	if (drop) {
-		dropout_mask(m, a->mask_a, N * d, 1 + 2 * l);
-		apply_mask(out, a->mask_a, N * d, keep_scale(m));
-	}
+	if (drop)
+		drop_out(m, out, a->mask_a, N * d, 1 + 2 * l);
 #pragma omp simd
 	for (size_t i = 0; i < N * d; i++)
 		a->x2[i] = a->x[i] + out[i];
@@ -466,10 +467,8 @@ static void block_forward(struct rec_sasrec *m, size_t l, const struct rec_sasre
 	rec_linear_forward(a->h, a->ln2, W + p->up_w, W + p->up_b, N, d, f);
 	rec_act_forward(a->ha, a->h, N * f, m->o.act);
 	rec_linear_forward(out, a->ha, W + p->down_w, W + p->down_b, N, f, d);
-	if (drop) {
-		dropout_mask(m, a->mask_f, N * d, 2 + 2 * l);
-		apply_mask(out, a->mask_f, N * d, keep_scale(m));
-	}
+	if (drop)
+		drop_out(m, out, a->mask_f, N * d, 2 + 2 * l);
 #pragma omp simd
 	for (size_t i = 0; i < N * d; i++)
 		out[i] += a->x2[i];
