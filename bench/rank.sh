@@ -9,7 +9,14 @@
 # item for every user of the MovieLens-1M file, with lightfm and with a
 # sasrec model over the users' sequences. One thread each. Writes
 # OUTDIR/rank.md and works in OUTDIR/rank/.
-#   BENCH_DIM, BENCH_RANK_EPOCHS  width and epochs of every model (32, 10)
+# The epochs of every model are lightfm WARP's best on validation: trained
+# on the first seven eighths of the training period (up to
+# BENCH_RANK_MAX_EPOCHS, early stopping after BENCH_RANK_PATIENCE epochs
+# without a better NDCG@10 of the last eighth), then all models train that
+# many epochs on the whole training period.
+#   BENCH_DIM             width of every model (32)
+#   BENCH_RANK_EPOCHS     fixed epochs instead of the validation's choice
+#   BENCH_RANK_MAX_EPOCHS, BENCH_RANK_PATIENCE  the choice's bounds (60, 20)
 #   BENCH_REAL      the shared data folder (default: ../shared/data beside the source tree)
 #   BENCH_PYTHON    a Python with numpy and torch (/usr/bin/python3)
 set -eu
@@ -18,7 +25,9 @@ top=$2
 here=$(cd "$(dirname "$0")" && pwd)
 PATH=$tools:$PATH
 dim=${BENCH_DIM:-32}
-epochs=${BENCH_RANK_EPOCHS:-10}
+fixed_epochs=${BENCH_RANK_EPOCHS:-}
+max_epochs=${BENCH_RANK_MAX_EPOCHS:-60}
+patience=${BENCH_RANK_PATIENCE:-20}
 real=${BENCH_REAL:-$here/../../shared/data}
 py=${BENCH_PYTHON:-/usr/bin/python3}
 out=$top/rank
@@ -32,22 +41,42 @@ json() { sed -n "s/.*\"$1\": \(-\{0,1\}[0-9.e+-]*\).*/\1/p" "$2" | head -n 1; }
 now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 
-# split NAME SEP SORTKEY FILE...: the temporal split into NAME/train.rec, test.rec
+# split NAME SEP SORTKEY FILE...: the temporal split into NAME/train.rec,
+# test.rec, and of the training period into fit.rec and valid.rec (its
+# last eighth)
 split() {
 	d=$out/$1 sep=$2 key=$3
 	shift 3
 	mkdir -p "$d"
-	[ -s "$d/test.rec" ] && return 0
+	[ -s "$d/valid.rec" ] && return 0
 	zcat -f "$@" | sort -t "$(printf '%s' "$sep" | cut -c 1)" -k"$key","$key"n -s > "$d/sorted"
 	n=$(wc -l < "$d/sorted")
 	head -n $((n - n / 5)) "$d/sorted" > "$d/train.txt"
 	tail -n $((n / 5)) "$d/sorted" > "$d/test.txt"
+	n=$(wc -l < "$d/train.txt")
+	head -n $((n - n / 8)) "$d/train.txt" > "$d/fit.txt"
+	tail -n $((n / 8)) "$d/train.txt" > "$d/valid.txt"
 	set -- -F "$sep" --columns user,item,rating,time --label 'rating>=4' --categorical user,item
-	rec-hash "$@" "$d/train.txt" > "$d/train.rec"
-	rec-hash "$@" "$d/test.txt" > "$d/test.rec"
+	for part in train test fit valid; do
+		rec-hash "$@" "$d/$part.txt" > "$d/$part.rec"
+	done
 	rec-cat "$d/train.rec" > "$d/train.cat"
 	rec-cat "$d/test.rec" > "$d/test.cat"
-	rm -f "$d/sorted" "$d/train.txt" "$d/test.txt"
+	rm -f "$d/sorted" "$d"/*.txt
+}
+
+# pick_epochs NAME: sets epochs, WARP's best on NAME's validation split
+# (or BENCH_RANK_EPOCHS)
+pick_epochs() {
+	if [ -n "$fixed_epochs" ]; then
+		epochs=$fixed_epochs
+		return 0
+	fi
+	rec-train -q --model lightfm --loss warp --dim "$dim" --epochs "$max_epochs" --patience "$patience" \
+		--seed 1 --valid "$out/$1/valid.rec" -o "$out/$1/pick.recm" "$out/$1/fit.rec"
+	epochs=$(tar -xOf "$out/$1/pick.recm" MANIFEST | sed -n 's/^train.best_epoch = //p')
+	chosen="$chosen $1 $epochs (validation NDCG@10 $(tar -xOf "$out/$1/pick.recm" MANIFEST |
+		sed -n 's/^train.valid_ndcg10 = //p'));"
 }
 
 # timed_rank MODEL STREAM TSV: rec-rank's top 10 of every user into TSV;
@@ -70,6 +99,7 @@ f4() { case $1 in "") echo n/a ;; *) printf '%.4f' "$1" ;; esac; }
 
 run() {
 	d=$out/$1
+	pick_epochs "$1"
 	for loss in warp bpr; do
 		t0=$(now)
 		rec-train -q --model lightfm --loss $loss --dim "$dim" --epochs "$epochs" --seed 1 \
@@ -92,6 +122,7 @@ run() {
 	fi
 }
 
+chosen=""
 {
 	echo "| data | model | precision@10 | recall@10 | NDCG@10 | training s |"
 	echo "|---|---|---:|---:|---:|---:|"
@@ -126,6 +157,12 @@ if [ -r "$seqs" ]; then
 	printf '\nrec-rank, sasrec (dim 50, 2 blocks, max length 200): top 10 of all %s items for each of %s users after its whole history (reading the stream included): %s s\n' \
 		"$items" "$users" "$rank_s" >> "$md"
 	rm -f "$d/ml1m.rec"   # derived from MovieLens: not kept
+fi
+if [ -n "$fixed_epochs" ]; then
+	printf '\nEvery model trained %s epochs (BENCH_RANK_EPOCHS).\n' "$fixed_epochs" >> "$md"
+else
+	printf '\nEpochs of every model, chosen by WARP on the last eighth of the training period:%s\n' \
+		"${chosen%;}." >> "$md"
 fi
 [ $have_torch = 1 ] || printf '\nPyTorch is not importable by %s: its rows are n/a.\n' "$py" >> "$md"
 cat "$md"

@@ -5,6 +5,7 @@
 #include "err.h"
 #include "hash.h"
 #include "sasrec.h"
+#include "stream.h"
 #include "text.h"
 
 #include <math.h>
@@ -467,6 +468,77 @@ void rec_rank_evaluate(struct rec_rank_metrics *out, const uint32_t *idx, const 
 	/* the counts grow with the epochs: relative to the mean item */
 	out->popularity = listed && all > 0 ? pop / (double)listed / (all / (double)nitems) : 0;
 	free(shown);
+}
+
+/* ---- held-out periods ---------------------------------------------------- */
+
+/* The users of one stream and their (user, item) pairs (flags above). */
+static int read_pairs(struct rec_rank_users *u, struct rec_rank_pairs *p, struct rec_rank_model *rm,
+		      const struct rec_ctr *c, const char *path, int flags)
+{
+	struct rec_reader *r = rec_reader_open(path);
+	const struct rec_block *b;
+	int rc;
+
+	if (!r)
+		return -1;
+	rc = rec_ctr_check_schema(c, rec_reader_schema(r), rec_reader_name(r));
+	while (rc == 0 && (rc = rec_reader_next(r, &b)) > 0) {
+		rec_rank_add(u, p, rm, b, flags);
+		rc = 0;
+	}
+	rec_reader_close(r);
+	return rc;
+}
+
+int rec_rank_heldout_read(struct rec_rank_heldout *h, struct rec_rank_model *rm, const struct rec_ctr *c,
+			  const char *const *held, size_t nheld, const char *const *seen, size_t nseen)
+{
+	int rc = 0;
+
+	rec_rank_users_free(&h->u);
+	rec_rank_pairs_free(&h->truth);
+	memset(&h->u, 0, sizeof(h->u));
+	memset(&h->truth, 0, sizeof(h->truth));
+	for (size_t i = 0; rc == 0 && i < (nheld ? nheld : 1); i++)
+		rc = read_pairs(&h->u, &h->truth, rm, c, nheld ? held[i] : NULL,
+				REC_RANK_NEW_USERS | REC_RANK_POSITIVES | REC_RANK_NEW_ITEMS);
+	for (size_t i = 0; rc == 0 && !h->have_seen && i < nseen; i++)
+		rc = read_pairs(&h->u, &h->seen, rm, c, seen[i], REC_RANK_NEW_ITEMS | REC_RANK_COUNT);
+	if (rc < 0)
+		return -1;
+	if (!h->have_seen)
+		rec_rank_seal(&h->seen, h->u.n);
+	h->have_seen = 1;
+	rec_rank_seal(&h->truth, h->u.n);
+	rec_rank_subtract(&h->truth, &h->seen, h->u.n);
+	return 0;
+}
+
+void rec_rank_heldout_score(struct rec_rank_metrics *out, const struct rec_rank_heldout *h,
+			    struct rec_rank_model *rm, size_t k, int popularity)
+{
+	size_t nu = h->u.n, ni = rec_rank_nitems(rm), room = k < ni ? k : ni;   /* no list is longer */
+	uint32_t *idx = rec_xmalloc((nu * room + 1) * sizeof(uint32_t));
+	float *score = rec_xmalloc((nu * room + 1) * sizeof(float));
+	size_t *len = rec_xmalloc((nu + 1) * sizeof(size_t));
+	struct rec_topk_skip skip = { h->seen.off, h->seen.items };
+
+	if (popularity)
+		rec_rank_popular(rm, idx, score, len, nu, room, &skip);
+	else
+		rec_rank_top(rm, idx, score, len, &h->u, room, &skip);
+	rec_rank_evaluate(out, idx, len, nu, room, k, &h->truth, rec_rank_item_counts(rm), ni);
+	free(idx);
+	free(score);
+	free(len);
+}
+
+void rec_rank_heldout_free(struct rec_rank_heldout *h)
+{
+	rec_rank_users_free(&h->u);
+	rec_rank_pairs_free(&h->truth);
+	rec_rank_pairs_free(&h->seen);
 }
 
 /* ---- names -------------------------------------------------------------- */

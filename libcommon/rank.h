@@ -130,6 +130,26 @@ void rec_rank_evaluate(struct rec_rank_metrics *out, const uint32_t *idx, const 
 		       size_t stride, size_t k, const struct rec_rank_pairs *truth, const uint32_t *count,
 		       size_t nitems);
 
+/* Lists against a held-out period, as rec-eval --top-k and lightfm's
+ * validation in rec-train score them: the users of the held-out streams
+ * and their positives there, less the items the seen streams say they
+ * had (those are also kept off their lists). */
+struct rec_rank_heldout {
+	struct rec_rank_users u;
+	struct rec_rank_pairs truth, seen;
+	int have_seen;            /* seen is read once; the users' order is the same every time */
+};
+/* Reads the held-out streams (NULL: stdin), the users' vectors from the
+ * model as it is now, and on the first call the seen streams. Call again
+ * after the model changed: the users are read again, seen is kept. */
+int rec_rank_heldout_read(struct rec_rank_heldout *h, struct rec_rank_model *rm, const struct rec_ctr *c,
+			  const char *const *held, size_t nheld, const char *const *seen, size_t nseen);
+/* Each user's top k (popularity: by the training positives) against the
+ * held-out items. */
+void rec_rank_heldout_score(struct rec_rank_metrics *out, const struct rec_rank_heldout *h,
+			    struct rec_rank_model *rm, size_t k, int popularity);
+void rec_rank_heldout_free(struct rec_rank_heldout *h);
+
 /* Names for IDs: each line's first tab-separated column, hashed as the
  * model's user and item fields would hash it (sasrec: the item field). */
 struct rec_rank_names {

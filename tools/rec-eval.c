@@ -311,25 +311,6 @@ static void report(FILE *fp, const struct scores *s, const struct rec_ctr *m, in
 
 /* ---- --top-k ------------------------------------------------------------- */
 
-/* The users of one stream and their (user, item) pairs (flags: rank.h). */
-static int rank_input(struct rec_ctr *c, struct rec_rank_model *rm, const char *path,
-		      struct rec_rank_users *u, struct rec_rank_pairs *p, int flags)
-{
-	struct rec_reader *r = rec_reader_open(path);
-	const struct rec_block *b;
-	int rc;
-
-	if (!r)
-		return -1;
-	rc = rec_ctr_check_schema(c, rec_reader_schema(r), rec_reader_name(r));
-	while (rc == 0 && (rc = rec_reader_next(r, &b)) > 0) {
-		rec_rank_add(u, p, rm, b, flags);
-		rc = 0;
-	}
-	rec_reader_close(r);
-	return rc;
-}
-
 static void report_rank(FILE *fp, const struct rec_rank_metrics *r, size_t k, const char *name, int json)
 {
 	static const char *const names[] = { "precision", "recall", "ndcg", "map" };
@@ -361,49 +342,24 @@ static void report_rank(FILE *fp, const struct rec_rank_metrics *r, size_t k, co
 static int run_top_k(const struct eval_opts *o, struct rec_ctr *c)
 {
 	struct rec_rank_model rm;
-	struct rec_rank_users u = { 0 };
-	struct rec_rank_pairs truth = { 0 }, seen = { 0 };
+	struct rec_rank_heldout h = { 0 };
 	struct rec_rank_metrics r;
-	size_t k = o->top_k, *len = NULL, room, ni;
-	uint32_t *idx = NULL;
-	float *score = NULL;
-	struct rec_topk_skip skip;
 	int rc = rec_rank_model_init(&rm, c, "--top-k");
 
-	for (size_t i = 0; rc == 0 && i < (o->ninputs ? o->ninputs : 1); i++)
-		rc = rank_input(c, &rm, o->ninputs ? o->inputs[i] : NULL, &u, &truth,
-				REC_RANK_NEW_USERS | REC_RANK_POSITIVES | REC_RANK_NEW_ITEMS);
-	for (size_t i = 0; rc == 0 && i < o->nseen; i++)
-		rc = rank_input(c, &rm, o->seen[i], &u, &seen, REC_RANK_NEW_ITEMS | REC_RANK_COUNT);
+	if (rc == 0)
+		rc = rec_rank_heldout_read(&h, &rm, c, (const char *const *)o->inputs, o->ninputs, o->seen,
+					   o->nseen);
 	if (rc == 0) {
-		ni = rec_rank_nitems(&rm);
-		rec_rank_seal(&truth, u.n);
-		rec_rank_seal(&seen, u.n);
-		rec_rank_subtract(&truth, &seen, u.n);
-		skip = (struct rec_topk_skip){ seen.off, seen.items };
-		if (u.unknown && !o->popularity)
+		if (h.u.unknown && !o->popularity)
 			rec_warn("%zu of %zu users have no feature the model knows: their items rank as "
-				 "the model scores an unknown user", u.unknown, u.n);
-		room = k < ni ? k : ni;   /* no list is longer */
-		idx = rec_xmalloc((u.n * room + 1) * sizeof(uint32_t));
-		score = rec_xmalloc((u.n * room + 1) * sizeof(float));
-		len = rec_xmalloc((u.n + 1) * sizeof(size_t));
-		if (o->popularity)
-			rec_rank_popular(&rm, idx, score, len, u.n, room, &skip);
-		else
-			rec_rank_top(&rm, idx, score, len, &u, room, &skip);
-		rec_rank_evaluate(&r, idx, len, u.n, room, k, &truth, rec_rank_item_counts(&rm), ni);
+				 "the model scores an unknown user", h.u.unknown, h.u.n);
+		rec_rank_heldout_score(&r, &h, &rm, o->top_k, o->popularity);
 		if (!r.users)
 			rec_warn("no user of the input has positives it did not have before: nothing "
 				 "to measure");
-		report_rank(stdout, &r, k, o->popularity ? "popularity" : rec_ctr_kind(c), o->json);
+		report_rank(stdout, &r, o->top_k, o->popularity ? "popularity" : rec_ctr_kind(c), o->json);
 	}
-	free(idx);
-	free(score);
-	free(len);
-	rec_rank_users_free(&u);
-	rec_rank_pairs_free(&truth);
-	rec_rank_pairs_free(&seen);
+	rec_rank_heldout_free(&h);
 	rec_rank_model_free(&rm);
 	return rc;
 }

@@ -4,6 +4,7 @@
 #include "ctr.h"
 #include "err.h"
 #include "metrics.h"
+#include "rank.h"
 #include "sasrec.h"
 #include "stream.h"
 
@@ -18,6 +19,9 @@
 #ifdef _OPENMP
 #include <omp.h>
 #endif
+
+/* lightfm's validation lists are this long */
+#define VALID_K 10
 
 struct train_opts {
 	const char *model;        /* --model (fm) */
@@ -65,6 +69,7 @@ struct progress {
 	double flops0;            /* dense operations before this epoch */
 	size_t stale;             /* epochs since it improved */
 	int tty;                  /* show the progress line */
+	struct rec_rank_heldout lists; /* lightfm's validation users and items */
 };
 
 static void usage(void)
@@ -126,12 +131,13 @@ static void usage(void)
 	       "      --init-scale <s>       rows start uniform in [-s, s] (0.01; deep 0.05)\n"
 	       "      --seed <n>             initial values (0)\n"
 	       "Validation, fine-tuning, checkpoints:\n"
-	       "      --valid <file>         a hashed stream scored after every epoch (sasrec:\n"
-	       "                             none, it validates on the second-to-last items)\n"
+	       "      --valid <file>         a hashed stream scored after every epoch (lightfm:\n"
+	       "                             its users' top-10 lists; sasrec: none, it\n"
+	       "                             validates on the second-to-last items)\n"
 	       "      --patience <n>         stop after n epochs without a better validation\n"
-	       "                             logloss (needs --valid; sasrec: NDCG@10 of the\n"
-	       "                             second-to-last items); the model written is the\n"
-	       "                             best epoch's\n"
+	       "                             logloss (needs --valid; lightfm: NDCG@10; sasrec:\n"
+	       "                             NDCG@10 of the second-to-last items); the model\n"
+	       "                             written is the best epoch's\n"
 	       "      --init <model>         start from a trained model (fine-tuning); its\n"
 	       "                             architecture wins over --model/--dim/--hidden\n"
 	       "                             (sasrec: a differing --dim, --heads, --blocks,\n"
@@ -475,6 +481,9 @@ static void check_args(struct train_opts *o)
 				"or its cache, --cache-mb)");
 	if (o->patience && !o->valid && !sas)
 		rec_usage_error("--patience needs --valid");
+	if (o->valid && lightfm && o->ninputs == 0)
+		rec_usage_error("lightfm's --valid needs the training inputs as files: what each user had "
+				"there stays off its validation list");
 	if (o->net.freeze && !o->init)
 		rec_usage_error("--freeze needs --init (a model to fine-tune)");
 	/* sasrec keeps the best epoch in memory and writes it at the end */
@@ -797,8 +806,8 @@ static int train_input(struct rec_ctr **m, const struct train_opts *o, struct pr
 }
 
 /* Scores the validation stream: AUC and logloss on stderr and into prov. */
-static int validate(struct rec_ctr *m, const struct train_opts *o, size_t epoch, struct rec_kv *prov,
-		    double *logloss)
+static int validate_scores(struct rec_ctr *m, const struct train_opts *o, size_t epoch, struct rec_kv *prov,
+			   double *logloss)
 {
 	struct rec_reader *r = open_input(o->valid, &m, o);
 	const struct rec_block *b;
@@ -833,6 +842,45 @@ static int validate(struct rec_ctr *m, const struct train_opts *o, size_t epoch,
 	free(y);
 	rec_reader_close(r);
 	return rc;
+}
+
+/* lightfm: the top-10 lists of the validation stream's users against
+ * their positives there, less what they had in the training inputs;
+ * *loss is -NDCG@10, as lower is better. */
+static int validate_lists(struct rec_ctr *m, const struct train_opts *o, struct progress *p, struct rec_kv *prov,
+			  double *loss)
+{
+	struct rec_rank_model rm;
+	struct rec_rank_metrics r;
+	int rc = rec_rank_model_init(&rm, m, "validation");
+
+	if (rc == 0)
+		rc = rec_rank_heldout_read(&p->lists, &rm, m, &o->valid, 1, (const char *const *)o->inputs,
+					   o->ninputs);
+	if (rc == 0)
+		rec_rank_heldout_score(&r, &p->lists, &rm, VALID_K, 0);
+	rec_rank_model_free(&rm);
+	if (rc < 0)
+		return -1;
+	if (!r.users)
+		return rec_error("'%s': no user has positives there that the training inputs lack: "
+				 "nothing to validate the lists on", o->valid);
+	*loss = -r.ndcg;
+	rec_kv_setf(prov, "train.valid_precision10", "%.6f", r.precision);
+	rec_kv_setf(prov, "train.valid_recall10", "%.6f", r.recall);
+	rec_kv_setf(prov, "train.valid_ndcg10", "%.6f", r.ndcg);
+	if (o->verbosity >= 2)
+		rec_warn("epoch %zu: valid precision@%d %.4f recall@%d %.4f ndcg@%d %.4f (%zu users)", p->epoch,
+			 VALID_K, r.precision, VALID_K, r.recall, VALID_K, r.ndcg, r.users);
+	return 0;
+}
+
+static int validate(struct rec_ctr *m, const struct train_opts *o, struct progress *p, struct rec_kv *prov,
+		    double *loss)
+{
+	if (m->lfm)
+		return validate_lists(m, o, p, prov, loss);
+	return validate_scores(m, o, p->epoch, prov, loss);
 }
 
 static void report_epoch(const struct rec_ctr *m, const struct train_opts *o, const struct progress *p)
@@ -874,24 +922,26 @@ static int save(const struct rec_ctr *m, const struct train_opts *o, const struc
  * epoch), or nothing. Returns -1 on error, 1 to stop, 0 to go on. */
 static int end_epoch(struct rec_ctr *m, const struct train_opts *o, struct progress *p, struct rec_kv *valid)
 {
-	double ll;
+	double ll = INFINITY;
 
 	report_epoch(m, o, p);
 	if (!o->valid)
 		return 0;
-	if (validate(m, o, p->epoch, valid, &ll) < 0)
+	if (validate(m, o, p, valid, &ll) < 0)
 		return -1;
 	if (!o->patience)
 		return 0;
 	if (ll < p->best) {
 		p->best = ll;
 		p->stale = 0;
+		rec_kv_setf(valid, "train.best_epoch", "%zu", p->epoch);
 		return o->output && save(m, o, p, valid) < 0 ? -1 : 0;
 	}
 	if (++p->stale < o->patience)
 		return 0;
 	if (o->verbosity >= 2)
-		rec_warn("stopping after epoch %zu: no better logloss for %zu epochs", p->epoch, p->stale);
+		rec_warn("stopping after epoch %zu: no better %s for %zu epochs", p->epoch,
+			 m->lfm ? "NDCG@10" : "logloss", p->stale);
 	return 1;
 }
 
@@ -1358,6 +1408,7 @@ static int run_train(struct train_opts *o)
 	if (ok && o->output && !(o->patience && p.best < INFINITY))
 		ok = save(m, o, &p, &valid) == 0;
 	rec_kv_free(&valid);
+	rec_rank_heldout_free(&p.lists);
 	rec_ctr_free(m);
 	return ok ? REC_EXIT_OK : REC_EXIT_TROUBLE;
 }

@@ -35,6 +35,9 @@ skip_unless_shared() {
 	[ -r "$SHARED/$1" ] || { echo "skipped: $SHARED/$1 not present" >&2; exit 77; }
 }
 
+# manifest MODEL KEY : the value of KEY in the model's manifest
+manifest() { tar -xOf "$1" MANIFEST | sed -n "s/^$2 = //p"; }
+
 # samples_ctr : hashes the CTR rows of data/samples into train.rec and
 # test.rec; sets $cols (the rec-hash options), $bayes and $nocross (the
 # generator's Bayes-optimal test AUC, and the best without the cross).

@@ -79,6 +79,24 @@ tar -xOf ck2.recm MANIFEST | grep -q '^train.epoch = 2$' || fail "checkpoint not
 rec-train -q --checkpoint ck2.recm --resume --epochs 2 -o resumed2.recm half1.rec half2.rec
 cmp whole2.recm resumed2.recm || fail "resumed from a cached epoch differs from the uninterrupted run"
 
+# --valid: the top-10 lists of the validation stream's users (what they
+# had in the training inputs left off) after every epoch; --patience keeps
+# the epoch of the best NDCG@10, and the figure it records for that model
+# is what rec-eval --top-k 10 --seen says of the model written
+set -- --model lightfm $feat --dim 8 --seed 3
+rec-train "$@" --epochs 8 --valid test.rec --patience 3 -o best.recm train.rec 2> log
+expect_grep "epoch 1: valid precision@10 [0-9.]* recall@10 [0-9.]* ndcg@10 [0-9.]* ([0-9]* users)" log
+best=$(manifest best.recm train.best_epoch)
+[ "$(manifest best.recm train.epoch)" = "$best" ] || fail "lightfm --patience: the model is not the best epoch's"
+top=$(sed -n 's/.*epoch \([0-9]*\): valid .*ndcg@10 \([0-9.]*\).*/\2 \1/p' log | sort -k1,1nr -k2,2n | head -n 1)
+[ "${top#* }" = "$best" ] || fail "lightfm --patience: best epoch $best, the log's best is ${top#* }"
+rec-eval -m best.recm --top-k 10 --seen train.rec --json test.rec > ev.json 2> /dev/null
+ndcg=$(sed 's/.*"ndcg@10": \([0-9.]*\).*/\1/' ev.json)
+[ "$(manifest best.recm train.valid_ndcg10)" = "$ndcg" ] ||
+	fail "lightfm validation NDCG@10 $(manifest best.recm train.valid_ndcg10), rec-eval's $ndcg"
+expect_status 2 rec-train -q "$@" --epochs 2 --valid test.rec -o x.recm < train.rec 2> err
+expect_grep "lightfm's --valid needs the training inputs as files" err
+
 # bad options and fields
 expect_status 2 rec-train --model fm --loss bpr train.rec 2> err
 expect_grep "apply to --model lightfm" err

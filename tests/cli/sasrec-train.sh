@@ -21,7 +21,6 @@ seqs 'NR == FNR { u[$1] = 1; next } !($1 in u) && $2 !~ /^i29[5-9]$/' big.rec
 # at_least A B M: A >= B + M
 at_least() { awk -v a="$1" -v b="$2" -v m="$3" 'BEGIN { exit !(a + 0 >= b + m) }'; }
 metric() { sed "s/.*\"$1\": \([0-9.]*\).*/\1/" "$2"; }
-manifest() { tar -xOf "$1" MANIFEST | sed -n "s/^$2 = //p"; }
 # unpack M: M.recm's members into the directory M
 unpack() { mkdir "$1" && tar -xf "$1.recm" -C "$1"; }
 set -- --model sasrec --dim 32 --batch 32 --seed 1 --threads 1
