@@ -383,11 +383,13 @@ static void pool(struct rec_net *n, size_t i)
 	memset(e, 0, n->nslot * w * sizeof(float));
 	for (uint32_t j = bt->foff[i]; j < bt->foff[i + 1]; j++) {
 		const float *row = bt->R + (size_t)bt->fu[j] * n->rowdim;
-		float x = bt->fx[j], *dst = e + (size_t)bt->fslot[j] * w;
+		float x = bt->fx[j], *restrict dst = e + (size_t)bt->fslot[j] * w;
+		const float *restrict v = row + n->voff;
 		if (n->voff)
 			first += x * row[0];
+#pragma omp simd
 		for (size_t d = 0; d < w; d++)
-			dst[d] += x * row[n->voff + d];
+			dst[d] += x * v[d];
 	}
 	bt->logit[i] = first;
 }
@@ -404,11 +406,13 @@ static void scatter(struct rec_net *n, size_t count)
 		const float *de = bt->dE + i * n->nslot * w;
 		for (uint32_t j = bt->foff[i]; j < bt->foff[i + 1]; j++) {
 			float *g = bt->dR + (size_t)bt->fu[j] * n->rowdim, x = bt->fx[j];
-			const float *src = de + (size_t)bt->fslot[j] * w;
+			float *restrict gv = g + n->voff;
+			const float *restrict src = de + (size_t)bt->fslot[j] * w;
 			if (n->voff)
 				g[0] += x * bt->dlogit[i];
+#pragma omp simd
 			for (size_t d = 0; d < w; d++)
-				g[n->voff + d] += x * src[d];
+				gv[d] += x * src[d];
 		}
 	}
 }
@@ -418,66 +422,133 @@ static void scatter(struct rec_net *n, size_t count)
 /* Each model runs a thread's share of the batch, examples [lo, hi), through
  * the thread's MLP workspace t: row i - lo there is example i. */
 
+/* s = the sum of the example's field vectors e (fields x k), sq (when not
+ * NULL) that of their squares: a vector loop over the k dimensions, each
+ * summing the fields in order as a loop per dimension would. */
+static void field_sums(const float *restrict e, size_t fields, size_t k, float *restrict s, float *restrict sq)
+{
+	memset(s, 0, k * sizeof(float));
+	if (sq)
+		memset(sq, 0, k * sizeof(float));
+	for (size_t f = 0; f < fields; f++, e += k) {
+#pragma omp simd
+		for (size_t d = 0; d < k; d++)
+			s[d] += e[d];
+		if (!sq)
+			continue;
+#pragma omp simd
+		for (size_t d = 0; d < k; d++)
+			sq[d] += e[d] * e[d];
+	}
+}
+
 /* deepfm: FM over the field vectors plus the deep part over their concat. */
 static void deepfm_forward(struct rec_net *n, size_t t, size_t lo, size_t hi)
 {
 	struct rec_net_batch *bt = n->bt;
-	size_t in = n->nslot * n->o.k;
+	size_t k = n->o.k, in = n->nslot * k;
+	float *s = rec_xmalloc(2 * k * sizeof(float)), *sq = s + k;
 	const float *out;
 
 	memcpy(rec_mlp_input(&n->deep, t, hi - lo), bt->E + lo * in, (hi - lo) * in * sizeof(float));
 	out = rec_mlp_forward(&n->deep, t, hi - lo);
 	for (size_t i = lo; i < hi; i++) {
-		const float *e = bt->E + i * in;
 		float fm = 0;
-		for (unsigned d = 0; d < n->o.k; d++) {
-			float s = 0, sq = 0;
-			for (size_t f = 0; f < n->nslot; f++) {
-				float v = e[f * n->o.k + d];
-				s += v;
-				sq += v * v;
-			}
-			fm += s * s - sq;
-		}
+		field_sums(bt->E + i * in, n->nslot, k, s, sq);
+		for (size_t d = 0; d < k; d++)
+			fm += s[d] * s[d] - sq[d];
 		bt->logit[i] += 0.5f * fm + out[i - lo];
 	}
+	free(s);
 }
 
 static void deepfm_backward(struct rec_net *n, size_t t, size_t lo, size_t hi)
 {
 	struct rec_net_batch *bt = n->bt;
-	size_t in = n->nslot * n->o.k;
+	size_t k = n->o.k, in = n->nslot * k;
+	float *s = rec_xmalloc(k * sizeof(float));
 
 	rec_mlp_backward(&n->deep, t, hi - lo, bt->dlogit + lo, bt->dE + lo * in);
 	for (size_t i = lo; i < hi; i++) {
-		const float *e = bt->E + i * in;
-		float *de = bt->dE + i * in, g = bt->dlogit[i];
-		for (unsigned d = 0; d < n->o.k; d++) {
-			float s = 0;
-			for (size_t f = 0; f < n->nslot; f++)
-				s += e[f * n->o.k + d];
-			for (size_t f = 0; f < n->nslot; f++)
-				de[f * n->o.k + d] += g * (s - e[f * n->o.k + d]);
+		const float *restrict e = bt->E + i * in;
+		float *restrict de = bt->dE + i * in, g = bt->dlogit[i];
+		field_sums(e, n->nslot, k, s, NULL);
+		for (size_t f = 0; f < n->nslot; f++)
+#pragma omp simd
+			for (size_t d = 0; d < k; d++)
+				de[f * k + d] += g * (s[d] - e[f * k + d]);
+	}
+	free(s);
+}
+
+/* dlrm's vectors z_0 .. z_{c-1} of example i into z: its bottom output b
+ * first when there is one, then its field vectors in E. */
+static void dlrm_vectors(const struct rec_net *n, float *E, float *b, size_t i, float **z)
+{
+	size_t a = 0;
+
+	if (n->ndense)
+		z[a++] = b;
+	for (size_t f = 0; f < n->nslot; f++)
+		z[a++] = E + (i * n->nslot + f) * n->o.k;
+}
+
+/* The dots z_u . z_v, u < v, in that order into out. Through zt = Z^T
+ * (k x c) each v is a lane of one vector loop, and every dot still sums
+ * its k products in order from 0, as a plain loop would. */
+static void dlrm_dots(float *const *z, size_t c, size_t k, float *restrict zt, float *restrict out)
+{
+	for (size_t u = 0; u < c; u++)
+		for (size_t d = 0; d < k; d++)
+			zt[d * c + u] = z[u][d];
+	for (size_t u = 0; u + 1 < c; u++) {
+		size_t m = c - u - 1;
+		memset(out, 0, m * sizeof(float));
+		for (size_t d = 0; d < k; d++) {
+			const float *r = zt + d * c + u + 1;
+			float a = zt[d * c + u];
+#pragma omp simd
+			for (size_t v = 0; v < m; v++)
+				out[v] += a * r[v];
+		}
+		out += m;
+	}
+}
+
+/* dz_w += sum over x != w, in order, of g_wx z_x, where g holds the dots'
+ * gradients in dlrm_dots' order (gs: c x c scratch). The sum's order is
+ * the one of adding each pair's two terms in pair order. */
+static void dlrm_dots_backward(float *const *z, float *const *dz, const float *g, size_t c, size_t k,
+			       float *gs)
+{
+	for (size_t u = 0; u < c; u++)
+		for (size_t v = u + 1; v < c; v++, g++)
+			gs[u * c + v] = gs[v * c + u] = *g;
+	for (size_t w = 0; w < c; w++) {
+		float *restrict dw = dz[w];
+		for (size_t x = 0; x < c; x++) {
+			const float *restrict zx = z[x];
+			float gx;
+			if (x == w)
+				continue;
+			gx = gs[w * c + x];
+#pragma omp simd
+			for (size_t d = 0; d < k; d++)
+				dw[d] += gx * zx[d];
 		}
 	}
 }
 
-/* dlrm's z_a for example i: its bottom output b first when there is one. */
-static float *dlrm_z(const struct rec_net *n, float *E, float *b, size_t i, size_t a)
+static size_t dlrm_count(const struct rec_net *n)
 {
-	if (n->ndense) {
-		if (a == 0)
-			return b;
-		a--;
-	}
-	return E + (i * n->nslot + a) * n->o.k;
+	return n->nslot + (n->ndense ? 1 : 0);
 }
 
 static void dlrm_forward(struct rec_net *n, size_t t, size_t lo, size_t hi)
 {
 	struct rec_net_batch *bt = n->bt;
-	size_t k = n->o.k, c = n->nslot + (n->ndense ? 1 : 0), in = n->deep.dim[0];
-	float *bot = NULL, *top;
+	size_t k = n->o.k, c = dlrm_count(n), in = n->deep.dim[0];
+	float *bot = NULL, *top, **z = rec_xmalloc(c * sizeof(float *)), *zt = rec_xmalloc(c * k * sizeof(float));
 
 	if (n->ndense) {
 		memcpy(rec_mlp_input(&n->bottom, t, hi - lo), bt->dense + lo * n->ndense,
@@ -491,17 +562,11 @@ static void dlrm_forward(struct rec_net *n, size_t t, size_t lo, size_t hi)
 			memcpy(x, b, k * sizeof(float));
 			x += k;
 		}
-		for (size_t u = 0; u < c; u++) {
-			const float *zu = dlrm_z(n, bt->E, b, i, u);
-			for (size_t v = u + 1; v < c; v++) {
-				const float *zv = dlrm_z(n, bt->E, b, i, v);
-				float dot = 0;
-				for (size_t d = 0; d < k; d++)
-					dot += zu[d] * zv[d];
-				*x++ = dot;
-			}
-		}
+		dlrm_vectors(n, bt->E, b, i, z);
+		dlrm_dots(z, c, k, zt, x);
 	}
+	free(z);
+	free(zt);
 	rec_mlp_forward(&n->deep, t, hi - lo);
 	for (size_t i = lo; i < hi; i++)
 		bt->logit[i] = rec_mlp_output(&n->deep, t)[i - lo];
@@ -510,26 +575,22 @@ static void dlrm_forward(struct rec_net *n, size_t t, size_t lo, size_t hi)
 static void dlrm_backward(struct rec_net *n, size_t t, size_t lo, size_t hi)
 {
 	struct rec_net_batch *bt = n->bt;
-	size_t k = n->o.k, c = n->nslot + (n->ndense ? 1 : 0), in = n->deep.dim[0];
+	size_t k = n->o.k, c = dlrm_count(n), in = n->deep.dim[0];
 	float *bot = n->ndense ? (float *)rec_mlp_output(&n->bottom, t) : NULL;
+	float **z = rec_xmalloc(2 * c * sizeof(float *)), **dz = z + c, *gs = rec_xmalloc(c * c * sizeof(float));
 
 	rec_mlp_backward(&n->deep, t, hi - lo, bt->dlogit + lo, bt->din + lo * in);
 	memset(bt->dE + lo * n->nslot * k, 0, (hi - lo) * n->nslot * k * sizeof(float));
 	for (size_t i = lo; i < hi; i++) {
-		const float *g = bt->din + i * in + (bot ? k : 0);
 		float *b = bot ? bot + (i - lo) * k : NULL, *db = bot ? bt->dbot + i * k : NULL;
 		if (bot)
 			memcpy(db, bt->din + i * in, k * sizeof(float));
-		for (size_t u = 0; u < c; u++)
-			for (size_t v = u + 1; v < c; v++, g++) {
-				const float *zu = dlrm_z(n, bt->E, b, i, u), *zv = dlrm_z(n, bt->E, b, i, v);
-				float *du = dlrm_z(n, bt->dE, db, i, u), *dv = dlrm_z(n, bt->dE, db, i, v);
-				for (size_t d = 0; d < k; d++) {
-					du[d] += *g * zv[d];
-					dv[d] += *g * zu[d];
-				}
-			}
+		dlrm_vectors(n, bt->E, b, i, z);
+		dlrm_vectors(n, bt->dE, db, i, dz);
+		dlrm_dots_backward(z, dz, bt->din + i * in + (bot ? k : 0), c, k, gs);
 	}
+	free(z);
+	free(gs);
 	if (bot)
 		rec_mlp_backward(&n->bottom, t, hi - lo, bt->dbot + lo * k, NULL);
 }
