@@ -128,6 +128,7 @@ const float *rec_mlp_forward(struct rec_mlp *n, size_t t, size_t b)
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)b, out, in, 1.0f, w->act[l], in,
 			    n->param + n->w_off[l], in, 1.0f, y, out);
 		if (has_relu(n, l))
+#pragma omp simd
 			for (size_t i = 0; i < b * (size_t)out; i++)
 				y[i] = y[i] > 0 ? y[i] : 0;
 	}
@@ -142,12 +143,14 @@ void rec_mlp_backward(struct rec_mlp *n, size_t t, size_t b, const float *dout, 
 	memcpy(d, dout, b * rec_mlp_out(n) * sizeof(float));
 	for (size_t l = n->nlayers; l-- > 0;) {
 		int in = (int)n->dim[l], out = (int)n->dim[l + 1];
-		const float *y = w->act[l + 1];
-		float *gb = w->grad + n->b_off[l], *tmp;
+		const float *restrict y = w->act[l + 1];
+		float *restrict gb = w->grad + n->b_off[l], *tmp;
 		if (has_relu(n, l))
+#pragma omp simd
 			for (size_t i = 0; i < b * (size_t)out; i++)
 				d[i] = y[i] > 0 ? d[i] : 0;
 		for (size_t r = 0; r < b; r++)
+#pragma omp simd
 			for (int j = 0; j < out; j++)
 				gb[j] += d[r * out + j];
 		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, (int)b, 1.0f, d, out,
@@ -175,6 +178,7 @@ void rec_mlp_reduce(struct rec_mlp *n)
 {
 	for (size_t t = 1; t < n->nws; t++) {
 		float *g = n->ws[t].grad;
+#pragma omp simd
 		for (size_t i = 0; i < n->nparam; i++)
 			n->grad[i] += g[i];
 		memset(g, 0, n->nparam * sizeof(float));
