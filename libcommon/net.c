@@ -493,25 +493,59 @@ static void dlrm_vectors(const struct rec_net *n, float *E, float *b, size_t i, 
 		z[a++] = E + (i * n->nslot + f) * n->o.k;
 }
 
+/* dlrm's kernels keep 8 sums in two vector registers across their inner
+ * loop: accumulated in memory, each add would wait on the store before
+ * it. GCC's vector extension, as -O2 would not keep an array there;
+ * elementwise, so each sum is what a scalar loop would give. */
+typedef float v4f __attribute__((vector_size(16)));
+#define TILE 8
+
+static v4f load4(const float *p)
+{
+	v4f v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static void store4(float *p, v4f v)
+{
+	memcpy(p, &v, sizeof(v));
+}
+
 /* The dots z_u . z_v, u < v, in that order into out. Through zt = Z^T
- * (k x c) each v is a lane of one vector loop, and every dot still sums
- * its k products in order from 0, as a plain loop would. */
+ * (k x c), 8 of the v are lanes, and every dot still sums its k products
+ * in order from 0. */
 static void dlrm_dots(float *const *z, size_t c, size_t k, float *restrict zt, float *restrict out)
 {
 	for (size_t u = 0; u < c; u++)
 		for (size_t d = 0; d < k; d++)
 			zt[d * c + u] = z[u][d];
 	for (size_t u = 0; u + 1 < c; u++) {
-		size_t m = c - u - 1;
-		memset(out, 0, m * sizeof(float));
-		for (size_t d = 0; d < k; d++) {
-			const float *r = zt + d * c + u + 1;
-			float a = zt[d * c + u];
-#pragma omp simd
-			for (size_t v = 0; v < m; v++)
-				out[v] += a * r[v];
+		size_t v0 = u + 1;
+		for (; v0 + TILE <= c; v0 += TILE, out += TILE) {
+			v4f a0 = { 0 }, a1 = { 0 };
+			for (size_t d = 0; d < k; d++) {
+				const float *r = zt + d * c + v0;
+				float a = zt[d * c + u];
+				a0 += a * load4(r);
+				a1 += a * load4(r + 4);
+			}
+			store4(out, a0);
+			store4(out + 4, a1);
 		}
-		out += m;
+		for (; v0 + 4 <= c; v0 += 4, out += 4) {
+			v4f a0 = { 0 };
+			for (size_t d = 0; d < k; d++)
+				a0 += zt[d * c + u] * load4(zt + d * c + v0);
+			store4(out, a0);
+		}
+		for (; v0 < c; v0++) {
+			float s = 0;
+			for (size_t d = 0; d < k; d++)
+				s += zt[d * c + u] * zt[d * c + v0];
+			*out++ = s;
+		}
 	}
 }
 
@@ -525,16 +559,25 @@ static void dlrm_dots_backward(float *const *z, float *const *dz, const float *g
 		for (size_t v = u + 1; v < c; v++, g++)
 			gs[u * c + v] = gs[v * c + u] = *g;
 	for (size_t w = 0; w < c; w++) {
-		float *restrict dw = dz[w];
-		for (size_t x = 0; x < c; x++) {
-			const float *restrict zx = z[x];
-			float gx;
-			if (x == w)
-				continue;
-			gx = gs[w * c + x];
-#pragma omp simd
-			for (size_t d = 0; d < k; d++)
-				dw[d] += gx * zx[d];
+		const float *gw = gs + w * c;
+		size_t d0 = 0;
+		for (; d0 + TILE <= k; d0 += TILE) {
+			v4f a0 = load4(dz[w] + d0), a1 = load4(dz[w] + d0 + 4);
+			for (size_t x = 0; x < c; x++) {
+				if (x == w)
+					continue;
+				a0 += gw[x] * load4(z[x] + d0);
+				a1 += gw[x] * load4(z[x] + d0 + 4);
+			}
+			store4(dz[w] + d0, a0);
+			store4(dz[w] + d0 + 4, a1);
+		}
+		for (; d0 < k; d0++) {
+			float s = dz[w][d0];
+			for (size_t x = 0; x < c; x++)
+				if (x != w)
+					s += gw[x] * z[x][d0];
+			dz[w][d0] = s;
 		}
 	}
 }

@@ -19,20 +19,32 @@ static double frand(unsigned *s)
 }
 
 /* user, item (categorical), tags (list, valued), price, age (numeric). */
-static struct rec_schema *schema(void)
+/* The test schema, with extra categorical fields after its five. */
+static struct rec_schema *schema_wide(size_t extra)
 {
 	struct rec_schema *s = rec_schema_new(REC_HASHED);
+	char name[16];
 
 	rec_schema_add(s, "user", REC_CATEGORICAL, 0);
 	rec_schema_add(s, "item", REC_CATEGORICAL, 0);
 	rec_schema_add(s, "tags", REC_LIST, REC_FIELD_VALUED);
 	rec_schema_add(s, "price", REC_NUMERIC, 0);
 	rec_schema_add(s, "age", REC_NUMERIC, 0);
+	for (size_t f = 0; f < extra; f++) {
+		snprintf(name, sizeof(name), "c%zu", f);
+		rec_schema_add(s, name, REC_CATEGORICAL, 0);
+	}
 	return s;
 }
 
-/* n records over a few IDs, so that rows repeat within a batch. */
-static struct rec_block *block(const struct rec_schema *s, size_t n, unsigned seed)
+static struct rec_schema *schema(void)
+{
+	return schema_wide(0);
+}
+
+/* n records over a few IDs, so that rows repeat within a batch; extra:
+ * schema_wide's fields. */
+static struct rec_block *block_wide(const struct rec_schema *s, size_t n, unsigned seed, size_t extra)
 {
 	struct rec_block *b = rec_block_new(s);
 
@@ -44,23 +56,30 @@ static struct rec_block *block(const struct rec_schema *s, size_t n, unsigned se
 		rec_block_add_num(b, 3, (float)(frand(&seed) * 20 - 5));
 		if (r % 3)
 			rec_block_add_num(b, 4, (float)(frand(&seed) * 60));
+		for (size_t f = 0; f < extra; f++)
+			rec_block_add_id(b, 5 + (int)f, 1000 * (f + 1) + (uint64_t)(frand(&seed) * 3), 1);
 		rec_block_end_record(b, frand(&seed) < 0.4 ? 1.0f : 0.0f, 1, NULL, 0);
 	}
 	return b;
 }
 
-static struct rec_net *net(const struct rec_schema *s, int kind)
+static struct rec_net *net_k(const struct rec_schema *s, int kind, unsigned k)
 {
 	struct rec_net_opts o = REC_NET_OPTS_INIT;
 
 	o.kind = kind;
-	o.k = 4;
+	o.k = k;
 	o.hidden[0] = 6;
 	o.hidden[1] = 5;
 	o.bottom[0] = 3;
 	o.init_scale = 0.5f;
 	o.seed = 3;
 	return rec_net_new(s, &o);
+}
+
+static struct rec_net *net(const struct rec_schema *s, int kind)
+{
+	return net_k(s, kind, 4);
 }
 
 /* Worst mismatch, relative to max(|a|, |b|, floor), between the analytic
@@ -172,11 +191,13 @@ static void assert_check(const struct fd_check *c, const char *what)
 	ck_assert_msg(c->kinks * 4 <= c->compared, "%s: %zu kinks in %zu", what, c->kinks, c->compared);
 }
 
-static void gradient_check(int kind)
+/* extra fields and k: the wide case takes dlrm's and deepfm's vector
+ * paths (8 and 4 dots or dimensions at a time) besides their remainders */
+static void gradient_check_wide(int kind, size_t extra, unsigned k)
 {
-	struct rec_schema *s = schema();
-	struct rec_block *b = block(s, 24, 5);
-	struct rec_net *n = net(s, kind);
+	struct rec_schema *s = schema_wide(extra);
+	struct rec_block *b = block_wide(s, 24, 5, extra);
+	struct rec_net *n = net_k(s, kind, k);
 	struct fd_check rows = { 0 }, dense = { 0 };
 
 	ck_assert_ptr_nonnull(n);
@@ -192,7 +213,16 @@ static void gradient_check(int kind)
 	rec_schema_free(s);
 }
 
+static void gradient_check(int kind)
+{
+	gradient_check_wide(kind, 0, 4);
+}
+
 START_TEST(test_deepfm_gradients) { gradient_check(REC_DEEPFM); }
+END_TEST
+START_TEST(test_deepfm_gradients_wide) { gradient_check_wide(REC_DEEPFM, 10, 13); }
+END_TEST
+START_TEST(test_dlrm_gradients_wide) { gradient_check_wide(REC_DLRM, 10, 13); }
 END_TEST
 START_TEST(test_dlrm_gradients) { gradient_check(REC_DLRM); }
 END_TEST
@@ -328,6 +358,8 @@ Suite *suite_net(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_deepfm_gradients);
 	tcase_add_test(tc, test_dlrm_gradients);
+	tcase_add_test(tc, test_deepfm_gradients_wide);
+	tcase_add_test(tc, test_dlrm_gradients_wide);
 	tcase_add_test(tc, test_ncf_gradients);
 	tcase_add_test(tc, test_dlrm_without_numbers);
 	tcase_add_test(tc, test_ncf_needs_user_and_item);
