@@ -161,6 +161,11 @@ static void parse_args(struct export_opts *o, int argc, char **argv)
 /* What a served row costs: the summary line. */
 static void report(const struct rec_export *x, const char *output)
 {
+	if (strcmp(x->kind, "sasrec") == 0) {   /* a graph, not rows to serve */
+		rec_warn("'%s' (%s): a sasrec graph over %zu items of %zu values, in fp32",
+			 output ? output : "(stdout)", rec_export_format_name(x->format), x->nrows, x->dim);
+		return;
+	}
 	rec_warn("'%s' (%s): %zu of %zu rows of %zu values, %zu bytes per row at %s "
 		 "(fp32 %zu, fp16 %zu, int8 %zu)", output ? output : "(stdout)",
 		 rec_export_format_name(x->format), x->nrows, x->rows_in, x->dim,
