@@ -1,6 +1,7 @@
-/* rec-export - write a trained model as NumPy .npz, safetensors, text or a
- * recpipe model again, its embedding rows optionally pruned and stored at
- * a lower precision for serving. */
+/* rec-export - write a trained model as NumPy .npz, safetensors, text, an
+ * ONNX graph (a sasrec model: that only) or a recpipe model again, its
+ * embedding rows optionally pruned and stored at a lower precision for
+ * serving. */
 #include "config.h"
 #include "err.h"
 #include "export.h"
@@ -36,7 +37,8 @@ static void usage(void)
 	       "  -o, --output <file>    where to write (stdout), atomically\n"
 	       "      --format <fmt>     npz, safetensors, text, onnx or recm; by default\n"
 	       "                         from the name given to -o (.npz, .safetensors,\n"
-	       "                         .txt, .tsv, .onnx, .recm), text on stdout\n"
+	       "                         .txt, .tsv, .onnx, .recm), text on stdout; a sasrec\n"
+	       "                         model as onnx only\n"
 	       "      --precision <p>    the embedding rows in fp32, fp16, bf16 or int8 with\n"
 	       "                         a per-row scale (embd.scale); recm and text get the\n"
 	       "                         values they decode to; text takes no int8 (fp32)\n"

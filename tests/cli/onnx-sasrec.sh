@@ -69,6 +69,16 @@ agree relu
 rec-train -q --model sasrec --dim 16 --heads 4 --blocks 3 --max-len 8 --activation gelu \
 	--batch 32 --lr 0.005 --loss softmax --epochs 8 --seed 2 -o gelu.recm seq.rec
 agree gelu
+# the ONNX checker, where Python has the onnx package: the graph is valid
+# and its outputs' shapes infer
+if /usr/bin/python3 -c 'import onnx' 2> /dev/null; then
+	/usr/bin/python3 -c 'import onnx, sys
+m = onnx.load(sys.argv[1])
+onnx.checker.check_model(m, full_check=True)
+out = onnx.shape_inference.infer_shapes(m, strict_mode=True).graph.output
+assert [o.type.tensor_type.shape.dim[0].dim_value for o in out] == [300, 300], out' gelu.onnx ||
+		fail "gelu.onnx fails the ONNX checker"
+fi
 
 # refusals: one line, exit 2, nothing written
 expect_status 2 rec-export --precision fp16 -o p.onnx relu.recm 2> err
