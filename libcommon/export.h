@@ -65,8 +65,9 @@ const char *rec_export_precision_name(int precision);
 /* -1 after a message when o asks for something the format cannot do. */
 int rec_export_check_opts(const struct rec_export_opts *o);
 /* Reads and checks the model at path (NULL or "-" = stdin) as rec-eval
- * would, then prunes and encodes its rows for o->format; NULL after a
- * message. */
+ * would, then prunes and encodes its rows for o->format (a sasrec model
+ * is only loaded, and refused but for onnx at fp32, unpruned); NULL after
+ * a message. */
 struct rec_export *rec_export_open(const char *path, const struct rec_export_opts *o);
 /* Writes x to path (NULL or "-" = stdout; a binary format is refused on a
  * terminal unless force); nothing is left behind on failure. */
