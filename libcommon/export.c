@@ -9,6 +9,7 @@
 #include "err.h"
 #include "hash.h"
 #include "io.h"
+#include "sasrec.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -413,6 +414,33 @@ static void export_meta(struct rec_export *x, const struct rec_export_opts *o)
 		rec_kv_set(&x->meta, "export.weights_only", "1");
 }
 
+/* A sasrec model has no embedding rows of the click models' kind: only
+ * its whole ONNX graph is written, the item table as trained. */
+static int open_sasrec(struct rec_export *x, const struct rec_export_opts *o)
+{
+	if (x->format != REC_EXPORT_ONNX)
+		return rec_error("'%s': a sasrec model: only rec-eval and rec-rank read it "
+				 "(rec-export writes it only as onnx)", x->name);
+	if (o->precision != REC_EXPORT_FP32 || o->top_rows || o->min_norm > 0)
+		return rec_error("'%s': a sasrec graph holds its item table whole and in fp32 "
+				 "(--precision, --top-rows and --min-norm do not apply)", x->name);
+	if (!(x->sas = rec_sasrec_load_model(x->mf)))
+		return -1;
+	snprintf(x->kind, sizeof(x->kind), "sasrec");
+	x->dim = x->sas->o.dim;
+	x->rows_in = x->nrows = x->sas->nitems - 1;
+	x->schema = rec_schema_copy(x->sas->schema);
+	export_meta(x, o);
+	return 0;
+}
+
+static int is_sasrec(const struct rec_model *mf)
+{
+	const char *kind = rec_kv_get(&mf->manifest, "model.kind");
+
+	return kind && strcmp(kind, "sasrec") == 0;
+}
+
 struct rec_export *rec_export_open(const char *path, const struct rec_export_opts *o)
 {
 	struct rec_export *x = rec_xcalloc(1, sizeof(*x));
@@ -422,6 +450,11 @@ struct rec_export *rec_export_open(const char *path, const struct rec_export_opt
 	if (!(x->mf = rec_model_open(path)))
 		goto fail;
 	x->name = rec_xstrdup(x->mf->name);
+	if (is_sasrec(x->mf)) {
+		if (open_sasrec(x, o) < 0)
+			goto fail;
+		return x;
+	}
 	if (check_model(x) < 0)
 		goto fail;
 	export_meta(x, o);
@@ -452,6 +485,7 @@ void rec_export_free(struct rec_export *x)
 	free(x->field);
 	rec_schema_free(x->schema);
 	rec_ctr_free(x->ctr);
+	rec_sasrec_free(x->sas);
 	rec_kv_free(&x->meta);
 	rec_model_close(x->mf);
 	free(x->name);
@@ -504,6 +538,8 @@ int rec_export_write(const struct rec_export *x, const char *path, int force)
 		rc = rec_export_npz(x, out.fp, rec_out_name(&out));
 	else if (x->format == REC_EXPORT_SAFETENSORS)
 		rc = rec_export_safetensors(x, out.fp);
+	else if (x->format == REC_EXPORT_ONNX && x->sas)
+		rc = rec_export_sasrec_onnx(x, out.fp, rec_out_name(&out));
 	else if (x->format == REC_EXPORT_ONNX)
 		rc = rec_export_onnx(x, out.fp, rec_out_name(&out));
 	else

@@ -13,6 +13,7 @@
 #include "stream.h"
 
 struct rec_ctr;
+struct rec_sasrec;
 
 enum rec_export_format {
 	REC_EXPORT_NPZ,
@@ -52,6 +53,7 @@ struct rec_export {
 	size_t nt;
 	struct rec_model *mf;     /* holds the data of the tensors passed through */
 	struct rec_ctr *ctr;      /* onnx: the model itself, whose graph is written */
+	struct rec_sasrec *sas;   /* onnx of a sasrec model: the model (no rows, no tensors) */
 };
 
 /* Names <-> enums; -1 when unknown. */
@@ -63,8 +65,9 @@ const char *rec_export_precision_name(int precision);
 /* -1 after a message when o asks for something the format cannot do. */
 int rec_export_check_opts(const struct rec_export_opts *o);
 /* Reads and checks the model at path (NULL or "-" = stdin) as rec-eval
- * would, then prunes and encodes its rows for o->format; NULL after a
- * message. */
+ * would, then prunes and encodes its rows for o->format (a sasrec model
+ * is only loaded, and refused but for onnx at fp32, unpruned); NULL after
+ * a message. */
 struct rec_export *rec_export_open(const char *path, const struct rec_export_opts *o);
 /* Writes x to path (NULL or "-" = stdout; a binary format is refused on a
  * terminal unless force); nothing is left behind on failure. */
@@ -77,6 +80,9 @@ int rec_export_safetensors(const struct rec_export *x, FILE *fp);
 int rec_export_text(const struct rec_export *x, FILE *fp);
 /* The model as an ONNX graph (export_onnx.c); name is for messages. */
 int rec_export_onnx(const struct rec_export *x, FILE *fp, const char *name);
+/* A sasrec model as an ONNX graph from a user's history to the scores of
+ * every item (export_sasrec.c). */
+int rec_export_sasrec_onnx(const struct rec_export *x, FILE *fp, const char *name);
 /* The manifest keys as "key = value" lines (the npz's manifest entry). */
 char *rec_export_manifest_text(const struct rec_export *x, size_t *len);
 

@@ -1,6 +1,7 @@
-/* rec-export - write a trained model as NumPy .npz, safetensors, text or a
- * recpipe model again, its embedding rows optionally pruned and stored at
- * a lower precision for serving. */
+/* rec-export - write a trained model as NumPy .npz, safetensors, text, an
+ * ONNX graph (a sasrec model: that only) or a recpipe model again, its
+ * embedding rows optionally pruned and stored at a lower precision for
+ * serving. */
 #include "config.h"
 #include "err.h"
 #include "export.h"
@@ -36,7 +37,8 @@ static void usage(void)
 	       "  -o, --output <file>    where to write (stdout), atomically\n"
 	       "      --format <fmt>     npz, safetensors, text, onnx or recm; by default\n"
 	       "                         from the name given to -o (.npz, .safetensors,\n"
-	       "                         .txt, .tsv, .onnx, .recm), text on stdout\n"
+	       "                         .txt, .tsv, .onnx, .recm), text on stdout; a sasrec\n"
+	       "                         model as onnx only\n"
 	       "      --precision <p>    the embedding rows in fp32, fp16, bf16 or int8 with\n"
 	       "                         a per-row scale (embd.scale); recm and text get the\n"
 	       "                         values they decode to; text takes no int8 (fp32)\n"
@@ -161,6 +163,11 @@ static void parse_args(struct export_opts *o, int argc, char **argv)
 /* What a served row costs: the summary line. */
 static void report(const struct rec_export *x, const char *output)
 {
+	if (strcmp(x->kind, "sasrec") == 0) {   /* a graph, not rows to serve */
+		rec_warn("'%s' (%s): a sasrec graph over %zu items of %zu values, in fp32",
+			 output ? output : "(stdout)", rec_export_format_name(x->format), x->nrows, x->dim);
+		return;
+	}
 	rec_warn("'%s' (%s): %zu of %zu rows of %zu values, %zu bytes per row at %s "
 		 "(fp32 %zu, fp16 %zu, int8 %zu)", output ? output : "(stdout)",
 		 rec_export_format_name(x->format), x->nrows, x->rows_in, x->dim,
