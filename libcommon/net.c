@@ -493,67 +493,51 @@ static void dlrm_vectors(const struct rec_net *n, float *E, float *b, size_t i, 
 		z[a++] = E + (i * n->nslot + f) * n->o.k;
 }
 
-/* dlrm's kernels keep 8 sums in two vector registers across their inner
- * loop: accumulated in memory, each add would wait on the store before
- * it. GCC's vector extension, as -O2 would not keep an array there;
- * elementwise, so each sum is what a scalar loop would give. */
-typedef float v4f __attribute__((vector_size(16)));
+/* dlrm's kernels keep their sums in vector registers across the inner
+ * loop (accumulated in memory, each add would wait on the store before
+ * it), 8 floats a vector: GCC's vector extension, which the default
+ * clone does as two SSE halves and the AVX2 clone as one. Adds and
+ * multiplies only, elementwise and without FMA, so every sum is what a
+ * scalar loop gives, on any machine. */
+typedef float v8f __attribute__((vector_size(32), aligned(4), may_alias));   /* any float * */
 #define TILE 8
-
-static v4f load4(const float *p)
-{
-	v4f v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static void store4(float *p, v4f v)
-{
-	memcpy(p, &v, sizeof(v));
-}
+#define KERNEL_CLONES __attribute__((target_clones("avx2", "default")))
+#define load8(p) (*(const v8f *)(const void *)(p))
+#define store8(p, v) (*(v8f *)(void *)(p) = (v))
 
 /* The dots z_u . z_v, u < v, in that order into out. Through zt = Z^T
- * (k x c), 8 of the v are lanes, and every dot still sums its k products
- * in order from 0. */
-static void dlrm_dots(float *const *z, size_t c, size_t k, float *restrict zt, float *restrict out)
+ * (k x c, then TILE zeros), 8 of the v are lanes, and every dot still
+ * sums its k products in order from 0. */
+KERNEL_CLONES static void dlrm_dots(float *const *z, size_t c, size_t k, float *restrict zt,
+				    float *restrict out)
 {
 	for (size_t u = 0; u < c; u++)
 		for (size_t d = 0; d < k; d++)
 			zt[d * c + u] = z[u][d];
-	for (size_t u = 0; u + 1 < c; u++) {
-		size_t v0 = u + 1;
-		for (; v0 + TILE <= c; v0 += TILE, out += TILE) {
-			v4f a0 = { 0 }, a1 = { 0 };
-			for (size_t d = 0; d < k; d++) {
-				const float *r = zt + d * c + v0;
-				float a = zt[d * c + u];
-				a0 += a * load4(r);
-				a1 += a * load4(r + 4);
+	for (size_t u = 0; u + 1 < c; u++)
+		for (size_t v0 = u + 1; v0 < c; v0 += TILE) {
+			size_t m = c - v0 < TILE ? c - v0 : TILE;
+			float last[TILE];
+			v8f a0 = { 0 };
+			/* lanes past c read on into the next row or zt's zeroed
+			 * tail (TILE floats): their sums are dropped */
+			for (size_t d = 0; d < k; d++)
+				a0 += zt[d * c + u] * load8(zt + d * c + v0);
+			if (m == TILE) {
+				store8(out, a0);
+			} else {
+				store8(last, a0);
+				memcpy(out, last, m * sizeof(float));
 			}
-			store4(out, a0);
-			store4(out + 4, a1);
+			out += m;
 		}
-		for (; v0 + 4 <= c; v0 += 4, out += 4) {
-			v4f a0 = { 0 };
-			for (size_t d = 0; d < k; d++)
-				a0 += zt[d * c + u] * load4(zt + d * c + v0);
-			store4(out, a0);
-		}
-		for (; v0 < c; v0++) {
-			float s = 0;
-			for (size_t d = 0; d < k; d++)
-				s += zt[d * c + u] * zt[d * c + v0];
-			*out++ = s;
-		}
-	}
 }
 
 /* dz_w += sum over x != w, in order, of g_wx z_x, where g holds the dots'
  * gradients in dlrm_dots' order (gs: c x c scratch). The sum's order is
  * the one of adding each pair's two terms in pair order. */
-static void dlrm_dots_backward(float *const *z, float *const *dz, const float *g, size_t c, size_t k,
-			       float *gs)
+KERNEL_CLONES static void dlrm_dots_backward(float *const *z, float *const *dz, const float *g, size_t c,
+					     size_t k, float *gs)
 {
 	for (size_t u = 0; u < c; u++)
 		for (size_t v = u + 1; v < c; v++, g++)
@@ -561,16 +545,23 @@ static void dlrm_dots_backward(float *const *z, float *const *dz, const float *g
 	for (size_t w = 0; w < c; w++) {
 		const float *gw = gs + w * c;
 		size_t d0 = 0;
-		for (; d0 + TILE <= k; d0 += TILE) {
-			v4f a0 = load4(dz[w] + d0), a1 = load4(dz[w] + d0 + 4);
+		for (; d0 + 2 * TILE <= k; d0 += 2 * TILE) {   /* two chains of adds */
+			v8f a0 = load8(dz[w] + d0), a1 = load8(dz[w] + d0 + TILE);
 			for (size_t x = 0; x < c; x++) {
 				if (x == w)
 					continue;
-				a0 += gw[x] * load4(z[x] + d0);
-				a1 += gw[x] * load4(z[x] + d0 + 4);
+				a0 += gw[x] * load8(z[x] + d0);
+				a1 += gw[x] * load8(z[x] + d0 + TILE);
 			}
-			store4(dz[w] + d0, a0);
-			store4(dz[w] + d0 + 4, a1);
+			store8(dz[w] + d0, a0);
+			store8(dz[w] + d0 + TILE, a1);
+		}
+		for (; d0 + TILE <= k; d0 += TILE) {
+			v8f a0 = load8(dz[w] + d0);
+			for (size_t x = 0; x < c; x++)
+				if (x != w)
+					a0 += gw[x] * load8(z[x] + d0);
+			store8(dz[w] + d0, a0);
 		}
 		for (; d0 < k; d0++) {
 			float s = dz[w][d0];
@@ -591,7 +582,8 @@ static void dlrm_forward(struct rec_net *n, size_t t, size_t lo, size_t hi)
 {
 	struct rec_net_batch *bt = n->bt;
 	size_t k = n->o.k, c = dlrm_count(n), in = n->deep.dim[0];
-	float *bot = NULL, *top, **z = rec_xmalloc(c * sizeof(float *)), *zt = rec_xmalloc(c * k * sizeof(float));
+	float *bot = NULL, *top, **z = rec_xmalloc(c * sizeof(float *));
+	float *zt = rec_xcalloc(c * k + TILE, sizeof(float));
 
 	if (n->ndense) {
 		memcpy(rec_mlp_input(&n->bottom, t, hi - lo), bt->dense + lo * n->ndense,
