@@ -453,11 +453,21 @@ void rec_embed_adagrad(struct rec_embed *e, uint32_t row, const float *grad, flo
 	adagrad(e, row, grad, lr, eps);
 }
 
+/* How many rows ahead adagrad_many fetches: a batch's rows were read at
+ * its start, and many have left the cache by its update. */
+#define LEAD_UPDATE 8
+
 void rec_embed_adagrad_many(struct rec_embed *e, const uint32_t *rows, size_t n, const float *grad,
 			    float lr, float eps)
 {
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		if (i + LEAD_UPDATE < n) {
+			const unsigned char *p = row_base(e, rows[i + LEAD_UPDATE]);
+			__builtin_prefetch(p, 1);
+			__builtin_prefetch(p + e->row_bytes - 1, 1);
+		}
 		adagrad(e, rows[i], grad + i * e->o.dim, lr, eps);
+	}
 }
 
 void rec_embed_adagrad_scaled(struct rec_embed *e, uint32_t row, const float *v, float s, float sumsq,

@@ -776,14 +776,19 @@ static void update_rows(struct rec_net *n, float scale)
 
 	if (n->o.freeze & REC_FREEZE_EMBED)
 		return;
+	size_t parts = n->threads > 1 && bt->nu >= 4096 ? n->threads : 1;
+
 	/* distinct rows: no two threads touch the same one */
-#pragma omp parallel for num_threads(n->threads) if (n->threads > 1 && bt->nu >= 4096)
-	for (size_t u = 0; u < bt->nu; u++) {
-		float *g = bt->dR + u * n->rowdim;
-		const float *row = bt->R + u * n->rowdim;
-		for (size_t d = 0; d < n->rowdim; d++)
+#pragma omp parallel for num_threads(parts) if (parts > 1)
+	for (size_t t = 0; t < parts; t++) {
+		size_t lo, hi, w = n->rowdim;
+		share(bt->nu, t, parts, &lo, &hi);
+		float *restrict g = bt->dR + lo * w;
+		const float *restrict row = bt->R + lo * w;
+#pragma omp simd
+		for (size_t d = 0; d < (hi - lo) * w; d++)
 			g[d] += n->o.l2 * row[d];
-		rec_embed_adagrad(n->table, bt->urow[u], g, n->o.lr * scale, n->o.eps);
+		rec_embed_adagrad_many(n->table, bt->urow + lo, hi - lo, g, n->o.lr * scale, n->o.eps);
 	}
 }
 
