@@ -23,7 +23,7 @@ static double frand(unsigned *s)
 static struct rec_schema *schema_wide(size_t extra)
 {
 	struct rec_schema *s = rec_schema_new(REC_HASHED);
-	char name[16];
+	char name[24];   /* "c" and any size_t */
 
 	rec_schema_add(s, "user", REC_CATEGORICAL, 0);
 	rec_schema_add(s, "item", REC_CATEGORICAL, 0);
