@@ -29,7 +29,7 @@ struct rec_sasrec_work {
 	uint8_t *mask_e;                     /* embedding dropout */
 	float *xL, *hf, *mf, *rf;            /* last residual, final LN */
 	size_t *poff;                        /* per sequence: its attention probabilities */
-	float *dx, *dy, *dln, *dqkv, *datt, *dh, *dha, *dhf, *dP;
+	float *dx, *dy, *dln, *dqkv, *datt, *dha, *dhf, *dP;
 	float *logits;                       /* full softmax: LOGIT_ROWS x nitems */
 	float *rowloss, *g;                  /* per row; sampled: per candidate */
 	uint32_t *cand;                      /* sampled: target + negatives per row */
@@ -234,8 +234,8 @@ static void free_work(struct rec_sasrec_work *w, size_t blocks)
 	}
 	free(w->blk);
 	free(w->mask_e), free(w->xL), free(w->hf), free(w->mf), free(w->rf), free(w->poff);
-	free(w->dx), free(w->dy), free(w->dln), free(w->dqkv), free(w->datt), free(w->dh);
-	free(w->dha), free(w->dhf), free(w->dP), free(w->logits), free(w->rowloss), free(w->g);
+	free(w->dx), free(w->dy), free(w->dln), free(w->dqkv), free(w->datt), free(w->dha);
+	free(w->dhf), free(w->dP), free(w->logits), free(w->rowloss), free(w->g);
 	free(w->cand), free(w->mark), free(w->gen);
 	free(w);
 }
@@ -361,7 +361,7 @@ static void reserve_rows(struct rec_sasrec *m, size_t N)
 	}
 	grow_mask(&w->mask_e, N * d), grow(&w->xL, N * d), grow(&w->hf, N * d), grow(&w->mf, N);
 	grow(&w->rf, N), grow(&w->dx, N * d), grow(&w->dy, N * d), grow(&w->dln, N * d);
-	grow(&w->dqkv, 3 * N * d), grow(&w->datt, N * d), grow(&w->dh, N * f), grow(&w->dha, N * f);
+	grow(&w->dqkv, 3 * N * d), grow(&w->datt, N * d), grow(&w->dha, N * f);
 	grow(&w->dhf, N * d), grow(&w->rowloss, N), grow(&w->g, N * K);
 	w->cand = rec_xrealloc(w->cand, N * K * sizeof(uint32_t));
 }
@@ -439,6 +439,7 @@ static void embed_forward(struct rec_sasrec *m, const struct rec_sasrec_batch *b
 	const float *E = m->param + m->tok, *P = m->param + m->pos;
 
 	for (size_t i = 0; i < b->nrow; i++)
+#pragma omp simd
 		for (size_t c = 0; c < d; c++)
 			x[i * d + c] = E[(size_t)b->item[i] * d + c] + P[(size_t)b->pos[i] * d + c];
 	if (drop)
@@ -710,10 +711,9 @@ static void block_backward(struct rec_sasrec *m, size_t l, const struct rec_sasr
 	masked(w->dy, w->dx, a->mask_f, N * d, drop, keep_scale(m));
 	memset(w->dha, 0, N * f * sizeof(float));
 	rec_linear_backward(w->dha, G + p->down_w, G + p->down_b, w->dy, a->ha, W + p->down_w, N, f, d);
-	memset(w->dh, 0, N * f * sizeof(float));
-	rec_act_backward(w->dh, w->dha, a->h, N * f, m->o.act);
+	rec_act_backward(w->dha, w->dha, a->h, N * f, m->o.act);
 	memset(w->dln, 0, N * d * sizeof(float));
-	rec_linear_backward(w->dln, G + p->up_w, G + p->up_b, w->dh, a->ln2, W + p->up_w, N, d, f);
+	rec_linear_backward(w->dln, G + p->up_w, G + p->up_b, w->dha, a->ln2, W + p->up_w, N, d, f);
 	rec_layernorm_backward(w->dx, G + p->ln2_g, G + p->ln2_b, w->dln, a->x2, a->m2, a->r2, W + p->ln2_g,
 			       N, d);
 	masked(w->dy, w->dx, a->mask_a, N * d, drop, keep_scale(m));
@@ -742,6 +742,7 @@ static void backward(struct rec_sasrec *m, const struct rec_sasrec_batch *b, int
 		block_backward(m, l, b, drop);
 	masked(w->dy, w->dx, w->mask_e, N * d, drop, keep_scale(m));
 	for (size_t i = 0; i < N; i++)
+#pragma omp simd
 		for (size_t c = 0; c < d; c++) {
 			dE[(size_t)b->item[i] * d + c] += w->dy[i * d + c];
 			dP[(size_t)b->pos[i] * d + c] += w->dy[i * d + c];

@@ -88,7 +88,9 @@ void rec_linear_forward_ref(float *y, const float *x, const float *W, const floa
 void rec_linear_backward(float *dx, float *dW, float *db, const float *dy, const float *x,
 			 const float *W, size_t N, size_t C, size_t OC)
 {
+	/* simd: the compiler cannot know db is not within dy */
 	for (size_t i = 0; i < N; i++)
+#pragma omp simd
 		for (size_t o = 0; o < OC; o++)
 			db[o] += dy[i * OC + o];
 	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)OC, (int)C, (int)N, 1.0f, dy, (int)OC, x,
@@ -130,19 +132,22 @@ void rec_act_forward(float *y, const float *x, size_t n, int act)
 	}
 }
 
+/* dx = dy act'(x), written rather than added and in place where dx is
+ * dy: the block's backward needs no zeroed buffer for it, nor a pass over
+ * a third array (the ReLU's was 4% of an epoch). */
 void rec_act_backward(float *dx, const float *dy, const float *x, size_t n, int act)
 {
 	if (act != REC_ACT_GELU) {
 #pragma omp simd
 		for (size_t i = 0; i < n; i++)
-			dx[i] += x[i] > 0 ? dy[i] : 0;
+			dx[i] = x[i] > 0 ? dy[i] : 0;
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
 		float v = x[i];
 		float u = GELU_K * (v + 0.044715f * v * v * v), t = tanhf(u);
 		float du = GELU_K * (1.0f + 3.0f * 0.044715f * v * v);
-		dx[i] += dy[i] * (0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * du);
+		dx[i] = dy[i] * (0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * du);
 	}
 }
 
