@@ -138,9 +138,13 @@ void rec_act_forward(float *y, const float *x, size_t n, int act)
 void rec_act_backward(float *dx, const float *dy, const float *x, size_t n, int act)
 {
 	if (act != REC_ACT_GELU) {
+		/* dy read whatever the sign, so that this is a select GCC
+		 * vectorizes, not a branch mispredicted half the time (it was) */
 #pragma omp simd
-		for (size_t i = 0; i < n; i++)
-			dx[i] = x[i] > 0 ? dy[i] : 0;
+		for (size_t i = 0; i < n; i++) {
+			float g = dy[i];
+			dx[i] = x[i] > 0 ? g : 0;
+		}
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
