@@ -476,65 +476,93 @@ static void add_dropped(float *z, const float *x, const float *y, const uint8_t 
 		z[i] = x[i] + y[i] * (keep * (float)mask[i]);
 }
 
+/* A LayerNorm's input, output, statistics and parameters (offsets). */
+struct norm_site {
+	float *x, *ln, *mean, *rstd;
+	size_t gain, bias;
+};
+
+/* The LayerNorm that block l begins with; l == blocks: the final one. */
+static struct norm_site input_norm(struct rec_sasrec *m, size_t l)
+{
+	struct rec_sasrec_work *w = m->w;
+
+	if (l == m->o.blocks)
+		return (struct norm_site){ w->xL, w->hf, w->mf, w->rf, m->lnf_g, m->lnf_b };
+	return (struct norm_site){ w->blk[l].x, w->blk[l].ln1, w->blk[l].m1, w->blk[l].r1, m->blk[l].ln1_g,
+				   m->blk[l].ln1_b };
+}
+
+static void norm(const struct rec_sasrec *m, const struct norm_site *o, size_t N)
+{
+	rec_layernorm_forward(o->ln, o->mean, o->rstd, o->x, m->param + o->gain, m->param + o->bias, N,
+			      m->o.dim);
+}
+
 /* Rows a LayerNorm follows their residual by: some 13 KB at dim 50, so
  * that it reads them from L1. */
 #define NORM_ROWS 64
 
-/* x2 = x + drop(y) and ln = LN(x2), NORM_ROWS rows at a time: the
- * batch's activations are larger than the cache, and dropout, residual
- * and LN each passed over them. mask: NULL for no dropout. */
-static void residual_norm(const struct rec_sasrec *m, float *x2, float *ln, float *mean, float *rstd,
-			  const float *x, const float *y, const uint8_t *mask, size_t gain, size_t bias,
-			  size_t N)
+/* o->x = x + drop(y) (y may be o->x) and its LayerNorm, NORM_ROWS rows
+ * at a time: the batch's activations are larger than the cache, and
+ * dropout, residual and LN each passed over them. mask: NULL for no
+ * dropout. */
+static void residual_norm(const struct rec_sasrec *m, const struct norm_site *o, const float *x,
+			  const float *y, const uint8_t *mask, size_t N)
 {
 	size_t d = m->o.dim;
 
 	for (size_t r0 = 0; r0 < N; r0 += NORM_ROWS) {
-		size_t n = N - r0 < NORM_ROWS ? N - r0 : NORM_ROWS, o = r0 * d;
-		add_dropped(x2 + o, x + o, y + o, mask ? mask + o : NULL, n * d, keep_scale(m));
-		rec_layernorm_forward(ln + o, mean + r0, rstd + r0, x2 + o, m->param + gain, m->param + bias, n,
-				      d);
+		size_t n = N - r0 < NORM_ROWS ? N - r0 : NORM_ROWS, e = r0 * d;
+		struct norm_site part = { o->x + e, o->ln + e, o->mean + r0, o->rstd + r0, o->gain, o->bias };
+		add_dropped(part.x, x + e, y + e, mask ? mask + e : NULL, n * d, keep_scale(m));
+		norm(m, &part, n);
 	}
 }
 
-/* out = x2 + drop(FFN(LN_2(x2))) with x2 = in + drop(attention(LN_1(in))). */
-static void block_forward(struct rec_sasrec *m, size_t l, const struct rec_sasrec_batch *b, float *out,
-			  int drop)
+/* Block l from its input's LayerNorm (done) to the next one's: the next
+ * input is x2 + drop(FFN(LN_2(x2))) with x2 = in + drop(attention(LN_1(in))). */
+static void block_forward(struct rec_sasrec *m, size_t l, const struct rec_sasrec_batch *b, int drop)
 {
 	const struct rec_sasrec_block *p = &m->blk[l];
 	struct block_acts *a = &m->w->blk[l];
+	struct norm_site ffn = { a->x2, a->ln2, a->m2, a->r2, p->ln2_g, p->ln2_b }, next = input_norm(m, l + 1);
 	const float *W = m->param;
 	size_t N = b->nrow, d = m->o.dim, f = m->o.ffn;
+	float *out = next.x;
 
-	rec_layernorm_forward(a->ln1, a->m1, a->r1, a->x, W + p->ln1_g, W + p->ln1_b, N, d);
 	rec_linear_forward(a->qkv, a->ln1, W + p->qkv_w, W + p->qkv_b, N, d, 3 * d);
 	rec_attention_forward(a->att, a->P, a->qkv, b->off, m->w->poff, b->nseq, d, m->o.heads, m->o.threads);
 	rec_linear_forward(out, a->att, W + p->o_w, W + p->o_b, N, d, d);
 	if (drop)
 		dropout_mask(m, a->mask_a, N * d, 1 + 2 * l);
-	residual_norm(m, a->x2, a->ln2, a->m2, a->r2, a->x, out, drop ? a->mask_a : NULL, p->ln2_g, p->ln2_b,
-		      N);
+	residual_norm(m, &ffn, a->x, out, drop ? a->mask_a : NULL, N);
 	rec_linear_forward(a->h, a->ln2, W + p->up_w, W + p->up_b, N, d, f);
 	rec_act_forward(a->ha, a->h, N * f, m->o.act);
 	rec_linear_forward(out, a->ha, W + p->down_w, W + p->down_b, N, f, d);
 	if (drop)
 		dropout_mask(m, a->mask_f, N * d, 2 + 2 * l);
-	add_dropped(out, a->x2, out, drop ? a->mask_f : NULL, N * d, keep_scale(m));
+	residual_norm(m, &next, a->x2, out, drop ? a->mask_f : NULL, N);
+}
+
+/* The embeddings and the first LayerNorm. */
+static void embed_norm(struct rec_sasrec *m, const struct rec_sasrec_batch *b, int drop)
+{
+	struct norm_site first;
+
+	reserve_rows(m, b->nrow);
+	reserve_seqs(m, b);
+	first = input_norm(m, 0);
+	embed_forward(m, b, first.x, drop);
+	norm(m, &first, b->nrow);
 }
 
 static void forward(struct rec_sasrec *m, const struct rec_sasrec_batch *b, int drop)
 {
-	struct rec_sasrec_work *w = m->w;
-	size_t L = m->o.blocks;
-
 	drop = drop && m->o.dropout > 0;
-	reserve_rows(m, b->nrow);
-	reserve_seqs(m, b);
-	embed_forward(m, b, L ? w->blk[0].x : w->xL, drop);
-	for (size_t l = 0; l < L; l++)
-		block_forward(m, l, b, l + 1 < L ? w->blk[l + 1].x : w->xL, drop);
-	rec_layernorm_forward(w->hf, w->mf, w->rf, w->xL, m->param + m->lnf_g, m->param + m->lnf_b, b->nrow,
-			      m->o.dim);
+	embed_norm(m, b, drop);
+	for (size_t l = 0; l < m->o.blocks; l++)
+		block_forward(m, l, b, drop);
 }
 
 /* ---- losses --------------------------------------------------------------- */
@@ -847,7 +875,8 @@ double rec_sasrec_step(struct rec_sasrec *m, const struct rec_sasrec_batch *b)
 }
 
 /* The last block for the last row of each sequence only, no dropout: the
- * keys and values of every row, the rest of that one row; h (nseq,d). */
+ * keys and values of every row, the rest of that one row; h (nseq,d).
+ * Its input's LayerNorm is done (by the block before, or embed_norm). */
 static void last_block_forward(struct rec_sasrec *m, const struct rec_sasrec_batch *b, float *h)
 {
 	size_t l = m->o.blocks - 1, N = b->nrow, S = b->nseq, d = m->o.dim, f = m->o.ffn;
@@ -856,7 +885,6 @@ static void last_block_forward(struct rec_sasrec *m, const struct rec_sasrec_bat
 	struct rec_sasrec_work *w = m->w;
 	const float *W = m->param;
 
-	rec_layernorm_forward(a->ln1, a->m1, a->r1, a->x, W + p->ln1_g, W + p->ln1_b, N, d);
 	rec_linear_forward(a->qkv, a->ln1, W + p->qkv_w, W + p->qkv_b, N, d, 3 * d);
 	rec_attention_last_forward(a->att, w->dP, a->qkv, b->off, S, d, m->o.heads, m->o.max_len,
 				   m->o.threads);
@@ -887,11 +915,9 @@ void rec_sasrec_encode(struct rec_sasrec *m, const struct rec_sasrec_batch *b, f
 		return;
 	}
 	/* every block but the last for all rows, as forward() */
-	reserve_rows(m, b->nrow);
-	reserve_seqs(m, b);
-	embed_forward(m, b, w->blk[0].x, 0);
+	embed_norm(m, b, 0);
 	for (size_t l = 0; l + 1 < L; l++)
-		block_forward(m, l, b, w->blk[l + 1].x, 0);
+		block_forward(m, l, b, 0);
 	last_block_forward(m, b, h);
 }
 
