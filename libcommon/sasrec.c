@@ -10,6 +10,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #ifdef _OPENMP
 #include <omp.h>
 #define THREAD_ID() ((size_t)omp_get_thread_num())
@@ -331,17 +332,35 @@ void rec_sasrec_batch_free(struct rec_sasrec_batch *b)
 
 /* ---- workspace ------------------------------------------------------------ */
 
+/* Faults in the pages of a fresh buffer in one call: page by page, as a
+ * batch's activations (some 100 MB) are first written, the faults were 4%
+ * of an epoch on a virtual machine. Only a hint: without it, the same
+ * faults later. */
+static void *populated(void *p, size_t bytes)
+{
+#ifdef MADV_POPULATE_WRITE
+	const uintptr_t page = 4096;
+	uintptr_t lo = ((uintptr_t)p + page - 1) & ~(page - 1), hi = ((uintptr_t)p + bytes) & ~(page - 1);
+
+	if (hi > lo)
+		madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE);
+#else
+	(void)bytes;
+#endif
+	return p;
+}
+
 /* Workspace: what it held need not survive, so no realloc copies it. */
 static void grow(float **p, size_t n)
 {
 	free(*p);
-	*p = rec_xmalloc((n ? n : 1) * sizeof(float));
+	*p = populated(rec_xmalloc((n ? n : 1) * sizeof(float)), n * sizeof(float));
 }
 
 static void grow_mask(uint8_t **p, size_t n)
 {
 	free(*p);
-	*p = rec_xmalloc(n ? n : 1);
+	*p = populated(rec_xmalloc(n ? n : 1), n);
 }
 
 static void reserve_rows(struct rec_sasrec *m, size_t N)
