@@ -254,7 +254,8 @@ void rec_attention_forward(float *out, float *P, const float *qkv, const uint32_
 		for (size_t h = 0; h < H; h++) {
 			float *p = P + poff[s] + h * t * t;
 			/* S = scale Q K^T, the causal triangle only: rows i0 .. i1-1 against
-			 * keys 0 .. i1-1 (causal_softmax zeroes what is above the diagonal) */
+			 * keys 0 .. i1-1 (causal_softmax zeroes what is above the diagonal
+			 * there) */
 			for (size_t i0 = 0; i0 < t; i0 += ATT_BLK) {
 				size_t i1 = i0 + ATT_BLK < t ? i0 + ATT_BLK : t;
 				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(i1 - i0), (int)i1, (int)hd,
@@ -364,11 +365,12 @@ void rec_attention_backward(float *dqkv, float *dP, const float *dout, const flo
 		for (size_t h = 0; h < H; h++) {
 			const float *p = P + poff[s] + h * t * t;
 			size_t o = h * hd;
-			/* P and dS are lower triangular (zero above the diagonal), so each
-			 * product runs over the triangle only, in blocks of ATT_BLK: a row
-			 * block i0 .. i1-1 needs columns 0 .. i1-1, a column block j0 ..
-			 * j1-1 rows j0 .. t-1. dP = dY V^T (the triangle: softmax_backward
-			 * reads no more and zeroes the rest); dV += P^T dY */
+			/* P and dS are lower triangular, so each product runs over the
+			 * triangle only, in blocks of ATT_BLK: a row block i0 .. i1-1 needs
+			 * columns 0 .. i1-1, a column block j0 .. j1-1 rows j0 .. t-1 (zero
+			 * above the diagonal within the diagonal block, no further). dP =
+			 * dY V^T (the triangle: softmax_backward reads no more and zeroes
+			 * the rest of the diagonal block); dV += P^T dY */
 			for (size_t i0 = 0; i0 < t; i0 += ATT_BLK) {
 				size_t i1 = i0 + ATT_BLK < t ? i0 + ATT_BLK : t;
 				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(i1 - i0), (int)i1, (int)hd,
