@@ -46,16 +46,19 @@ void rec_linear_backward_ref(float *dx, float *dW, float *db, const float *dy, c
 			     const float *W, size_t N, size_t C, size_t OC);
 
 enum rec_act { REC_ACT_RELU = 0, REC_ACT_GELU = 1 };
-/* y = act(x) elementwise (GELU: the tanh form); dx += dy act'(x). */
+/* y = act(x) elementwise (GELU: the tanh form); dx = dy act'(x) (dx may
+ * be dy). */
 void rec_act_forward(float *y, const float *x, size_t n, int act);
 void rec_act_backward(float *dx, const float *dy, const float *x, size_t n, int act);
 
 /* Causal multi-head self-attention over packed sequences: sequence s owns
  * rows off[s] .. off[s+1]-1.   qkv (N,3C): q, k, v of each row, heads
  * side by side in each   out (N,C)   P: per sequence s and head h the
- * probabilities (t x t, zero above the diagonal) at poff[s] + h t^2,
- * where t = off[s+1] - off[s]. dP: scratch of T^2 floats for each of the
- * threads (T the longest sequence), which share the sequences. */
+ * probabilities (t x t, zero above the diagonal as far as the products
+ * read: to the end of the row's block of ATT_BLK rows, the rest left
+ * unwritten) at poff[s] + h t^2, where t = off[s+1] - off[s]. dP:
+ * scratch of T^2 floats for each of the threads (T the longest
+ * sequence), which share the sequences. */
 void rec_attention_forward(float *out, float *P, const float *qkv, const uint32_t *off,
 			   const size_t *poff, size_t nseq, size_t C, size_t H, size_t threads);
 void rec_attention_forward_ref(float *out, float *P, const float *qkv, const uint32_t *off,
