@@ -35,6 +35,18 @@ skip_unless_shared() {
 	[ -r "$SHARED/$1" ] || { echo "skipped: $SHARED/$1 not present" >&2; exit 77; }
 }
 
+# export_refuses_damage MODEL : rec-export fails with one line on MODEL cut
+# short (into cut.onnx), and on a full disk where /dev/full is there
+export_refuses_damage() {
+	head -c 3000 "$1" > cut.recm
+	expect_status 2 rec-export -o cut.onnx cut.recm 2> err
+	expect_lines 1 err
+	if [ -w /dev/full ]; then
+		expect_status 2 rec-export --format onnx "$1" > /dev/full 2> err
+		expect_grep "No space left" err
+	fi
+}
+
 # manifest MODEL KEY : the value of KEY in the model's manifest
 manifest() { tar -xOf "$1" MANIFEST | sed -n "s/^$2 = //p"; }
 
