@@ -35,6 +35,18 @@ skip_unless_shared() {
 	[ -r "$SHARED/$1" ] || { echo "skipped: $SHARED/$1 not present" >&2; exit 77; }
 }
 
+# need_ort : sets $ort, the node_modules that hold onnxruntime-node
+# (scripts/setup.sh installs it), or skips the test when node or it is
+# missing (fails instead with RECPIPE_REQUIRE_ORT=1, as CI sets)
+need_ort() {
+	ort=${RECPIPE_NODE_PREFIX:-${XDG_CACHE_HOME:-$HOME/.cache}/recpipe}/node_modules
+	if ! command -v node > /dev/null || [ ! -d "$ort/onnxruntime-node" ]; then
+		[ "${RECPIPE_REQUIRE_ORT:-0}" = 1 ] && fail "no node or no onnxruntime-node in $ort"
+		echo "skipped: no node or no onnxruntime-node in $ort (scripts/setup.sh installs it)" >&2
+		exit 77
+	fi
+}
+
 # export_refuses_damage MODEL : rec-export fails with one line on MODEL cut
 # short (into cut.onnx), and on a full disk where /dev/full is there
 export_refuses_damage() {

@@ -9,12 +9,7 @@
 # and 3 blocks. Models that cannot be exported fail in one line and leave
 # no file.
 . "$TESTDIR/lib.sh"
-ort=${RECPIPE_NODE_PREFIX:-${XDG_CACHE_HOME:-$HOME/.cache}/recpipe}/node_modules
-if ! command -v node > /dev/null || [ ! -d "$ort/onnxruntime-node" ]; then
-	[ "${RECPIPE_REQUIRE_ORT:-0}" = 1 ] && fail "no node or no onnxruntime-node in $ort"
-	echo "skipped: no node or no onnxruntime-node in $ort (scripts/setup.sh installs it)" >&2
-	exit 77
-fi
+need_ort
 tab=$(printf '\t')
 # the samples' users (10 to 60 items), then "zone" (one item), "zmix"
 # (known and unknown items) and "znew" (unknown items only)

@@ -6,12 +6,7 @@
 # models (fp16, bf16, int8, pruned) against the same shrinking written back
 # as a model. ffm and bad models fail cleanly, leaving no file.
 . "$TESTDIR/lib.sh"
-ort=${RECPIPE_NODE_PREFIX:-${XDG_CACHE_HOME:-$HOME/.cache}/recpipe}/node_modules
-if ! command -v node > /dev/null || [ ! -d "$ort/onnxruntime-node" ]; then
-	[ "${RECPIPE_REQUIRE_ORT:-0}" = 1 ] && fail "no node or no onnxruntime-node in $ort"
-	echo "skipped: no node or no onnxruntime-node in $ort (scripts/setup.sh installs it)" >&2
-	exit 77
-fi
+need_ort
 samples_ctr
 rec-gen criteo --rows 3000 --seed 9 > criteo.tsv
 head -n 2000 criteo.tsv | rec-hash --preset criteo > ctrain.rec
