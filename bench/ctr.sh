@@ -13,6 +13,9 @@
 #   BENCH_TORCH_MAX_ROWS  train PyTorch on the first N training rows only (0: all)
 #   BENCH_REAL            the shared data folder (default: ../shared/data beside the source tree)
 #   BENCH_PYTHON          a Python with numpy, scikit-learn and torch (/usr/bin/python3)
+#   BENCH_TORCH_BLAS      same (default): PyTorch runs recpipe's BLAS and kernels
+#                         (bench/blas-env.sh); system: the libblas.so.3 alternative
+#   BENCH_BIN             where bench/peak is (default: TOOLDIR/../bench)
 set -eu
 tools=$1
 top=$2
@@ -26,6 +29,7 @@ cap=${BENCH_TORCH_MAX_ROWS:-0}
 real=${BENCH_REAL:-$here/../../shared/data}
 py=${BENCH_PYTHON:-/usr/bin/python3}
 tpy=$here/torch_ctr.py
+peakbin=${BENCH_BIN:-$tools/../bench}/peak
 out=$top/ctr
 md=$top/ctr.md
 mkdir -p "$out"
@@ -51,6 +55,8 @@ if ! "$py" -c 'import torch, sklearn, numpy' 2>/dev/null; then
 	have_torch=0
 	echo "- PyTorch: not importable by $py (\`sh scripts/setup.sh --bench\` installs python3-torch): its cells are n/a." >> "$notes"
 fi
+# shellcheck source=bench/blas-env.sh
+. "$here/blas-env.sh"
 [ -n "$timer" ] || echo "- /usr/bin/time is missing (package \`time\`): recpipe's peak RSS is n/a." >> "$notes"
 
 # A number from a JSON line: json KEY FILE
@@ -194,8 +200,8 @@ torchrun() {
 	[ "$have_torch" = 1 ] || return 0
 	w=$out/$1/$2
 	echo "ctr: $1 $2 torch" >&2
-	# shellcheck disable=SC2046
-	if ! $pin "$py" "$tpy" train --data "$out/$1/prep" --model "$2" --max-train-rows "$cap" \
+	# shellcheck disable=SC2046,SC2086
+	if ! env $torch_env $pin "$py" "$tpy" train --data "$out/$1/prep" --model "$2" --max-train-rows "$cap" \
 		$(model_opts "$2") > "$w.torch.json" 2> "$w.torch.err"; then
 		echo "- PyTorch $2 on $1 failed: $(tail -n 1 "$w.torch.err")" >> "$notes"
 		return 0
@@ -234,7 +240,8 @@ done
 # ---- the table -------------------------------------------------------------
 
 info=""
-[ "$have_torch" = 0 ] || info=$($pin "$py" "$tpy" info --threads "$threads" 2> /dev/null || true)
+# shellcheck disable=SC2086
+[ "$have_torch" = 0 ] || info=$(env $torch_env $pin "$py" "$tpy" info --threads "$threads" 2> /dev/null || true)
 load1=$(cut -d' ' -f1-3 /proc/loadavg)
 minutes=$(( ($(date +%s) - t_start + 59) / 60 ))
 {
@@ -276,6 +283,7 @@ minutes=$(( ($(date +%s) - t_start + 59) / 60 ))
 	echo "Notes:"
 	echo "- recpipe examples/s is rec-train's own epoch figure (it includes reading and decoding the zstd stream);"
 	echo "  recpipe RSS is \`/usr/bin/time -f %M\`; AUC and logloss from \`rec-eval --json\`."
+	[ ! -x "$peakbin" ] || echo "  rec-train's GEMMs: $("$peakbin" | sed -n 's/^sgemm_kernels //p'), one BLAS thread inside each of its own threads."
 	echo "- PyTorch examples/s times the training loop only (batches sliced from numpy arrays in memory, the"
 	echo "  forward, backward and both optimizers); its RSS (getrusage ru_maxrss) includes those arrays and"
 	echo "  the torch runtime. lr/fm's bias w0 is a one-element row of Adagrad without L2, as in rec-train."
@@ -285,7 +293,7 @@ minutes=$(( ($(date +%s) - t_start + 59) / 60 ))
 		tb=$(printf '%s' "$info" | sed -n 's/.*"blas": \[\([^]]*\)\].*/\1/p' | tr -d '"')
 		tg=$(printf '%s' "$info" | sed -n 's/.*"matmul_1024_gflops": \([0-9.]*\).*/\1/p')
 		echo "- PyTorch $tv (Debian python3-torch, CPU), torch.set_num_threads($tt); BLAS loaded: $tb"
-		echo "  (a 1024 x 1024 fp32 matmul runs at $tg GFLOP/s on $tt threads)."
+		echo "  (a 1024 x 1024 fp32 matmul runs at $tg GFLOP/s on $tt threads). $blas_note"
 	fi
 	[ "$cap" = 0 ] || echo "- BENCH_TORCH_MAX_ROWS=$cap: PyTorch trained on the first $cap training rows only (recpipe on all of them)."
 	awk '!seen[$0]++' "$notes"

@@ -2,12 +2,15 @@
  * AVX-512 (independent chains, no memory traffic), and what the installed
  * BLAS's sgemm reaches on a large square product with the kernels it runs
  * here. Benchmarks quote their GFLOP/s as a share of these. Prints
- * "name GFLOP/s" lines; "n/a" where the core lacks the instructions. */
+ * "name GFLOP/s" lines; "n/a" where the core lacks the instructions.
+ * peak --blas-env prints only the BLIS_ARCH_TYPE=N that libcommon/blas.c
+ * chose (nothing when it chose none), for giving a peer the same kernels. */
 #include "config.h"
 
-#include <cblas.h>
+#include "blas.h"
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -104,7 +107,7 @@ static void report_sgemm(void)
 		A[i] = (float)(i % 7) * 1e-3f;
 		B[i] = (float)(i % 5) * 1e-3f;
 	}
-	openblas_set_num_threads(1);
+	rec_blas_threads(1);
 	for (int r = 0; r < 5; r++) {
 		double t = now();
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, A, n, B, n, 0, C, n);
@@ -112,12 +115,18 @@ static void report_sgemm(void)
 		best = t < best ? t : best;
 	}
 	printf("sgemm %.1f\n", 2.0 * n * n * n / best / 1e9);
-	printf("sgemm_kernels %s\n", openblas_get_corename());
+	printf("sgemm_kernels %s\n", rec_blas_describe());
 	free(A), free(B), free(C);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	if (argc > 1 && strcmp(argv[1], "--blas-env") == 0) {
+		const char *arch = (rec_blas_describe(), getenv("BLIS_ARCH_TYPE"));
+		if (arch)
+			printf("BLIS_ARCH_TYPE=%s\n", arch);
+		return 0;
+	}
 	report_fma();
 	report_sgemm();
 	return 0;

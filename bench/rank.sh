@@ -19,6 +19,7 @@
 #   BENCH_RANK_MAX_EPOCHS, BENCH_RANK_PATIENCE  the choice's bounds (60, 20)
 #   BENCH_REAL      the shared data folder (default: ../shared/data beside the source tree)
 #   BENCH_PYTHON    a Python with numpy and torch (/usr/bin/python3)
+#   BENCH_TORCH_BLAS, BENCH_BIN  PyTorch's BLAS (bench/blas-env.sh), where bench/peak is
 set -eu
 tools=$1
 top=$2
@@ -36,6 +37,9 @@ mkdir -p "$out"
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 have_torch=1
 "$py" -c 'import torch, numpy' 2>/dev/null || have_torch=0
+peakbin=${BENCH_BIN:-$tools/../bench}/peak
+# shellcheck source=bench/blas-env.sh
+. "$here/blas-env.sh"
 
 json() { sed -n "s/.*\"$1\": \(-\{0,1\}[0-9.e+-]*\).*/\1/p" "$2" | head -n 1; }
 now() { date +%s.%N; }
@@ -115,7 +119,8 @@ run() {
 	row "$1" "recpipe lightfm, WARP" "$(cat "$d/warp.secs")" "$d/warp.json"
 	row "$1" "recpipe lightfm, BPR" "$(cat "$d/bpr.secs")" "$d/bpr.json"
 	if [ $have_torch = 1 ]; then
-		"$py" "$here/torch_bpr.py" "$d/train.cat" "$d/test.cat" "$dim" "$epochs" 1 > "$d/torch.json"
+		# shellcheck disable=SC2086
+		env $torch_env "$py" "$here/torch_bpr.py" "$d/train.cat" "$d/test.cat" "$dim" "$epochs" 1 > "$d/torch.json"
 		row "$1" "PyTorch BPR-MF" "$(json train_s "$d/torch.json")" "$d/torch.json"
 	else
 		row "$1" "PyTorch BPR-MF" "n/a" /dev/null

@@ -21,6 +21,7 @@
 #   BENCH_BIN                where bench/peak is (default: TOOLDIR/../bench)
 #   BENCH_REAL               the shared data folder (default: ../shared/data beside the source tree)
 #   BENCH_PYTHON             a Python with numpy and torch (/usr/bin/python3)
+#   BENCH_TORCH_BLAS         same (default) or system: PyTorch's BLAS (bench/blas-env.sh)
 set -eu
 tools=$1
 top=$2
@@ -53,7 +54,7 @@ if [ -x "$peakbin" ]; then
 	peak_fma=$(awk '$1 == "avx512_fma" && $2 != "n/a" { print $2 }' "$out/peak.txt")
 	[ -n "$peak_fma" ] || peak_fma=$(awk '$1 == "avx2_fma" { print $2 }' "$out/peak.txt")
 	peak_sgemm=$(awk '$1 == "sgemm" { print $2 }' "$out/peak.txt")
-	kernels=$(awk '$1 == "sgemm_kernels" { print $2 }' "$out/peak.txt")
+	kernels=$(awk '$1 == "sgemm_kernels" { sub(/^[^ ]* /, ""); print }' "$out/peak.txt")
 fi
 peak=${BENCH_PEAK_GFLOPS:-$peak_fma}
 export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
@@ -64,6 +65,8 @@ load0=$(cut -d' ' -f1-3 /proc/loadavg)
 t_start=$(date +%s)
 have_torch=1
 "$py" -c 'import torch, numpy' 2>/dev/null || have_torch=0
+# shellcheck source=bench/blas-env.sh
+. "$here/blas-env.sh"
 
 # the paper's setting, as "option value" pairs both tools take
 d=50 L=2 H=1 T=200 neg=1
@@ -114,7 +117,7 @@ t_s=n/a
 if [ "$have_torch" = 1 ]; then
 	echo "seq: PyTorch, $tep epoch(s)..." >&2
 	# shellcheck disable=SC2086
-	$pin "$py" "$here/torch_sasrec.py" "$src" $common --epochs "$tep" --threads "$threads" \
+	env $torch_env $pin "$py" "$here/torch_sasrec.py" "$src" $common --epochs "$tep" --threads "$threads" \
 		> "$out/torch.json" 2> "$out/torch.err"
 	t_s=$(sed -n 's/.*"epoch_s": \[\([^]]*\)\].*/\1/p' "$out/torch.json" | tr ',' '\n' |
 		awk '{ s += $1; n++ } END { printf "%.2f", s / n }')
@@ -152,7 +155,7 @@ minutes=$(( ($(date +%s) - t_start + 59) / 60 ))
 	echo "FLOPs, forward + backward ($gf_bce GFLOP with BCE, $gf_sm with the full softmax), over"
 	echo "those seconds, and the share of one core's peak, $peak GFLOP/s (bench/peak: fp32 FMA"
 	echo "throughput measured in this run; the installed BLAS's sgemm reaches $peak_sgemm GFLOP/s"
-	echo "with its $kernels kernels on a 1024^3 product). Test items:"
+	echo "($kernels) on a 1024^3 product). Test items:"
 	echo "HR@10 and NDCG@10 against 100 sampled negatives, then against all items (history left out)."
 	echo
 	echo "| run | epochs | s/epoch | GFLOP/s (of peak) | HR@10 (100 neg.) | NDCG@10 (100 neg.) | HR@10 (all) | NDCG@10 (all) |"
@@ -169,9 +172,9 @@ minutes=$(( ($(date +%s) - t_start + 59) / 60 ))
 	echo "recpipe is **${ratio}x** faster per epoch than PyTorch (PyTorch seconds / recpipe seconds)."
 	echo
 	echo "Notes:"
-	echo "- PyTorch $tv (Debian python3-torch, CPU), torch.set_num_threads($threads); the libblas.so.3"
-	echo "  alternative is $blas; mapped by torch: $tblas."
-	echo "  rec-train links cblas (OpenBLAS) and runs it on one thread."
+	echo "- PyTorch $tv (Debian python3-torch, CPU), torch.set_num_threads($threads). $blas_note"
+	echo "  Mapped by torch: $tblas. The libblas.so.3 alternative is $blas."
+	echo "  rec-train runs $kernels, one BLAS thread inside each of its own threads."
 	echo "- Same model, init distribution, loss and optimizer (bench/torch_sasrec.py's header); not the same"
 	echo "  random draws. PyTorch pads each batch on the left to its longest sequence and masks the padding;"
 	echo "  rec-train packs the sequences without padding. The FLOP count is the model's, not the padded one's."

@@ -6,7 +6,7 @@
 #include "rng.h"
 #include "err.h"
 
-#include <cblas.h>
+#include "blas.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

@@ -7,7 +7,7 @@
 #include "config.h"
 #include "sasrec.h"
 
-#include <cblas.h>
+#include "blas.h"
 #include <math.h>
 #include <string.h>
 

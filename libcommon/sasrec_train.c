@@ -7,7 +7,7 @@
 #include "err.h"
 #include "rng.h"
 
-#include <cblas.h>
+#include "blas.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

@@ -7,7 +7,7 @@
 #include "topk.h"
 #include "err.h"
 
-#include <cblas.h>
+#include "blas.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

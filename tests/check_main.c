@@ -45,6 +45,7 @@ int main(void)
 	srunner_add_suite(sr, suite_topk());
 	srunner_add_suite(sr, suite_sasrec());
 	srunner_add_suite(sr, suite_scaling());
+	srunner_add_suite(sr, suite_blas());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

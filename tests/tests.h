@@ -20,6 +20,7 @@ Suite *suite_lightfm(void);
 Suite *suite_topk(void);
 Suite *suite_sasrec(void);
 Suite *suite_scaling(void);
+Suite *suite_blas(void);
 
 /* A scratch file path under the test's temporary directory. */
 const char *test_tmpfile(const char *name);

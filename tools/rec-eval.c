@@ -13,7 +13,7 @@
 #include "sasrec.h"
 #include "seqrank.h"
 
-#include <cblas.h>
+#include "blas.h"
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -711,6 +711,6 @@ int main(int argc, char **argv)
 	parse_args(&o, argc, argv);
 	if (o.scaling)
 		return run_scaling(&o);
-	openblas_set_num_threads(1);  /* deep models split batches among their own threads */
+	rec_blas_threads(1);  /* deep models split batches among their own threads */
 	return run_eval(&o);
 }

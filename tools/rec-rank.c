@@ -7,7 +7,7 @@
 #include "rank.h"
 #include "seqrank.h"
 
-#include <cblas.h>
+#include "blas.h"
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -799,7 +799,7 @@ int main(int argc, char **argv)
 
 	rec_setprogname(argv[0]);
 	parse_args(&o, argc, argv);
-	openblas_set_num_threads(1);
+	rec_blas_threads(1);
 	rec_io_quiet_epipe();
 	return run_rank(&o);
 }

@@ -8,7 +8,7 @@
 #include "sasrec.h"
 #include "stream.h"
 
-#include <cblas.h>
+#include "blas.h"
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -582,7 +582,7 @@ static void set_threads(struct train_opts *o)
 #ifdef _OPENMP
 	omp_set_num_threads(o->threads);
 #endif
-	openblas_set_num_threads(1);
+	rec_blas_threads(1);
 	o->net.threads = (unsigned)o->threads;
 }
 
@@ -1380,7 +1380,7 @@ static int run_sasrec(const struct train_opts *o)
 #ifdef _OPENMP
 	omp_set_num_threads(o->threads);
 #endif
-	openblas_set_num_threads(1);
+	rec_blas_threads(1);
 	m = o->resume ? sas_resume(o, &s, &st) : o->init ? sas_init(o, &s, &st) : sas_fresh(o, &s);
 	ok = m && sas_train(m, &s, o, &st) == 0;
 	sas_state_free(&st);
