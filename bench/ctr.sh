@@ -13,8 +13,8 @@
 #   BENCH_TORCH_MAX_ROWS  train PyTorch on the first N training rows only (0: all)
 #   BENCH_REAL            the shared data folder (default: ../shared/data beside the source tree)
 #   BENCH_PYTHON          a Python with numpy, scikit-learn and torch (/usr/bin/python3)
-#   BENCH_TORCH_BLAS      same (default): PyTorch runs recpipe's BLAS and kernels
-#                         (bench/blas-env.sh); system: the libblas.so.3 alternative
+#   BENCH_TORCH_BLAS      system (default): PyTorch on the libblas.so.3 alternative;
+#                         same: on recpipe's BLAS and kernels (bench/blas-env.sh)
 #   BENCH_BIN             where bench/peak is (default: TOOLDIR/../bench)
 set -eu
 tools=$1

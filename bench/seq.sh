@@ -21,7 +21,7 @@
 #   BENCH_BIN                where bench/peak is (default: TOOLDIR/../bench)
 #   BENCH_REAL               the shared data folder (default: ../shared/data beside the source tree)
 #   BENCH_PYTHON             a Python with numpy and torch (/usr/bin/python3)
-#   BENCH_TORCH_BLAS         same (default) or system: PyTorch's BLAS (bench/blas-env.sh)
+#   BENCH_TORCH_BLAS         system (default) or same: PyTorch's BLAS (bench/blas-env.sh)
 set -eu
 tools=$1
 top=$2
