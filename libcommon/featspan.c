@@ -24,15 +24,6 @@ float rec_squash(float x)
 	return x < 0 ? -log1pf(-x) : log1pf(x);
 }
 
-static inline float feature_x(const struct rec_block *b, size_t f, uint32_t i)
-{
-	const struct rec_field *fd = &b->schema->field[f];
-
-	if (fd->kind == REC_NUMERIC)
-		return rec_squash(b->col[f].val[i]);
-	return (fd->flags & REC_FIELD_VALUED) ? b->col[f].val[i] : 1;
-}
-
 static void reserve(struct rec_featspan *sp, size_t need)
 {
 	size_t cap = sp->cap;
@@ -45,53 +36,90 @@ static void reserve(struct rec_featspan *sp, size_t need)
 	sp->x = rec_xrealloc(sp->x, sp->cap * sizeof(float));
 }
 
-/* Each record's start in the span from the counts of its features. */
-static size_t count(struct rec_featspan *sp, const struct rec_block *b, size_t r0, size_t r1,
-		    const unsigned char *take)
+/* Whether field f's values carry their own x, which may be 0. */
+static int has_values(const struct rec_field *fd)
 {
-	size_t nr = r1 - r0;
+	return fd->kind == REC_NUMERIC || (fd->flags & REC_FIELD_VALUED);
+}
+
+/* Each record's start in the span from the counts of its features with
+ * x != 0 (a squashed number is 0 exactly when the number is), so that
+ * gather writes them in place, with no pass to take zeros out after it.
+ * *all gets the count with zeros, coverage's denominator. */
+static size_t count(struct rec_featspan *sp, const struct rec_block *b, size_t r0, size_t r1,
+		    const unsigned char *take, size_t *all)
+{
+	size_t nr = r1 - r0, zeros = 0;
 
 	rec_xgrow(&sp->at, &sp->at_cap, 2 * nr + 1, sizeof(size_t));
 	memset(sp->at, 0, (nr + 1) * sizeof(size_t));
 	for (size_t f = 0; f < b->schema->nfields; f++) {
-		const uint32_t *off = b->col[f].off;
+		const struct rec_col *c = &b->col[f];
 		if (take && !take[f])
 			continue;
 		for (size_t r = r0; r < r1; r++)
-			sp->at[r - r0 + 1] += off[r + 1] - off[r];
+			sp->at[r - r0 + 1] += c->off[r + 1] - c->off[r];
+		if (!has_values(&b->schema->field[f]))
+			continue;
+		for (size_t r = r0; r < r1; r++)
+			for (uint32_t i = c->off[r]; i < c->off[r + 1]; i++)
+				if (c->val[i] == 0) {
+					sp->at[r - r0 + 1]--;
+					zeros++;
+				}
 	}
 	for (size_t i = 1; i <= nr; i++)
 		sp->at[i] += sp->at[i - 1];
 	reserve(sp, sp->at[nr]);
+	*all = sp->at[nr] + zeros;
 	return sp->at[nr];
 }
 
-/* The features into the span, field by field: each column is read in
- * order, which the hardware prefetcher follows (across all columns at
- * once, record by record, it does not). Returns whether some x is 0. */
-static int gather(struct rec_featspan *sp, const struct rec_block *b, size_t r0, size_t r1,
-		  const uint64_t *numeric_id, const unsigned char *take)
+/* The features with x != 0 into the span, field by field: each column is
+ * read in order, which the hardware prefetcher follows (across all
+ * columns at once, record by record, it does not). */
+static void gather(struct rec_featspan *sp, const struct rec_block *b, size_t r0, size_t r1,
+		   const uint64_t *numeric_id, const unsigned char *take)
 {
 	const struct rec_schema *s = b->schema;
 	size_t nr = r1 - r0, *cur = sp->at + nr + 1;
-	int zero = 0;
 
 	memcpy(cur, sp->at, nr * sizeof(size_t));
 	for (size_t f = 0; f < s->nfields; f++) {
 		const struct rec_col *c = &b->col[f];
-		int numeric = s->field[f].kind == REC_NUMERIC;
+		const struct rec_field *fd = &s->field[f];
 		if (take && !take[f])
 			continue;
-		for (size_t r = r0; r < r1; r++)
-			for (uint32_t i = c->off[r]; i < c->off[r + 1]; i++) {
-				size_t p = cur[r - r0]++;
-				sp->id[p] = numeric ? numeric_id[f] : c->id[i];
-				sp->fld[p] = (uint32_t)f;
-				sp->x[p] = feature_x(b, f, i);
-				zero |= sp->x[p] == 0;
-			}
+		if (fd->kind == REC_NUMERIC) {
+			for (size_t r = r0; r < r1; r++)
+				for (uint32_t i = c->off[r]; i < c->off[r + 1]; i++) {
+					if (c->val[i] == 0)
+						continue;
+					size_t p = cur[r - r0]++;
+					sp->id[p] = numeric_id[f];
+					sp->fld[p] = (uint32_t)f;
+					sp->x[p] = rec_squash(c->val[i]);
+				}
+		} else if (fd->flags & REC_FIELD_VALUED) {
+			for (size_t r = r0; r < r1; r++)
+				for (uint32_t i = c->off[r]; i < c->off[r + 1]; i++) {
+					if (c->val[i] == 0)
+						continue;
+					size_t p = cur[r - r0]++;
+					sp->id[p] = c->id[i];
+					sp->fld[p] = (uint32_t)f;
+					sp->x[p] = c->val[i];
+				}
+		} else {
+			for (size_t r = r0; r < r1; r++)
+				for (uint32_t i = c->off[r]; i < c->off[r + 1]; i++) {
+					size_t p = cur[r - r0]++;
+					sp->id[p] = c->id[i];
+					sp->fld[p] = (uint32_t)f;
+					sp->x[p] = 1;
+				}
+		}
 	}
-	return zero;
 }
 
 /* Keeps the features that keep(sp, i) allows, in order. */
@@ -111,16 +139,15 @@ static int gather(struct rec_featspan *sp, const struct rec_block *b, size_t r0,
 		}                                                               \
 		(sp)->at[nr] = k_;                                              \
 	} while (0)
-#define NONZERO(sp, i) ((sp)->x[i] != 0)
 #define HAS_ROW(sp, i) ((sp)->rows[i] != REC_EMBED_NONE)
 
 size_t rec_featspan_lookup(struct rec_featspan *sp, struct rec_embed *e, const struct rec_block *b, size_t r0,
 		       size_t r1, const uint64_t *numeric_id, const unsigned char *take, int create)
 {
-	size_t nr = r1 - r0, seen = count(sp, b, r0, r1, take);
+	size_t nr = r1 - r0, seen;
 
-	if (gather(sp, b, r0, r1, numeric_id, take))
-		COMPACT(sp, nr, NONZERO);
+	count(sp, b, r0, r1, take, &seen);
+	gather(sp, b, r0, r1, numeric_id, take);
 	if (rec_embed_find_many(e, sp->id, sp->at[nr], create, sp->rows))
 		COMPACT(sp, nr, HAS_ROW);
 	return seen;
