@@ -241,16 +241,17 @@ static void softmax_backward(float *dP, const float *P, size_t t, size_t blk)
 	}
 }
 
-void rec_attention_forward(float *out, float *P, const float *qkv, const uint32_t *off,
-			   const size_t *poff, size_t nseq, size_t C, size_t H, size_t threads)
+void rec_attention_forward_sep(float *out, float *P, const struct rec_attn_in *in, const uint32_t *off,
+			       const size_t *poff, size_t nseq, size_t C, size_t H, size_t threads)
 {
-	size_t hd = C / H;
+	size_t hd = C / H, ldq = in->ldq, ldk = in->ldk, ldv = in->ldv;
 	float scale = 1.0f / sqrtf((float)hd);
 
 #pragma omp parallel for schedule(dynamic, 4) num_threads(threads) if (threads > 1)
 	for (size_t s = 0; s < nseq; s++) {
 		size_t t = off[s + 1] - off[s];
-		const float *q = qkv + (size_t)off[s] * 3 * C;
+		const float *q = in->q + (size_t)off[s] * ldq, *k = in->k + (size_t)off[s] * ldk;
+		const float *v = in->v + (size_t)off[s] * ldv;
 		for (size_t h = 0; h < H; h++) {
 			float *p = P + poff[s] + h * t * t;
 			/* S = scale Q K^T, the causal triangle only: rows i0 .. i1-1 against
@@ -259,18 +260,31 @@ void rec_attention_forward(float *out, float *P, const float *qkv, const uint32_
 			for (size_t i0 = 0; i0 < t; i0 += ATT_BLK) {
 				size_t i1 = i0 + ATT_BLK < t ? i0 + ATT_BLK : t;
 				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(i1 - i0), (int)i1, (int)hd,
-					    scale, q + i0 * 3 * C + h * hd, (int)(3 * C), q + C + h * hd, (int)(3 * C),
+					    scale, q + i0 * ldq + h * hd, (int)ldq, k + h * hd, (int)ldk,
 					    0.0f, p + i0 * t, (int)t);
 			}
 			causal_softmax(p, t, ATT_BLK);
 			/* P is lower triangular: out = P V with trmm on a copy of V */
 			for (size_t i = 0; i < t; i++)
-				memcpy(out + (off[s] + i) * C + h * hd, q + i * 3 * C + 2 * C + h * hd,
-				       hd * sizeof(float));
+				memcpy(out + (off[s] + i) * C + h * hd, v + i * ldv + h * hd, hd * sizeof(float));
 			cblas_strmm(CblasRowMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, (int)t,
 				    (int)hd, 1.0f, p, (int)t, out + (size_t)off[s] * C + h * hd, (int)C);
 		}
 	}
+}
+
+/* q, k, v side by side in each row of qkv (N,3C). */
+static struct rec_attn_in packed_qkv(const float *qkv, size_t C)
+{
+	return (struct rec_attn_in){ qkv, qkv + C, qkv + 2 * C, 3 * C, 3 * C, 3 * C };
+}
+
+void rec_attention_forward(float *out, float *P, const float *qkv, const uint32_t *off,
+			   const size_t *poff, size_t nseq, size_t C, size_t H, size_t threads)
+{
+	struct rec_attn_in in = packed_qkv(qkv, C);
+
+	rec_attention_forward_sep(out, P, &in, off, poff, nseq, C, H, threads);
 }
 
 #ifdef _OPENMP
@@ -350,18 +364,20 @@ void rec_attention_forward_ref(float *out, float *P, const float *qkv, const uin
 }
 
 
-void rec_attention_backward(float *dqkv, float *dP, const float *dout, const float *qkv,
-			    const float *P, const uint32_t *off, const size_t *poff, size_t nseq,
-			    size_t C, size_t H, size_t T, size_t threads)
+void rec_attention_backward_sep(const struct rec_attn_grad *g, float *dP, const float *dout,
+				const struct rec_attn_in *in, const float *P, const uint32_t *off,
+				const size_t *poff, size_t nseq, size_t C, size_t H, size_t T, size_t threads)
 {
-	size_t hd = C / H, ld = 3 * C;
+	size_t hd = C / H, ldq = in->ldq, ldk = in->ldk, ldv = in->ldv;
 	float scale = 1.0f / sqrtf((float)hd);
 
 #pragma omp parallel for schedule(dynamic, 4) num_threads(threads) if (threads > 1)
 	for (size_t s = 0; s < nseq; s++) {
-		size_t t = off[s + 1] - off[s];
-		const float *q = qkv + (size_t)off[s] * ld, *dy = dout + (size_t)off[s] * C;
-		float *dq = dqkv + (size_t)off[s] * ld, *d = dP + THREAD_ID() * T * T;
+		size_t t = off[s + 1] - off[s], r0 = off[s];
+		const float *q = in->q + r0 * ldq, *k = in->k + r0 * ldk, *v = in->v + r0 * ldv;
+		const float *dy = dout + r0 * C;
+		float *dq = g->dq + r0 * ldq, *dk = g->dk + r0 * ldk, *dv = g->dv + r0 * ldv;
+		float *d = dP + THREAD_ID() * T * T;
 		for (size_t h = 0; h < H; h++) {
 			const float *p = P + poff[s] + h * t * t;
 			size_t o = h * hd;
@@ -374,24 +390,33 @@ void rec_attention_backward(float *dqkv, float *dP, const float *dout, const flo
 			for (size_t i0 = 0; i0 < t; i0 += ATT_BLK) {
 				size_t i1 = i0 + ATT_BLK < t ? i0 + ATT_BLK : t;
 				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(i1 - i0), (int)i1, (int)hd,
-					    1.0f, dy + i0 * C + o, (int)C, q + 2 * C + o, (int)ld, 0.0f, d + i0 * t,
-					    (int)t);
+					    1.0f, dy + i0 * C + o, (int)C, v + o, (int)ldv, 0.0f, d + i0 * t, (int)t);
 				cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)(i1 - i0), (int)hd,
 					    (int)(t - i0), 1.0f, p + i0 * t + i0, (int)t, dy + i0 * C + o, (int)C, 1.0f,
-					    dq + i0 * ld + 2 * C + o, (int)ld);
+					    dv + i0 * ldv + o, (int)ldv);
 			}
 			softmax_backward(d, p, t, ATT_BLK);
 			/* dQ += scale dS K; dK += scale dS^T Q */
 			for (size_t i0 = 0; i0 < t; i0 += ATT_BLK) {
 				size_t i1 = i0 + ATT_BLK < t ? i0 + ATT_BLK : t;
 				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(i1 - i0), (int)hd, (int)i1,
-					    scale, d + i0 * t, (int)t, q + C + o, (int)ld, 1.0f, dq + i0 * ld + o, (int)ld);
+					    scale, d + i0 * t, (int)t, k + o, (int)ldk, 1.0f, dq + i0 * ldq + o, (int)ldq);
 				cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)(i1 - i0), (int)hd,
-					    (int)(t - i0), scale, d + i0 * t + i0, (int)t, q + i0 * ld + o, (int)ld, 1.0f,
-					    dq + i0 * ld + C + o, (int)ld);
+					    (int)(t - i0), scale, d + i0 * t + i0, (int)t, q + i0 * ldq + o, (int)ldq, 1.0f,
+					    dk + i0 * ldk + o, (int)ldk);
 			}
 		}
 	}
+}
+
+void rec_attention_backward(float *dqkv, float *dP, const float *dout, const float *qkv,
+			    const float *P, const uint32_t *off, const size_t *poff, size_t nseq,
+			    size_t C, size_t H, size_t T, size_t threads)
+{
+	struct rec_attn_in in = packed_qkv(qkv, C);
+	struct rec_attn_grad g = { dqkv, dqkv + C, dqkv + 2 * C };
+
+	rec_attention_backward_sep(&g, dP, dout, &in, P, off, poff, nseq, C, H, T, threads);
 }
 
 void rec_attention_backward_ref(float *dqkv, const float *dout, const float *qkv, const float *P,

@@ -240,7 +240,7 @@ END_TEST
 
 /* ---- the whole model ------------------------------------------------------ */
 
-static struct rec_sasrec *small_model(int loss, int act, float dropout)
+static struct rec_sasrec *heads_model(int loss, int act, float dropout, unsigned heads)
 {
 	struct rec_sasrec_opts o = REC_SASREC_OPTS_INIT;
 	uint64_t ids[11];
@@ -248,7 +248,7 @@ static struct rec_sasrec *small_model(int loss, int act, float dropout)
 	for (size_t i = 0; i < 11; i++)
 		ids[i] = 1000 + i * 7;
 	o.dim = 8;
-	o.heads = 2;
+	o.heads = heads;
 	o.blocks = 2;
 	o.max_len = 5;
 	o.ffn = 12;
@@ -258,6 +258,12 @@ static struct rec_sasrec *small_model(int loss, int act, float dropout)
 	o.negatives = 3;
 	o.seed = 11;
 	return rec_sasrec_new(NULL, &o, ids, 11);
+}
+
+/* Two heads; one head takes the folded path of sasrec.c's attention. */
+static struct rec_sasrec *small_model(int loss, int act, float dropout)
+{
+	return heads_model(loss, act, dropout, 2);
 }
 
 /* Three sequences, one longer than max_len + 1 (truncated). */
@@ -283,10 +289,10 @@ static double model_loss(void *v)
 	return rec_sasrec_loss(c->m, c->b, 1, 0);
 }
 
-/* _i: loss * 2 + activation. */
+/* _i: (heads - 1) * 6 + loss * 2 + activation. */
 START_TEST(test_model_grad)
 {
-	struct rec_sasrec *m = small_model(_i / 2, _i % 2, 0.3f);
+	struct rec_sasrec *m = heads_model(_i % 6 / 2, _i % 2, 0.3f, 1 + (unsigned)_i / 6);
 	struct rec_sasrec_batch b = { 0 };
 	struct mctx c = { m, &b };
 	struct fd F = { model_loss, &c };
@@ -313,8 +319,8 @@ START_TEST(test_model_grad)
 		/* ReLU: a smaller step crosses fewer kinks */
 		worst = fd_worst(&F, m->param + T->off, g + T->off, T->rows * T->cols,
 				 _i % 2 == REC_ACT_RELU ? 1e-3f : 3e-3f);
-		ck_assert_msg(worst < 2e-2, "loss %d act %d: %s: worst relative error %g", _i / 2, _i % 2,
-			      T->name, worst);
+		ck_assert_msg(worst < 2e-2, "heads %d loss %d act %d: %s: worst relative error %g", 1 + _i / 6,
+			      _i % 6 / 2, _i % 2, T->name, worst);
 	}
 	free(g);
 	rec_sasrec_batch_free(&b);
@@ -525,7 +531,7 @@ Suite *suite_sasrec(void)
 	tcase_add_loop_test(k, test_act_grad, REC_ACT_RELU, REC_ACT_GELU + 1);
 	tcase_add_test(k, test_attention);
 	suite_add_tcase(s, k);
-	tcase_add_loop_test(m, test_model_grad, 0, 6);
+	tcase_add_loop_test(m, test_model_grad, 0, 12);
 	tcase_add_test(m, test_save_load);
 	tcase_add_loop_test(m, test_learns_successor, 0, 3);
 	tcase_add_loop_test(m, test_negatives_unseen, 0, 2);
