@@ -639,6 +639,14 @@ static void attention_forward(struct rec_sasrec *m, size_t l, const struct rec_s
 	rec_linear_forward(out, a->att, W + p->o_w, W + p->o_b, N, d, d);
 }
 
+/* Where the FFN's activation goes: over its input for ReLU, whose
+ * backward reads the sign only (the same after it), so that the pass
+ * writes no second N x ffn array; GELU's backward needs the input. */
+static float *activated(const struct rec_sasrec *m, struct block_acts *a)
+{
+	return m->o.act == REC_ACT_RELU ? a->h : a->ha;
+}
+
 /* Block l from its input's LayerNorm (done) to the next one's: the next
  * input is x2 + drop(FFN(LN_2(x2))) with x2 = in + drop(attention(LN_1(in))). */
 static void block_forward(struct rec_sasrec *m, size_t l, const struct rec_sasrec_batch *b, int drop)
@@ -655,8 +663,8 @@ static void block_forward(struct rec_sasrec *m, size_t l, const struct rec_sasre
 		dropout_mask(m, a->mask_a, N * d, 1 + 2 * l);
 	residual_norm(m, &ffn, a->x, out, drop ? a->mask_a : NULL, N);
 	rec_linear_forward(a->h, a->ln2, W + p->up_w, W + p->up_b, N, d, f);
-	rec_act_forward(a->ha, a->h, N * f, m->o.act);
-	rec_linear_forward(out, a->ha, W + p->down_w, W + p->down_b, N, f, d);
+	rec_act_forward(activated(m, a), a->h, N * f, m->o.act);
+	rec_linear_forward(out, activated(m, a), W + p->down_w, W + p->down_b, N, f, d);
 	if (drop)
 		dropout_mask(m, a->mask_f, N * d, 2 + 2 * l);
 	residual_norm(m, &next, a->x2, out, drop ? a->mask_f : NULL, N);
@@ -950,7 +958,8 @@ static void block_backward(struct rec_sasrec *m, size_t l, const struct rec_sasr
 
 	masked(w->dy, w->dx, a->mask_f, N * d, drop, keep_scale(m));
 	memset(w->dha, 0, N * f * sizeof(float));
-	rec_linear_backward(w->dha, G + p->down_w, G + p->down_b, w->dy, a->ha, W + p->down_w, N, f, d);
+	rec_linear_backward(w->dha, G + p->down_w, G + p->down_b, w->dy, activated(m, a), W + p->down_w, N, f,
+			    d);
 	rec_act_backward(w->dha, w->dha, a->h, N * f, m->o.act);
 	memset(w->dln, 0, N * d * sizeof(float));
 	rec_linear_backward(w->dln, G + p->up_w, G + p->up_b, w->dha, a->ln2, W + p->up_w, N, d, f);

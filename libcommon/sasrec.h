@@ -46,8 +46,8 @@ void rec_linear_backward_ref(float *dx, float *dW, float *db, const float *dy, c
 			     const float *W, size_t N, size_t C, size_t OC);
 
 enum rec_act { REC_ACT_RELU = 0, REC_ACT_GELU = 1 };
-/* y = act(x) elementwise (GELU: the tanh form); dx = dy act'(x) (dx may
- * be dy). */
+/* y = act(x) elementwise (GELU: the tanh form; y may be x); dx = dy
+ * act'(x) (dx may be dy). */
 void rec_act_forward(float *y, const float *x, size_t n, int act);
 void rec_act_backward(float *dx, const float *dy, const float *x, size_t n, int act);
 
