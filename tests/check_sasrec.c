@@ -238,6 +238,39 @@ START_TEST(test_attention)
 }
 END_TEST
 
+/* q, k and v apart, each with its own row stride (the folded one-head
+ * block's layout), against the packed _ref. */
+START_TEST(test_attention_sep)
+{
+	enum { LQ = AC + 3, LK = AC, LV = 2 * AC };
+	struct actx a;
+	float q[AR * LQ], k[AR * LK], v[AR * LV], dq[AR * LQ] = { 0 }, dk[AR * LK] = { 0 }, dv[AR * LV] = { 0 };
+	float out[AR * AC], P[AH * 34], ref[AR * AC], Pref[AH * 34], dref[AR * 3 * AC] = { 0 }, dP[2 * 5 * 5];
+	struct rec_attn_in in = { q, k, v, LQ, LK, LV };
+	struct rec_attn_grad g = { dq, dk, dv };
+
+	ainit(&a);
+	for (size_t r = 0; r < AR; r++)
+		for (size_t c = 0; c < AC; c++) {
+			q[r * LQ + c] = a.qkv[r * 3 * AC + c];
+			k[r * LK + c] = a.qkv[r * 3 * AC + AC + c];
+			v[r * LV + c] = a.qkv[r * 3 * AC + 2 * AC + c];
+		}
+	rec_attention_forward_sep(out, P, &in, a.off, a.poff, 2, AC, AH, 2);
+	rec_attention_forward_ref(ref, Pref, a.qkv, a.off, a.poff, 2, AC, AH);
+	for (size_t i = 0; i < AR * AC; i++)
+		ck_assert_float_eq_tol(out[i], ref[i], 1e-5f);
+	rec_attention_backward_sep(&g, dP, a.R, &in, Pref, a.off, a.poff, 2, AC, AH, 5, 1);
+	rec_attention_backward_ref(dref, a.R, a.qkv, Pref, a.off, a.poff, 2, AC, AH);
+	for (size_t r = 0; r < AR; r++)
+		for (size_t c = 0; c < AC; c++) {
+			ck_assert_float_eq_tol(dq[r * LQ + c], dref[r * 3 * AC + c], 1e-4f);
+			ck_assert_float_eq_tol(dk[r * LK + c], dref[r * 3 * AC + AC + c], 1e-4f);
+			ck_assert_float_eq_tol(dv[r * LV + c], dref[r * 3 * AC + 2 * AC + c], 1e-4f);
+		}
+}
+END_TEST
+
 /* ---- the whole model ------------------------------------------------------ */
 
 static struct rec_sasrec *heads_model(int loss, int act, float dropout, unsigned heads)
@@ -530,6 +563,7 @@ Suite *suite_sasrec(void)
 	tcase_add_test(k, test_linear);
 	tcase_add_loop_test(k, test_act_grad, REC_ACT_RELU, REC_ACT_GELU + 1);
 	tcase_add_test(k, test_attention);
+	tcase_add_test(k, test_attention_sep);
 	suite_add_tcase(s, k);
 	tcase_add_loop_test(m, test_model_grad, 0, 12);
 	tcase_add_test(m, test_save_load);
