@@ -36,9 +36,14 @@ struct rec_sasrec_work {
 	uint32_t *cand;                      /* sampled: target + negatives per row */
 	uint32_t *mark, *gen;                /* per thread: nitems marks, the generation */
 	size_t mark_threads;
+	float *fold, *dfold;                 /* one head: per block, and one for the gradient */
 };
 
 #define LOGIT_ROWS 128
+
+/* One head's folded attention weights (see fold_weights): a 2d x d matrix
+ * and 2d biases. */
+#define FOLD_SIZE(d) (2 * (size_t)(d) * (d) + 2 * (size_t)(d))
 
 static const char *const loss_names[] = { "bce", "softmax", "sampled-softmax" };
 
@@ -218,6 +223,8 @@ struct rec_sasrec *rec_sasrec_new(const struct rec_schema *s, const struct rec_s
 	init_params(m);
 	m->w = rec_xcalloc(1, sizeof(*m->w));
 	m->w->blk = rec_xcalloc(m->o.blocks + 1, sizeof(struct block_acts));
+	m->w->fold = rec_xcalloc(m->o.blocks + 1, FOLD_SIZE(m->o.dim) * sizeof(float));
+	m->w->dfold = rec_xcalloc(FOLD_SIZE(m->o.dim), sizeof(float));
 	return m;
 }
 
@@ -238,6 +245,7 @@ static void free_work(struct rec_sasrec_work *w, size_t blocks)
 	free(w->dx), free(w->dy), free(w->dln), free(w->dqkv), free(w->datt), free(w->dha);
 	free(w->dhf), free(w->dP), free(w->logits), free(w->rowloss), free(w->g);
 	free(w->cand), free(w->mark), free(w->gen);
+	free(w->fold), free(w->dfold);
 	free(w);
 }
 
@@ -539,6 +547,106 @@ static void residual_norm(const struct rec_sasrec *m, const struct norm_site *o,
 	}
 }
 
+/* With one head the attention's four d x d products fold into two, which
+ * saves a third of the block's GEMM work (forward and backward) and
+ * computes the same function. With x = LN_1(in) and q, k, v = x W^T + b:
+ *   q_i . k_j = (x_i A^T + u) . x_j + q_i . b_k,  A = W_k^T W_q, u = b_q W_k
+ * and the last term, the same for every j of row i, leaves the softmax as
+ * it is (b_k has no gradient); and as each row of P sums to 1,
+ *   W_o (P v)_i + b_o = (P v')_i,  v' = x (W_o W_v)^T + (W_o b_v + b_o).
+ * So the block computes q' = x A^T + u and v' by one GEMM, then
+ * attention with q', keys x and values v'; what W_q, W_k, W_v, W_o and
+ * the biases get is the chain rule through A, u, W_o W_v and its bias
+ * (unfold_grads). Block l's [A; W_o W_v] (2d x d), then [u; W_o b_v + b_o]. */
+static int folded(const struct rec_sasrec *m)
+{
+	return m->o.heads == 1;
+}
+
+static float *fold_of(const struct rec_sasrec *m, size_t l)
+{
+	return m->w->fold + l * FOLD_SIZE(m->o.dim);
+}
+
+static void fold_weights(struct rec_sasrec *m, size_t l)
+{
+	const struct rec_sasrec_block *p = &m->blk[l];
+	const float *W = m->param, *Wq = W + p->qkv_w, *bq = W + p->qkv_b;
+	size_t d = m->o.dim, dd = d * d;
+	const float *Wk = Wq + dd, *Wv = Wq + 2 * dd, *bv = bq + 2 * d, *Wo = W + p->o_w;
+	float *F = fold_of(m, l), *bf = F + 2 * dd;
+	int n = (int)d;
+
+	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, n, n, 1.0f, Wk, n, Wq, n, 0.0f, F, n);
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, Wo, n, Wv, n, 0.0f, F + dd, n);
+	cblas_sgemv(CblasRowMajor, CblasTrans, n, n, 1.0f, Wk, n, bq, 1, 0.0f, bf, 1);
+	memcpy(bf + d, W + p->o_b, d * sizeof(float));
+	cblas_sgemv(CblasRowMajor, CblasNoTrans, n, n, 1.0f, Wo, n, bv, 1, 1.0f, bf + d, 1);
+}
+
+/* The gradients of the folded weights and biases (dF: as fold_of's
+ * layout) into those of the block's parameters. */
+static void unfold_grads(struct rec_sasrec *m, size_t l, const float *dF)
+{
+	const struct rec_sasrec_block *p = &m->blk[l];
+	size_t d = m->o.dim, dd = d * d;
+	const float *W = m->param, *Wq = W + p->qkv_w, *Wk = Wq + dd, *Wv = Wq + 2 * dd, *Wo = W + p->o_w;
+	const float *bq = W + p->qkv_b, *bv = bq + 2 * d, *dA = dF, *dVO = dF + dd, *du = dF + 2 * dd;
+	const float *dc = du + d;
+	float *G = m->grad, *dWq = G + p->qkv_w, *dWk = dWq + dd, *dWv = dWq + 2 * dd, *dWo = G + p->o_w;
+	float *dbq = G + p->qkv_b, *dbv = dbq + 2 * d, *dbo = G + p->o_b;
+	int n = (int)d;
+
+	/* A = W_k^T W_q, u = b_q W_k */
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, Wk, n, dA, n, 1.0f, dWq, n);
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, n, 1.0f, Wq, n, dA, n, 1.0f, dWk, n);
+	cblas_sgemv(CblasRowMajor, CblasNoTrans, n, n, 1.0f, Wk, n, du, 1, 1.0f, dbq, 1);
+	cblas_sger(CblasRowMajor, n, n, 1.0f, bq, 1, du, 1, dWk, n);
+	/* W_o W_v, W_o b_v + b_o */
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, n, 1.0f, dVO, n, Wv, n, 1.0f, dWo, n);
+	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, n, n, 1.0f, Wo, n, dVO, n, 1.0f, dWv, n);
+	cblas_sgemv(CblasRowMajor, CblasTrans, n, n, 1.0f, Wo, n, dc, 1, 1.0f, dbv, 1);
+	cblas_sger(CblasRowMajor, n, n, 1.0f, dc, 1, bv, 1, dWo, n);
+	for (size_t c = 0; c < d; c++)
+		dbo[c] += dc[c];
+}
+
+/* q' and v' of the folded block in a->qkv (N,2d), keys: LN_1's output. */
+static struct rec_attn_in folded_in(const struct rec_sasrec *m, const struct block_acts *a)
+{
+	size_t d = m->o.dim;
+
+	return (struct rec_attn_in){ a->qkv, a->ln1, a->qkv + d, 2 * d, d, 2 * d };
+}
+
+/* The attention and its output projection: out (N,d). */
+static void attention_forward(struct rec_sasrec *m, size_t l, const struct rec_sasrec_batch *b, float *out)
+{
+	const struct rec_sasrec_block *p = &m->blk[l];
+	struct block_acts *a = &m->w->blk[l];
+	const float *W = m->param;
+	size_t N = b->nrow, d = m->o.dim;
+
+	if (folded(m)) {
+		struct rec_attn_in in = folded_in(m, a);
+		fold_weights(m, l);
+		rec_linear_forward(a->qkv, a->ln1, fold_of(m, l), fold_of(m, l) + 2 * d * d, N, d, 2 * d);
+		rec_attention_forward_sep(out, a->P, &in, b->off, m->w->poff, b->nseq, d, 1, m->o.threads);
+		return;
+	}
+	rec_linear_forward(a->qkv, a->ln1, W + p->qkv_w, W + p->qkv_b, N, d, 3 * d);
+	rec_attention_forward(a->att, a->P, a->qkv, b->off, m->w->poff, b->nseq, d, m->o.heads, m->o.threads);
+	rec_linear_forward(out, a->att, W + p->o_w, W + p->o_b, N, d, d);
+}
+
+/* Where the FFN's activation goes: over its input for ReLU, whose
+ * backward reads the sign only (the same after it), so that the pass
+ * writes no second N x ffn array; GELU's backward needs the input. */
+static float *activated(const struct rec_sasrec *m, struct block_acts *a)
+{
+	return m->o.act == REC_ACT_RELU ? a->h : a->ha;
+}
+
 /* Block l from its input's LayerNorm (done) to the next one's: the next
  * input is x2 + drop(FFN(LN_2(x2))) with x2 = in + drop(attention(LN_1(in))). */
 static void block_forward(struct rec_sasrec *m, size_t l, const struct rec_sasrec_batch *b, int drop)
@@ -550,15 +658,13 @@ static void block_forward(struct rec_sasrec *m, size_t l, const struct rec_sasre
 	size_t N = b->nrow, d = m->o.dim, f = m->o.ffn;
 	float *out = next.x;
 
-	rec_linear_forward(a->qkv, a->ln1, W + p->qkv_w, W + p->qkv_b, N, d, 3 * d);
-	rec_attention_forward(a->att, a->P, a->qkv, b->off, m->w->poff, b->nseq, d, m->o.heads, m->o.threads);
-	rec_linear_forward(out, a->att, W + p->o_w, W + p->o_b, N, d, d);
+	attention_forward(m, l, b, out);
 	if (drop)
 		dropout_mask(m, a->mask_a, N * d, 1 + 2 * l);
 	residual_norm(m, &ffn, a->x, out, drop ? a->mask_a : NULL, N);
 	rec_linear_forward(a->h, a->ln2, W + p->up_w, W + p->up_b, N, d, f);
-	rec_act_forward(a->ha, a->h, N * f, m->o.act);
-	rec_linear_forward(out, a->ha, W + p->down_w, W + p->down_b, N, f, d);
+	rec_act_forward(activated(m, a), a->h, N * f, m->o.act);
+	rec_linear_forward(out, activated(m, a), W + p->down_w, W + p->down_b, N, f, d);
 	if (drop)
 		dropout_mask(m, a->mask_f, N * d, 2 + 2 * l);
 	residual_norm(m, &next, a->x2, out, drop ? a->mask_f : NULL, N);
@@ -716,11 +822,6 @@ const uint32_t *rec_sasrec_candidates(const struct rec_sasrec *m)
 	return m->w->cand;
 }
 
-static double softplus(double x)
-{
-	return log1p(exp(-fabs(x))) + (x > 0 ? x : 0);
-}
-
 /* Row i's loss over its candidates' scores s (K of them, the target
  * first), which become scale * dloss/ds in place. */
 static float candidate_loss(int loss, float *s, size_t K, float scale)
@@ -728,9 +829,11 @@ static float candidate_loss(int loss, float *s, size_t K, float scale)
 	double l = 0, mx = s[0], sum = 0;
 
 	if (loss == REC_SASREC_BCE) {
+		/* one exp a candidate: e = e^-|x| gives the sigmoid and the
+		 * softplus both */
 		for (size_t k = 0; k < K; k++) {
-			double sig = 1 / (1 + exp(-(double)s[k]));
-			l += softplus(k ? s[k] : -s[k]);
+			double x = s[k], e = exp(-fabs(x)), sig = x >= 0 ? 1 / (1 + e) : e / (1 + e);
+			l += log1p(e) + (k ? (x > 0 ? x : 0) : (x < 0 ? -x : 0));
 			s[k] = (float)(k ? sig : sig - 1) * scale;
 		}
 		return (float)l;
@@ -743,6 +846,26 @@ static float candidate_loss(int loss, float *s, size_t K, float scale)
 	for (size_t k = 0; k < K; k++)
 		s[k] = (float)(exp(s[k] - mx) / sum - (k == 0)) * scale;
 	return (float)l;
+}
+
+/* Loops, not cblas_sdot and cblas_saxpy: rows of 50, two calls a
+ * candidate each way, whose overhead was half of the loss's time. */
+static float dot(const float *x, const float *y, size_t n)
+{
+	float s = 0;
+
+#pragma omp simd reduction(+:s)
+	for (size_t i = 0; i < n; i++)
+		s += x[i] * y[i];
+	return s;
+}
+
+/* y += a x; x and y do not overlap. */
+static void axpy(float *restrict y, float a, const float *restrict x, size_t n)
+{
+#pragma omp simd
+	for (size_t i = 0; i < n; i++)
+		y[i] += a * x[i];
 }
 
 /* BCE or sampled softmax over each row's target and negatives. */
@@ -764,18 +887,17 @@ static double sampled_loss(struct rec_sasrec *m, const struct rec_sasrec_batch *
 		if (!b->target[i])
 			continue;
 		for (size_t k = 0; k < K; k++)
-			g[k] = cblas_sdot((int)d, h, 1, E + (size_t)c[k] * d, 1);
+			g[k] = dot(h, E + (size_t)c[k] * d, d);
 		w->rowloss[i] = candidate_loss(m->o.loss, g, K, scale);
 		for (size_t k = 0; k < K; k++)
-			cblas_saxpy((int)d, g[k], E + (size_t)c[k] * d, 1, dh, 1);
+			axpy(dh, g[k], E + (size_t)c[k] * d, d);
 	}
 	for (size_t i = 0; i < b->nrow; i++)
 		sum += w->rowloss[i];
 	if (grad)  /* serial: rows share candidates */
 		for (size_t i = 0; i < b->nrow; i++)
 			for (size_t k = 0; b->target[i] && k < K; k++)
-				cblas_saxpy((int)d, w->g[i * K + k], w->hf + i * d, 1,
-					    dE + (size_t)w->cand[i * K + k] * d, 1);
+				axpy(dE + (size_t)w->cand[i * K + k] * d, w->g[i * K + k], w->hf + i * d, d);
 	return sum;
 }
 
@@ -792,6 +914,38 @@ static void masked(float *dst, const float *src, const uint8_t *mask, size_t n, 
 		dst[i] = src[i] * (keep * (float)mask[i]);
 }
 
+/* From the gradient of the attention's output projection (w->dy) to that
+ * of LN_1's output (w->dln, written). */
+static void attention_backward(struct rec_sasrec *m, size_t l, const struct rec_sasrec_batch *b)
+{
+	const struct rec_sasrec_block *p = &m->blk[l];
+	struct block_acts *a = &m->w->blk[l];
+	struct rec_sasrec_work *w = m->w;
+	const float *W = m->param;
+	float *G = m->grad;
+	size_t N = b->nrow, d = m->o.dim;
+
+	memset(w->dln, 0, N * d * sizeof(float));
+	if (folded(m)) {
+		struct rec_attn_in in = folded_in(m, a);
+		struct rec_attn_grad g = { w->dqkv, w->dln, w->dqkv + d };
+		memset(w->dqkv, 0, 2 * N * d * sizeof(float));
+		rec_attention_backward_sep(&g, w->dP, w->dy, &in, a->P, b->off, w->poff, b->nseq, d, 1,
+					   m->o.max_len, m->o.threads);
+		memset(w->dfold, 0, FOLD_SIZE(d) * sizeof(float));
+		rec_linear_backward(w->dln, w->dfold, w->dfold + 2 * d * d, w->dqkv, a->ln1, fold_of(m, l), N, d,
+				    2 * d);
+		unfold_grads(m, l, w->dfold);
+		return;
+	}
+	memset(w->datt, 0, N * d * sizeof(float));
+	rec_linear_backward(w->datt, G + p->o_w, G + p->o_b, w->dy, a->att, W + p->o_w, N, d, d);
+	memset(w->dqkv, 0, 3 * N * d * sizeof(float));
+	rec_attention_backward(w->dqkv, w->dP, w->datt, a->qkv, a->P, b->off, w->poff, b->nseq, d,
+			       m->o.heads, m->o.max_len, m->o.threads);
+	rec_linear_backward(w->dln, G + p->qkv_w, G + p->qkv_b, w->dqkv, a->ln1, W + p->qkv_w, N, d, 3 * d);
+}
+
 /* dx: the gradient of the block's output in, of its input out. */
 static void block_backward(struct rec_sasrec *m, size_t l, const struct rec_sasrec_batch *b, int drop)
 {
@@ -804,20 +958,15 @@ static void block_backward(struct rec_sasrec *m, size_t l, const struct rec_sasr
 
 	masked(w->dy, w->dx, a->mask_f, N * d, drop, keep_scale(m));
 	memset(w->dha, 0, N * f * sizeof(float));
-	rec_linear_backward(w->dha, G + p->down_w, G + p->down_b, w->dy, a->ha, W + p->down_w, N, f, d);
+	rec_linear_backward(w->dha, G + p->down_w, G + p->down_b, w->dy, activated(m, a), W + p->down_w, N, f,
+			    d);
 	rec_act_backward(w->dha, w->dha, a->h, N * f, m->o.act);
 	memset(w->dln, 0, N * d * sizeof(float));
 	rec_linear_backward(w->dln, G + p->up_w, G + p->up_b, w->dha, a->ln2, W + p->up_w, N, d, f);
 	rec_layernorm_backward(w->dx, G + p->ln2_g, G + p->ln2_b, w->dln, a->x2, a->m2, a->r2, W + p->ln2_g,
 			       N, d);
 	masked(w->dy, w->dx, a->mask_a, N * d, drop, keep_scale(m));
-	memset(w->datt, 0, N * d * sizeof(float));
-	rec_linear_backward(w->datt, G + p->o_w, G + p->o_b, w->dy, a->att, W + p->o_w, N, d, d);
-	memset(w->dqkv, 0, 3 * N * d * sizeof(float));
-	rec_attention_backward(w->dqkv, w->dP, w->datt, a->qkv, a->P, b->off, w->poff, b->nseq, d,
-			       m->o.heads, m->o.max_len, m->o.threads);
-	memset(w->dln, 0, N * d * sizeof(float));
-	rec_linear_backward(w->dln, G + p->qkv_w, G + p->qkv_b, w->dqkv, a->ln1, W + p->qkv_w, N, d, 3 * d);
+	attention_backward(m, l, b);
 	rec_layernorm_backward(w->dx, G + p->ln1_g, G + p->ln1_b, w->dln, a->x, a->m1, a->r1, W + p->ln1_g,
 			       N, d);
 }

@@ -46,8 +46,8 @@ void rec_linear_backward_ref(float *dx, float *dW, float *db, const float *dy, c
 			     const float *W, size_t N, size_t C, size_t OC);
 
 enum rec_act { REC_ACT_RELU = 0, REC_ACT_GELU = 1 };
-/* y = act(x) elementwise (GELU: the tanh form); dx = dy act'(x) (dx may
- * be dy). */
+/* y = act(x) elementwise (GELU: the tanh form; y may be x); dx = dy
+ * act'(x) (dx may be dy). */
 void rec_act_forward(float *y, const float *x, size_t n, int act);
 void rec_act_backward(float *dx, const float *dy, const float *x, size_t n, int act);
 
@@ -67,10 +67,25 @@ void rec_attention_forward_ref(float *out, float *P, const float *qkv, const uin
  * floats for each of the threads (T the longest sequence). */
 void rec_attention_last_forward(float *out, float *scratch, const float *qkv, const uint32_t *off,
 				size_t nseq, size_t C, size_t H, size_t T, size_t threads);
+/* The same over q, k and v in separate places: row r's are at q + r ldq,
+ * k + r ldk, v + r ldv (heads side by side in each); out (N,C). */
+struct rec_attn_in {
+	const float *q, *k, *v;
+	size_t ldq, ldk, ldv;
+};
+void rec_attention_forward_sep(float *out, float *P, const struct rec_attn_in *in, const uint32_t *off,
+			       const size_t *poff, size_t nseq, size_t C, size_t H, size_t threads);
 /* dqkv += the gradient from dout. */
 void rec_attention_backward(float *dqkv, float *dP, const float *dout, const float *qkv,
 			    const float *P, const uint32_t *off, const size_t *poff, size_t nseq,
 			    size_t C, size_t H, size_t T, size_t threads);
+/* dq, dk, dv (the strides of q, k, v) += the gradient from dout. */
+struct rec_attn_grad {
+	float *dq, *dk, *dv;
+};
+void rec_attention_backward_sep(const struct rec_attn_grad *g, float *dP, const float *dout,
+				const struct rec_attn_in *in, const float *P, const uint32_t *off,
+				const size_t *poff, size_t nseq, size_t C, size_t H, size_t T, size_t threads);
 void rec_attention_backward_ref(float *dqkv, const float *dout, const float *qkv, const float *P,
 				const uint32_t *off, const size_t *poff, size_t nseq, size_t C,
 				size_t H);

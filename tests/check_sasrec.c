@@ -238,9 +238,42 @@ START_TEST(test_attention)
 }
 END_TEST
 
+/* q, k and v apart, each with its own row stride (the folded one-head
+ * block's layout), against the packed _ref. */
+START_TEST(test_attention_sep)
+{
+	enum { LQ = AC + 3, LK = AC, LV = 2 * AC };
+	struct actx a;
+	float q[AR * LQ], k[AR * LK], v[AR * LV], dq[AR * LQ] = { 0 }, dk[AR * LK] = { 0 }, dv[AR * LV] = { 0 };
+	float out[AR * AC], P[AH * 34], ref[AR * AC], Pref[AH * 34], dref[AR * 3 * AC] = { 0 }, dP[2 * 5 * 5];
+	struct rec_attn_in in = { q, k, v, LQ, LK, LV };
+	struct rec_attn_grad g = { dq, dk, dv };
+
+	ainit(&a);
+	for (size_t r = 0; r < AR; r++)
+		for (size_t c = 0; c < AC; c++) {
+			q[r * LQ + c] = a.qkv[r * 3 * AC + c];
+			k[r * LK + c] = a.qkv[r * 3 * AC + AC + c];
+			v[r * LV + c] = a.qkv[r * 3 * AC + 2 * AC + c];
+		}
+	rec_attention_forward_sep(out, P, &in, a.off, a.poff, 2, AC, AH, 2);
+	rec_attention_forward_ref(ref, Pref, a.qkv, a.off, a.poff, 2, AC, AH);
+	for (size_t i = 0; i < AR * AC; i++)
+		ck_assert_float_eq_tol(out[i], ref[i], 1e-5f);
+	rec_attention_backward_sep(&g, dP, a.R, &in, Pref, a.off, a.poff, 2, AC, AH, 5, 1);
+	rec_attention_backward_ref(dref, a.R, a.qkv, Pref, a.off, a.poff, 2, AC, AH);
+	for (size_t r = 0; r < AR; r++)
+		for (size_t c = 0; c < AC; c++) {
+			ck_assert_float_eq_tol(dq[r * LQ + c], dref[r * 3 * AC + c], 1e-4f);
+			ck_assert_float_eq_tol(dk[r * LK + c], dref[r * 3 * AC + AC + c], 1e-4f);
+			ck_assert_float_eq_tol(dv[r * LV + c], dref[r * 3 * AC + 2 * AC + c], 1e-4f);
+		}
+}
+END_TEST
+
 /* ---- the whole model ------------------------------------------------------ */
 
-static struct rec_sasrec *small_model(int loss, int act, float dropout)
+static struct rec_sasrec *heads_model(int loss, int act, float dropout, unsigned heads)
 {
 	struct rec_sasrec_opts o = REC_SASREC_OPTS_INIT;
 	uint64_t ids[11];
@@ -248,7 +281,7 @@ static struct rec_sasrec *small_model(int loss, int act, float dropout)
 	for (size_t i = 0; i < 11; i++)
 		ids[i] = 1000 + i * 7;
 	o.dim = 8;
-	o.heads = 2;
+	o.heads = heads;
 	o.blocks = 2;
 	o.max_len = 5;
 	o.ffn = 12;
@@ -258,6 +291,12 @@ static struct rec_sasrec *small_model(int loss, int act, float dropout)
 	o.negatives = 3;
 	o.seed = 11;
 	return rec_sasrec_new(NULL, &o, ids, 11);
+}
+
+/* Two heads; one head takes the folded path of sasrec.c's attention. */
+static struct rec_sasrec *small_model(int loss, int act, float dropout)
+{
+	return heads_model(loss, act, dropout, 2);
 }
 
 /* Three sequences, one longer than max_len + 1 (truncated). */
@@ -283,10 +322,10 @@ static double model_loss(void *v)
 	return rec_sasrec_loss(c->m, c->b, 1, 0);
 }
 
-/* _i: loss * 2 + activation. */
+/* _i: (heads - 1) * 6 + loss * 2 + activation. */
 START_TEST(test_model_grad)
 {
-	struct rec_sasrec *m = small_model(_i / 2, _i % 2, 0.3f);
+	struct rec_sasrec *m = heads_model(_i % 6 / 2, _i % 2, 0.3f, 1 + (unsigned)_i / 6);
 	struct rec_sasrec_batch b = { 0 };
 	struct mctx c = { m, &b };
 	struct fd F = { model_loss, &c };
@@ -313,8 +352,8 @@ START_TEST(test_model_grad)
 		/* ReLU: a smaller step crosses fewer kinks */
 		worst = fd_worst(&F, m->param + T->off, g + T->off, T->rows * T->cols,
 				 _i % 2 == REC_ACT_RELU ? 1e-3f : 3e-3f);
-		ck_assert_msg(worst < 2e-2, "loss %d act %d: %s: worst relative error %g", _i / 2, _i % 2,
-			      T->name, worst);
+		ck_assert_msg(worst < 2e-2, "heads %d loss %d act %d: %s: worst relative error %g", 1 + _i / 6,
+			      _i % 6 / 2, _i % 2, T->name, worst);
 	}
 	free(g);
 	rec_sasrec_batch_free(&b);
@@ -524,8 +563,9 @@ Suite *suite_sasrec(void)
 	tcase_add_test(k, test_linear);
 	tcase_add_loop_test(k, test_act_grad, REC_ACT_RELU, REC_ACT_GELU + 1);
 	tcase_add_test(k, test_attention);
+	tcase_add_test(k, test_attention_sep);
 	suite_add_tcase(s, k);
-	tcase_add_loop_test(m, test_model_grad, 0, 6);
+	tcase_add_loop_test(m, test_model_grad, 0, 12);
 	tcase_add_test(m, test_save_load);
 	tcase_add_loop_test(m, test_learns_successor, 0, 3);
 	tcase_add_loop_test(m, test_negatives_unseen, 0, 2);
