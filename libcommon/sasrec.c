@@ -1024,11 +1024,15 @@ static void adam(struct rec_sasrec *m)
 	m->steps++;
 	c1 = 1.0f / (1.0f - powf(b1, (float)m->steps));
 	c2 = 1.0f / (1.0f - powf(b2, (float)m->steps));
+	/* locals, or GCC keeps the loop scalar (see rec_mlp_adam) */
+	float *restrict param = m->param, *restrict mo = m->m, *restrict v = m->v;
+	const float *restrict grad = m->grad;
+#pragma omp simd
 	for (size_t i = lo; i < hi; i++) {
-		float g = m->grad[i];
-		m->m[i] = b1 * m->m[i] + (1 - b1) * g;
-		m->v[i] = b2 * m->v[i] + (1 - b2) * g * g;
-		m->param[i] -= lr * (m->m[i] * c1) / (sqrtf(m->v[i] * c2) + eps);
+		float g = grad[i];
+		mo[i] = b1 * mo[i] + (1 - b1) * g;
+		v[i] = b2 * v[i] + (1 - b2) * g * g;
+		param[i] -= lr * (mo[i] * c1) / (sqrtf(v[i] * c2) + eps);
 	}
 	memset(m->param + m->tok, 0, m->o.dim * sizeof(float));  /* padding stays 0 */
 }
