@@ -205,6 +205,7 @@ static void free_items(struct rec_lightfm_items *it)
 	free(it->feat);
 	free(it->val);
 	free(it->row);
+	free(it->q);
 	free(it->count);
 	free(it->tree);
 	free(it->slot);
@@ -313,6 +314,7 @@ static size_t add_item(struct rec_lightfm *m, uint64_t id, const uint64_t *feat,
 	rec_xgrow(&it->id, &cap, i + 1, sizeof(uint64_t));
 	if (cap != it->cap) {
 		it->count = rec_xrealloc(it->count, cap * sizeof(uint32_t));
+		it->q = rec_xrealloc(it->q, cap * sizeof(float *));
 		it->off = rec_xrealloc(it->off, (cap + 1) * sizeof(uint32_t));
 		it->cap = cap;
 	}
@@ -330,6 +332,7 @@ static size_t add_item(struct rec_lightfm *m, uint64_t id, const uint64_t *feat,
 	it->nfeat += nf;
 	it->id[i] = id;
 	it->count[i] = count;
+	it->q[i] = NULL;
 	it->off[i + 1] = (uint32_t)it->nfeat;
 	tree_append(it);
 	it->n++;
@@ -459,11 +462,23 @@ static void take(struct rec_lightfm *m, int part, uint64_t id, float x)
 static void pool(struct rec_lightfm *m, int part)
 {
 	struct rec_lightfm_scratch *sc = m->sc;
+	const struct feat *f = sc->f[part];
 	float *vec = sc->vec[part];
+	const float *v;
+	size_t j = 0;
 
-	memset(vec, 0, m->rowdim * sizeof(float));
-	for (size_t j = 0; j < sc->n[part]; j++)
-		rec_embed_axpy(m->table, sc->f[part][j].row, sc->f[part][j].x, vec);
+	/* fp32: the first row straight in (0 + x v, the same bits as adding
+	 * to zeros), no memset for the sums to wait on */
+	if (sc->n[part] && (v = rec_embed_values(m->table, f[0].row))) {
+		float x = f[0].x;
+		SIMD
+		for (size_t d = 0; d < m->rowdim; d++)
+			vec[d] = 0.0f + x * v[d];
+		j = 1;
+	} else
+		memset(vec, 0, m->rowdim * sizeof(float));
+	for (; j < sc->n[part]; j++)
+		rec_embed_axpy(m->table, f[j].row, f[j].x, vec);
 	if (part == PART_USER)
 		vec[0] = 1;
 }
@@ -531,6 +546,26 @@ static uint32_t item_row(struct rec_lightfm *m, uint32_t v)
 	return it->row[v];
 }
 
+static float dot(const float *a, const float *b, size_t n)
+{
+	float s = 0;
+
+	SIMD_SUM(s)
+	for (size_t d = 0; d < n; d++)
+		s += a[d] * b[d];
+	return s;
+}
+
+/* Item i's shortcut, once its one row valued 1 has been found. */
+static void note_shortcut(struct rec_lightfm *m, size_t i)
+{
+	struct rec_lightfm_items *it = &m->items;
+	uint32_t v = it->off[i];
+
+	if (it->off[i + 1] == v + 1 && it->val[v] == 1 && it->row[v] != REC_EMBED_NONE)
+		it->q[i] = rec_embed_values(m->table, it->row[v]);
+}
+
 /* Catalogue item i into part, for training. */
 static void gather_item(struct rec_lightfm *m, size_t i, int part)
 {
@@ -542,6 +577,7 @@ static void gather_item(struct rec_lightfm *m, size_t i, int part)
 		if (row != REC_EMBED_NONE && it->val[v] != 0)
 			push(m->sc, part, row, it->val[v]);
 	}
+	note_shortcut(m, i);
 	pool(m, part);
 }
 
@@ -554,21 +590,14 @@ static float item_score(struct rec_lightfm *m, size_t i)
 	const float *p = m->sc->vec[PART_USER];
 	float s = 0;
 
+	if (it->q[i])  /* 0 + 1 (row . p), as below */
+		return dot(it->q[i], p, m->rowdim);
 	for (uint32_t v = it->off[i]; v < it->off[i + 1]; v++) {
 		uint32_t row = item_row(m, v);
 		if (row != REC_EMBED_NONE && it->val[v] != 0)
 			s += it->val[v] * rec_embed_dot(m->table, row, p);
 	}
-	return s;
-}
-
-static float dot(const float *a, const float *b, size_t n)
-{
-	float s = 0;
-
-	SIMD_SUM(s)
-	for (size_t d = 0; d < n; d++)
-		s += a[d] * b[d];
+	note_shortcut(m, i);
 	return s;
 }
 
