@@ -817,9 +817,11 @@ static double train_positive(struct rec_lightfm *m, size_t i, struct entry *user
 
 /* ---- the cache of interactions ------------------------------------------- */
 
+/* The positives and entries by what they fill: their arrays are address
+ * space in whole 2 MiB pages, which count once written to. */
 static size_t cache_bytes(const struct rec_lightfm_cache *c)
 {
-	return c->cap_pos * sizeof(*c->pos) + c->cap_ent * sizeof(*c->ent) + c->cap_blk * sizeof(*c->blk) +
+	return c->npos * sizeof(*c->pos) + c->nent * sizeof(*c->ent) + c->cap_blk * sizeof(*c->blk) +
 	       c->cap_inputs * sizeof(*c->input_end);
 }
 
@@ -852,8 +854,8 @@ static void cache_positive(struct rec_lightfm *m, size_t i)
 
 	if (c->state != REC_CACHE_RECORDING)
 		return;
-	rec_xgrow(&c->pos, &c->cap_pos, c->npos + 1, sizeof(*c->pos));
-	rec_xgrow(&c->ent, &c->cap_ent, c->nent + n, sizeof(*c->ent));
+	rec_xgrow_huge(&c->pos, &c->cap_pos, c->npos + 1, sizeof(*c->pos));
+	rec_xgrow_huge(&c->ent, &c->cap_ent, c->nent + n, sizeof(*c->ent));
 	c->pos[c->npos++] = (struct cached_pos){ (uint32_t)i, (uint32_t)sc->ne[0], (uint32_t)sc->ne[1] };
 	memcpy(c->ent + c->nent, sc->ent[0], sc->ne[0] * sizeof(struct entry));
 	memcpy(c->ent + c->nent + sc->ne[0], sc->ent[1], sc->ne[1] * sizeof(struct entry));
@@ -892,8 +894,8 @@ void rec_lightfm_cache_drop(struct rec_lightfm *m)
 
 	if (!c)
 		return;
-	free(c->pos);
-	free(c->ent);
+	rec_free_huge(c->pos, c->cap_pos, sizeof(*c->pos));
+	rec_free_huge(c->ent, c->cap_ent, sizeof(*c->ent));
 	free(c->blk);
 	free(c->input_end);
 	*c = (struct rec_lightfm_cache){ 0 };
