@@ -51,6 +51,9 @@ struct entry {
 
 enum { PART_USER, PART_POS, PART_NEG, NPARTS };
 
+/* Draws whose WARP weights are kept, not worked out each time. */
+#define WARP_TABLE 64
+
 struct rec_lightfm_scratch {
 	struct feat *f[NPARTS];
 	size_t n[NPARTS], cap[NPARTS];
@@ -63,6 +66,8 @@ struct rec_lightfm_scratch {
 	struct grad *g;                /* distinct rows of the triple */
 	size_t ng, cap_g;
 	float *G;                      /* one gradient written out (rowdim) */
+	float warp_w[WARP_TABLE + 1];  /* WARP's weight after t draws of n items, */
+	size_t warp_n[WARP_TABLE + 1]; /* for the n it was worked out for (0: none) */
 };
 
 /* The cache: per positive its catalogue item and how many user and item
@@ -756,13 +761,24 @@ static double softplus_neg(float x, float *g)
 	return (double)logf(1 + e) + (x < 0 ? -(double)x : 0);  /* for the report: log1pf is slower */
 }
 
+/* log(floor((n - 1) / t)): the catalogue changes size only in the first
+ * epoch, so a logf per update mostly gives what it gave before. */
+static float warp_weight(struct rec_lightfm_scratch *sc, size_t n, unsigned t)
+{
+	if (t > WARP_TABLE)
+		return logf(floorf((float)(n - 1) / (float)t));
+	if (sc->warp_n[t] != n) {
+		sc->warp_w[t] = logf(floorf((float)(n - 1) / (float)t));
+		sc->warp_n[t] = n;
+	}
+	return sc->warp_w[t];
+}
+
 /* WARP: negatives until one violates the margin; its rank estimate sets
  * the weight. Returns the loss, *c the weight (0: no update) and *j the
  * negative. */
 static double warp_draw(struct rec_lightfm *m, size_t i, float si, float *c, long *j)
 {
-	size_t n = m->items.n;
-
 	*c = 0;
 	for (unsigned t = 1; t <= m->o.max_sampled; t++) {
 		float sj;
@@ -770,7 +786,7 @@ static double warp_draw(struct rec_lightfm *m, size_t i, float si, float *c, lon
 			return 0;
 		sj = item_score(m, (size_t)*j);
 		if (sj > si - 1) {
-			*c = logf(floorf((float)(n - 1) / (float)t));
+			*c = warp_weight(m->sc, m->items.n, t);
 			return *c > 0 ? *c * (1 - si + sj) : 0;
 		}
 	}
