@@ -296,13 +296,47 @@ static void tree_add(struct rec_lightfm_items *it, size_t i, uint64_t delta)
 		it->tree[j] += delta;
 }
 
+/* The tree over the counts as they are, built again in one pass if they
+ * changed without it: every node is a sum of counts, so it is the tree
+ * that tree_add would have kept. */
+static void tree_fresh(struct rec_lightfm_items *it)
+{
+	if (!it->tree_stale)
+		return;
+	rec_xgrow(&it->tree, &it->tree_cap, it->n + 1, sizeof(uint64_t));
+	for (size_t j = 1; j <= it->n; j++)
+		it->tree[j] = it->count[j - 1];
+	for (size_t j = 1; j <= it->n; j++)
+		if (j + (j & -j) <= it->n)
+			it->tree[j + (j & -j)] += it->tree[j];
+	it->tree_stale = 0;
+}
+
+/* Item i has one more positive; only the popular sampler reads the tree,
+ * so the uniform one leaves it stale. */
+static void count_positive(struct rec_lightfm *m, size_t i)
+{
+	struct rec_lightfm_items *it = &m->items;
+
+	it->count[i]++;
+	if (m->o.negatives != REC_NEG_POPULAR) {
+		it->tree_stale = 1;
+		return;
+	}
+	tree_fresh(it);
+	tree_add(it, i, 1);
+}
+
 /* Appends item n (count already in place) to the Fenwick tree: node n + 1
- * covers the counts of (n + 1 - lowbit, n + 1]. */
+ * covers the counts of (n + 1 - lowbit, n + 1]. A stale tree waits for
+ * tree_fresh. */
 static void tree_append(struct rec_lightfm_items *it)
 {
 	size_t j = it->n + 1;
 
 	rec_xgrow(&it->tree, &it->tree_cap, j + 1, sizeof(uint64_t));
+	if (it->tree_stale)
+		return;
 	it->tree[j] = tree_prefix(it, j - 1) - tree_prefix(it, j - (j & -j)) + it->count[it->n];
 }
 
@@ -420,11 +454,15 @@ static size_t tree_find(const struct rec_lightfm_items *it, uint64_t t)
 }
 
 /* rec_lightfm_sample with the generator's state in *rng. */
-static long sample_with(const struct rec_lightfm *m, size_t i, uint64_t *rng)
+static long sample_with(struct rec_lightfm *m, size_t i, uint64_t *rng)
 {
-	const struct rec_lightfm_items *it = &m->items;
-	uint64_t total = m->o.negatives == REC_NEG_POPULAR ? tree_prefix(it, it->n) : 0;
+	struct rec_lightfm_items *it = &m->items;
+	uint64_t total = 0;
 
+	if (m->o.negatives == REC_NEG_POPULAR) {
+		tree_fresh(it);
+		total = tree_prefix(it, it->n);
+	}
 	if (it->n < 2)
 		return -1;
 	/* popular: i's own positives make it likely; a few draws get past them */
@@ -804,8 +842,7 @@ static double train_positive(struct rec_lightfm *m, size_t i, struct entry *user
 	double loss;
 	long j;
 
-	m->items.count[i]++;
-	tree_add(&m->items, i, 1);
+	count_positive(m, i);
 	m->trained++;
 	if (resolve(m, PART_USER, user, nuser) == 0)
 		return 0;

@@ -67,6 +67,7 @@ struct rec_lightfm_items {
 	uint32_t *count;               /* positives */
 	uint64_t *tree;                /* Fenwick tree over count, 1-based */
 	size_t tree_cap;
+	int tree_stale;                /* counts changed without it (uniform sampling) */
 	uint32_t *slot;                /* open-addressing index: item + 1, 0 = empty */
 	size_t slot_cap;
 };
