@@ -58,6 +58,9 @@ struct rec_lightfm_scratch {
 	struct feat *f[NPARTS];
 	size_t n[NPARTS], cap[NPARTS];
 	float *vec[NPARTS];            /* [1, p_u], [b_i, q_i], [b_j, q_j] */
+	const float *in[NPARTS];       /* each part's vector: vec[part], or an item's
+					  lone row valued 1 in place (read before
+					  the update writes rows) */
 	float *w;                      /* a q_i + c q_j, the user rows' gradient over x */
 	float ww, pp;                  /* |w|^2, |[1, p_u]|^2 */
 	float *row;                    /* one row, read */
@@ -501,7 +504,7 @@ static void take(struct rec_lightfm *m, int part, uint64_t id, float x)
 	push(m->sc, part, row, x);
 }
 
-/* vec = sum x row over part's features; a user's b slot holds 1. */
+/* in[part] = sum x row over part's features; a user's b slot holds 1. */
 static void pool(struct rec_lightfm *m, int part)
 {
 	struct rec_lightfm_scratch *sc = m->sc;
@@ -510,6 +513,14 @@ static void pool(struct rec_lightfm *m, int part)
 	const float *v;
 	size_t j = 0;
 
+	sc->in[part] = vec;
+	/* an item that is one fp32 row valued 1: the row itself (1 v, bit
+	 * for bit, but for the sign of a zero) */
+	if (part != PART_USER && sc->n[part] == 1 && f[0].x == 1 &&
+	    (v = rec_embed_values(m->table, f[0].row))) {
+		sc->in[part] = v;
+		return;
+	}
 	/* fp32: the first row straight in (0 + x v, the same bits as adding
 	 * to zeros), no memset for the sums to wait on */
 	if (sc->n[part] && (v = rec_embed_values(m->table, f[0].row))) {
@@ -655,8 +666,8 @@ size_t rec_lightfm_user(struct rec_lightfm *m, const struct rec_block *b, size_t
 size_t rec_lightfm_record_item(struct rec_lightfm *m, const struct rec_block *b, size_t r, float *out)
 {
 	gather_record(m, b, r, 2, PART_POS);
-	memcpy(out, m->sc->vec[PART_POS] + 1, m->o.k * sizeof(float));
-	out[m->o.k] = m->sc->vec[PART_POS][0];
+	memcpy(out, m->sc->in[PART_POS] + 1, m->o.k * sizeof(float));
+	out[m->o.k] = m->sc->in[PART_POS][0];
 	return m->sc->n[PART_POS];
 }
 
@@ -699,7 +710,7 @@ static struct grad *grad_of(struct rec_lightfm_scratch *sc, uint32_t row)
 static void backward(struct rec_lightfm *m, float a, float c)
 {
 	struct rec_lightfm_scratch *sc = m->sc;
-	const float *qi = sc->vec[PART_POS], *qj = sc->vec[PART_NEG];
+	const float *qi = sc->in[PART_POS], *qj = sc->in[PART_NEG];
 	const float *p = sc->vec[PART_USER], coef[NPARTS] = { 0, a, c };
 	float ww = 0, pp = 1;
 
@@ -772,13 +783,13 @@ static void update(struct rec_lightfm *m)
  * when k is. */
 static float score(const struct rec_lightfm *m, int part)
 {
-	return m->sc->vec[part][0] + dot(m->sc->vec[PART_USER] + 1, m->sc->vec[part] + 1, m->o.k);
+	return m->sc->in[part][0] + dot(m->sc->vec[PART_USER] + 1, m->sc->in[part] + 1, m->o.k);
 }
 
 /* BPR's two scores in one pass. */
 static void score_pair(const struct rec_lightfm *m, float *si, float *sj)
 {
-	const float *p = m->sc->vec[PART_USER], *qi = m->sc->vec[PART_POS], *qj = m->sc->vec[PART_NEG];
+	const float *p = m->sc->vec[PART_USER], *qi = m->sc->in[PART_POS], *qj = m->sc->in[PART_NEG];
 	float a = 0, b = 0;
 
 	SIMD_SUM(a, b)
