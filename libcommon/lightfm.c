@@ -600,14 +600,28 @@ static uint32_t item_row(struct rec_lightfm *m, uint32_t v)
 	return it->row[v];
 }
 
+typedef float v4sf __attribute__((vector_size(16)));
+
+/* a . b in the order GCC gave the omp simd sum it replaces (as it gives
+ * the store's rec_embed_dot): four lanes over whole vectors, what is left
+ * into lane 0, then 0 + lane 0 + lane 1 + lane 2 + lane 3; spelled out,
+ * the lanes stay in a register instead of going through memory. */
 static float dot(const float *a, const float *b, size_t n)
 {
-	float s = 0;
+	v4sf acc = { 0, 0, 0, 0 };
+	size_t d = 0;
+	float s0;
 
-	SIMD_SUM(s)
-	for (size_t d = 0; d < n; d++)
-		s += a[d] * b[d];
-	return s;
+	for (; d + 4 <= n; d += 4) {
+		v4sf x, y;
+		memcpy(&x, a + d, sizeof(x));
+		memcpy(&y, b + d, sizeof(y));
+		acc += x * y;
+	}
+	s0 = acc[0];
+	for (; d < n; d++)
+		s0 += a[d] * b[d];
+	return (((0.0f + s0) + acc[1]) + acc[2]) + acc[3];
 }
 
 /* Item i's shortcut, once its one row valued 1 has been found. */
@@ -648,8 +662,13 @@ static float item_score(struct rec_lightfm *m, size_t i)
 		return dot(it->q[i], p, m->rowdim);
 	for (uint32_t v = it->off[i]; v < it->off[i + 1]; v++) {
 		uint32_t row = item_row(m, v);
-		if (row != REC_EMBED_NONE && it->val[v] != 0)
-			s += it->val[v] * rec_embed_dot(m->table, row, p);
+		const float *q;
+		if (row == REC_EMBED_NONE || it->val[v] == 0)
+			continue;
+		/* fp32: the shortcut's dot, whatever order rec_embed_dot's
+		 * vector sum has in this build */
+		q = rec_embed_values(m->table, row);
+		s += it->val[v] * (q ? dot(q, p, m->rowdim) : rec_embed_dot(m->table, row, p));
 	}
 	note_shortcut(m, i);
 	return s;
