@@ -16,15 +16,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* GCC's -O2 vectorizes no loop whose trip count it doesn't know: the row
- * loops below ask for it (sums then run in vector lanes, not index order). */
+/* GCC's -O2 vectorizes no loop whose trip count it doesn't know: the
+ * elementwise row loops below ask for it, and the sums are written in
+ * 4-float vectors (dot()), in lanes, not index order, the same bits
+ * with or without OpenMP, SSE2 or AVX. */
 #ifdef _OPENMP
-#define PRAGMA(x) _Pragma(#x)
 #define SIMD _Pragma("omp simd")
-#define SIMD_SUM(...) PRAGMA(omp simd reduction(+:__VA_ARGS__))
 #else
 #define SIMD
-#define SIMD_SUM(...)
 #endif
 
 /* One feature of the triple being trained: its row and value. */
@@ -731,18 +730,32 @@ static void backward(struct rec_lightfm *m, float a, float c)
 	struct rec_lightfm_scratch *sc = m->sc;
 	const float *qi = sc->in[PART_POS], *qj = sc->in[PART_NEG];
 	const float *p = sc->vec[PART_USER], coef[NPARTS] = { 0, a, c };
-	float ww = 0, pp = 1;
+	v4sf vw = { 0, 0, 0, 0 }, vp = { 0, 0, 0, 0 };
+	float ww, pp;
+	size_t d = 1;
 
-	/* from 1: w has no b, and [1, p_u] a 1 there */
-	SIMD_SUM(ww, pp)
-	for (size_t d = 1; d < m->rowdim; d++) {
+	/* from 1: w has no b, and [1, p_u] a 1 there; the sums in dot()'s
+	 * lanes and order */
+	for (; d + 4 <= m->rowdim; d += 4) {
+		v4sf x, y, z;
+		memcpy(&x, qi + d, sizeof(x));
+		memcpy(&y, qj + d, sizeof(y));
+		memcpy(&z, p + d, sizeof(z));
+		x = a * x + c * y;
+		memcpy(sc->w + d, &x, sizeof(x));
+		vw += x * x;
+		vp += z * z;
+	}
+	ww = vw[0];
+	pp = vp[0];
+	for (; d < m->rowdim; d++) {
 		sc->w[d] = a * qi[d] + c * qj[d];
 		ww += sc->w[d] * sc->w[d];
 		pp += p[d] * p[d];
 	}
 	sc->w[0] = 0;
-	sc->ww = ww;
-	sc->pp = pp;
+	sc->ww = (((0.0f + ww) + vw[1]) + vw[2]) + vw[3];
+	sc->pp = (((1.0f + pp) + vp[1]) + vp[2]) + vp[3];
 	sc->ng = 0;
 	for (int part = 0; part < NPARTS; part++)
 		for (size_t j = 0; j < sc->n[part]; j++) {
@@ -809,15 +822,27 @@ static float score(const struct rec_lightfm *m, int part)
 static void score_pair(const struct rec_lightfm *m, float *si, float *sj)
 {
 	const float *p = m->sc->vec[PART_USER], *qi = m->sc->in[PART_POS], *qj = m->sc->in[PART_NEG];
-	float a = 0, b = 0;
+	v4sf va = { 0, 0, 0, 0 }, vb = { 0, 0, 0, 0 };
+	float a, b;
+	size_t d = 1;
 
-	SIMD_SUM(a, b)
-	for (size_t d = 1; d < m->rowdim; d++) {
+	/* dot()'s lanes and order */
+	for (; d + 4 <= m->rowdim; d += 4) {
+		v4sf x, y, z;
+		memcpy(&x, p + d, sizeof(x));
+		memcpy(&y, qi + d, sizeof(y));
+		memcpy(&z, qj + d, sizeof(z));
+		va += x * y;
+		vb += x * z;
+	}
+	a = va[0];
+	b = vb[0];
+	for (; d < m->rowdim; d++) {
 		a += p[d] * qi[d];
 		b += p[d] * qj[d];
 	}
-	*si = qi[0] + a;
-	*sj = qj[0] + b;
+	*si = qi[0] + ((((0.0f + a) + va[1]) + va[2]) + va[3]);
+	*sj = qj[0] + ((((0.0f + b) + vb[1]) + vb[2]) + vb[3]);
 }
 
 /* -log sigmoid(x), stable, and its derivative, from one exponential. */
