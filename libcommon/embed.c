@@ -391,6 +391,11 @@ void rec_embed_write(struct rec_embed *e, uint32_t row, const float *in)
 		h[k] = rec_half_from_float(in[k]);
 }
 
+float *rec_embed_values(struct rec_embed *e, uint32_t row)
+{
+	return e->elt == 4 ? (float *)(void *)row_ptr(e, row) : NULL;
+}
+
 void rec_embed_axpy(const struct rec_embed *e, uint32_t row, float scale, float *out)
 {
 	const unsigned char *p = row_ptr(e, row);

@@ -44,6 +44,10 @@ void rec_embed_read(const struct rec_embed *e, uint32_t row, float *out);
 void rec_embed_write(struct rec_embed *e, uint32_t row, const float *in);
 /* The n rows one after the other into out (n x dim). */
 void rec_embed_read_many(const struct rec_embed *e, const uint32_t *rows, size_t n, float *out);
+/* fp32 rows: the row's values in place, for a caller's own inlined loops;
+ * NULL for fp16. Rows never move while the store only grows (until
+ * rec_embed_expire). */
+float *rec_embed_values(struct rec_embed *e, uint32_t row);
 /* out += row * scale, without a temporary (pooling). */
 void rec_embed_axpy(const struct rec_embed *e, uint32_t row, float scale, float *out);
 /* row . v (dim floats); fp32 rows sum in vector lanes, not index order. */

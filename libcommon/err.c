@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -162,6 +163,74 @@ void rec_xgrow(void *p, size_t *cap, size_t need, size_t elem)
 		rec_die("out of memory");
 	*pp = rec_xrealloc(*pp, ncap * elem);
 	*cap = ncap;
+}
+
+/* Growable arrays past GROW_SMALL bytes are whole huge pages of their own
+ * mapping: memory from the heap may hold pages touched before, and a
+ * 2 MiB range with one such page faults 4 KiB at a time. */
+#define GROW_SMALL (HUGE_PAGE / 8)
+
+static void *huge_map(size_t n)
+{
+	size_t len = n + HUGE_PAGE;
+	unsigned char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), *a;
+
+	if (p == MAP_FAILED)
+		rec_die("out of memory");
+	a = (unsigned char *)(((uintptr_t)p + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
+	if (a > p)
+		munmap(p, (size_t)(a - p));
+	if (p + len > a + n)
+		munmap(a + n, (size_t)(p + len - (a + n)));
+#ifdef MADV_HUGEPAGE
+	madvise(a, n, MADV_HUGEPAGE);
+#endif
+	return a;
+}
+
+void rec_xgrow_huge(void *p, size_t *cap, size_t need, size_t elem)
+{
+	void **pp = p, *q;
+	size_t ncap = *cap ? *cap : 16, bytes, old;
+
+	if (need <= *cap)
+		return;
+	while (ncap < need)
+		ncap += ncap / 2 + 16;
+	if (ncap > (SIZE_MAX - HUGE_PAGE) / elem)
+		rec_die("out of memory");
+	if (ncap * elem <= GROW_SMALL) {
+		*pp = rec_xrealloc(*pp, ncap * elem);
+		*cap = ncap;
+		return;
+	}
+	/* whole huge pages: take what the rounding gives */
+	bytes = (ncap * elem + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+	ncap = bytes / elem;
+	q = huge_map(bytes);
+	old = (*cap * elem + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+	/* a mapping of ours moves into the start of the new one as it is,
+	 * pages and all: nothing copied, nothing cleared again */
+#ifdef MREMAP_FIXED
+	if (*cap * elem > GROW_SMALL && mremap(*pp, old, old, MREMAP_MAYMOVE | MREMAP_FIXED, q) != MAP_FAILED) {
+		*pp = q;
+		*cap = ncap;
+		return;
+	}
+#endif
+	if (*cap)
+		memcpy(q, *pp, *cap * elem);
+	rec_free_huge(*pp, *cap, elem);
+	*pp = q;
+	*cap = ncap;
+}
+
+void rec_free_huge(void *p, size_t cap, size_t elem)
+{
+	if (cap * elem <= GROW_SMALL)
+		free(p);
+	else
+		munmap(p, (cap * elem + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1));
 }
 
 static int bad_value(const char *s, const char *opt)

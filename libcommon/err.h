@@ -45,6 +45,14 @@ void *rec_xcalloc_huge(size_t n);
 char *rec_xstrndup(const char *s, size_t n);
 /* Grows *p (of *cap elements of size elem) to hold at least need elements. */
 void rec_xgrow(void *p, size_t *cap, size_t need, size_t elem);
+/* The same for an array that grows large and is written through: past
+ * 256 KiB it lives in whole 2 MiB pages of a mapping of its own, marked
+ * for transparent huge pages, so that filling it faults once per 2 MiB,
+ * not once per 4 KiB page (a fault costs microseconds, more under
+ * virtualisation); growing moves the pages (mremap), not the bytes.
+ * Release it with rec_free_huge and its *cap. */
+void rec_xgrow_huge(void *p, size_t *cap, size_t need, size_t elem);
+void rec_free_huge(void *p, size_t cap, size_t elem);
 
 /* Whole-string numeric parsing for option values; on failure print
  * "prog: invalid value 'S' for OPT" and return -1. */

@@ -16,15 +16,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* GCC's -O2 vectorizes no loop whose trip count it doesn't know: the row
- * loops below ask for it (sums then run in vector lanes, not index order). */
+/* GCC's -O2 vectorizes no loop whose trip count it doesn't know: the
+ * elementwise row loops below ask for it, and the sums are written in
+ * 4-float vectors (dot()), in lanes, not index order, the same bits
+ * with or without OpenMP, SSE2 or AVX. */
 #ifdef _OPENMP
-#define PRAGMA(x) _Pragma(#x)
 #define SIMD _Pragma("omp simd")
-#define SIMD_SUM(...) PRAGMA(omp simd reduction(+:__VA_ARGS__))
 #else
 #define SIMD
-#define SIMD_SUM(...)
 #endif
 
 /* One feature of the triple being trained: its row and value. */
@@ -51,10 +50,16 @@ struct entry {
 
 enum { PART_USER, PART_POS, PART_NEG, NPARTS };
 
+/* Draws whose WARP weights are kept, not worked out each time. */
+#define WARP_TABLE 64
+
 struct rec_lightfm_scratch {
 	struct feat *f[NPARTS];
 	size_t n[NPARTS], cap[NPARTS];
 	float *vec[NPARTS];            /* [1, p_u], [b_i, q_i], [b_j, q_j] */
+	const float *in[NPARTS];       /* each part's vector: vec[part], or an item's
+					  lone row valued 1 in place (read before
+					  the update writes rows) */
 	float *w;                      /* a q_i + c q_j, the user rows' gradient over x */
 	float ww, pp;                  /* |w|^2, |[1, p_u]|^2 */
 	float *row;                    /* one row, read */
@@ -63,6 +68,8 @@ struct rec_lightfm_scratch {
 	struct grad *g;                /* distinct rows of the triple */
 	size_t ng, cap_g;
 	float *G;                      /* one gradient written out (rowdim) */
+	float warp_w[WARP_TABLE + 1];  /* WARP's weight after t draws of n items, */
+	size_t warp_n[WARP_TABLE + 1]; /* for the n it was worked out for (0: none) */
 };
 
 /* The cache: per positive its catalogue item and how many user and item
@@ -205,6 +212,7 @@ static void free_items(struct rec_lightfm_items *it)
 	free(it->feat);
 	free(it->val);
 	free(it->row);
+	free(it->q);
 	free(it->count);
 	free(it->tree);
 	free(it->slot);
@@ -290,13 +298,47 @@ static void tree_add(struct rec_lightfm_items *it, size_t i, uint64_t delta)
 		it->tree[j] += delta;
 }
 
+/* The tree over the counts as they are, built again in one pass if they
+ * changed without it: every node is a sum of counts, so it is the tree
+ * that tree_add would have kept. */
+static void tree_fresh(struct rec_lightfm_items *it)
+{
+	if (!it->tree_stale)
+		return;
+	rec_xgrow(&it->tree, &it->tree_cap, it->n + 1, sizeof(uint64_t));
+	for (size_t j = 1; j <= it->n; j++)
+		it->tree[j] = it->count[j - 1];
+	for (size_t j = 1; j <= it->n; j++)
+		if (j + (j & -j) <= it->n)
+			it->tree[j + (j & -j)] += it->tree[j];
+	it->tree_stale = 0;
+}
+
+/* Item i has one more positive; only the popular sampler reads the tree,
+ * so the uniform one leaves it stale. */
+static void count_positive(struct rec_lightfm *m, size_t i)
+{
+	struct rec_lightfm_items *it = &m->items;
+
+	it->count[i]++;
+	if (m->o.negatives != REC_NEG_POPULAR) {
+		it->tree_stale = 1;
+		return;
+	}
+	tree_fresh(it);
+	tree_add(it, i, 1);
+}
+
 /* Appends item n (count already in place) to the Fenwick tree: node n + 1
- * covers the counts of (n + 1 - lowbit, n + 1]. */
+ * covers the counts of (n + 1 - lowbit, n + 1]. A stale tree waits for
+ * tree_fresh. */
 static void tree_append(struct rec_lightfm_items *it)
 {
 	size_t j = it->n + 1;
 
 	rec_xgrow(&it->tree, &it->tree_cap, j + 1, sizeof(uint64_t));
+	if (it->tree_stale)
+		return;
 	it->tree[j] = tree_prefix(it, j - 1) - tree_prefix(it, j - (j & -j)) + it->count[it->n];
 }
 
@@ -313,6 +355,7 @@ static size_t add_item(struct rec_lightfm *m, uint64_t id, const uint64_t *feat,
 	rec_xgrow(&it->id, &cap, i + 1, sizeof(uint64_t));
 	if (cap != it->cap) {
 		it->count = rec_xrealloc(it->count, cap * sizeof(uint32_t));
+		it->q = rec_xrealloc(it->q, cap * sizeof(float *));
 		it->off = rec_xrealloc(it->off, (cap + 1) * sizeof(uint32_t));
 		it->cap = cap;
 	}
@@ -330,6 +373,7 @@ static size_t add_item(struct rec_lightfm *m, uint64_t id, const uint64_t *feat,
 	it->nfeat += nf;
 	it->id[i] = id;
 	it->count[i] = count;
+	it->q[i] = NULL;
 	it->off[i + 1] = (uint32_t)it->nfeat;
 	tree_append(it);
 	it->n++;
@@ -412,11 +456,15 @@ static size_t tree_find(const struct rec_lightfm_items *it, uint64_t t)
 }
 
 /* rec_lightfm_sample with the generator's state in *rng. */
-static long sample_with(const struct rec_lightfm *m, size_t i, uint64_t *rng)
+static long sample_with(struct rec_lightfm *m, size_t i, uint64_t *rng)
 {
-	const struct rec_lightfm_items *it = &m->items;
-	uint64_t total = m->o.negatives == REC_NEG_POPULAR ? tree_prefix(it, it->n) : 0;
+	struct rec_lightfm_items *it = &m->items;
+	uint64_t total = 0;
 
+	if (m->o.negatives == REC_NEG_POPULAR) {
+		tree_fresh(it);
+		total = tree_prefix(it, it->n);
+	}
 	if (it->n < 2)
 		return -1;
 	/* popular: i's own positives make it likely; a few draws get past them */
@@ -455,15 +503,35 @@ static void take(struct rec_lightfm *m, int part, uint64_t id, float x)
 	push(m->sc, part, row, x);
 }
 
-/* vec = sum x row over part's features; a user's b slot holds 1. */
+/* in[part] = sum x row over part's features; a user's b slot holds 1. */
 static void pool(struct rec_lightfm *m, int part)
 {
 	struct rec_lightfm_scratch *sc = m->sc;
+	const struct feat *f = sc->f[part];
 	float *vec = sc->vec[part];
+	const float *v;
+	size_t j = 0;
 
-	memset(vec, 0, m->rowdim * sizeof(float));
-	for (size_t j = 0; j < sc->n[part]; j++)
-		rec_embed_axpy(m->table, sc->f[part][j].row, sc->f[part][j].x, vec);
+	sc->in[part] = vec;
+	/* an item that is one fp32 row valued 1: the row itself (1 v, bit
+	 * for bit, but for the sign of a zero) */
+	if (part != PART_USER && sc->n[part] == 1 && f[0].x == 1 &&
+	    (v = rec_embed_values(m->table, f[0].row))) {
+		sc->in[part] = v;
+		return;
+	}
+	/* fp32: the first row straight in (0 + x v, the same bits as adding
+	 * to zeros), no memset for the sums to wait on */
+	if (sc->n[part] && (v = rec_embed_values(m->table, f[0].row))) {
+		float x = f[0].x;
+		SIMD
+		for (size_t d = 0; d < m->rowdim; d++)
+			vec[d] = 0.0f + x * v[d];
+		j = 1;
+	} else
+		memset(vec, 0, m->rowdim * sizeof(float));
+	for (; j < sc->n[part]; j++)
+		rec_embed_axpy(m->table, f[j].row, f[j].x, vec);
 	if (part == PART_USER)
 		vec[0] = 1;
 }
@@ -531,6 +599,40 @@ static uint32_t item_row(struct rec_lightfm *m, uint32_t v)
 	return it->row[v];
 }
 
+typedef float v4sf __attribute__((vector_size(16)));
+
+/* a . b in the order GCC gave the omp simd sum it replaces (as it gives
+ * the store's rec_embed_dot): four lanes over whole vectors, what is left
+ * into lane 0, then 0 + lane 0 + lane 1 + lane 2 + lane 3; spelled out,
+ * the lanes stay in a register instead of going through memory. */
+static float dot(const float *a, const float *b, size_t n)
+{
+	v4sf acc = { 0, 0, 0, 0 };
+	size_t d = 0;
+	float s0;
+
+	for (; d + 4 <= n; d += 4) {
+		v4sf x, y;
+		memcpy(&x, a + d, sizeof(x));
+		memcpy(&y, b + d, sizeof(y));
+		acc += x * y;
+	}
+	s0 = acc[0];
+	for (; d < n; d++)
+		s0 += a[d] * b[d];
+	return (((0.0f + s0) + acc[1]) + acc[2]) + acc[3];
+}
+
+/* Item i's shortcut, once its one row valued 1 has been found. */
+static void note_shortcut(struct rec_lightfm *m, size_t i)
+{
+	struct rec_lightfm_items *it = &m->items;
+	uint32_t v = it->off[i];
+
+	if (it->off[i + 1] == v + 1 && it->val[v] == 1 && it->row[v] != REC_EMBED_NONE)
+		it->q[i] = rec_embed_values(m->table, it->row[v]);
+}
+
 /* Catalogue item i into part, for training. */
 static void gather_item(struct rec_lightfm *m, size_t i, int part)
 {
@@ -542,6 +644,7 @@ static void gather_item(struct rec_lightfm *m, size_t i, int part)
 		if (row != REC_EMBED_NONE && it->val[v] != 0)
 			push(m->sc, part, row, it->val[v]);
 	}
+	note_shortcut(m, i);
 	pool(m, part);
 }
 
@@ -554,21 +657,19 @@ static float item_score(struct rec_lightfm *m, size_t i)
 	const float *p = m->sc->vec[PART_USER];
 	float s = 0;
 
+	if (it->q[i])  /* 0 + 1 (row . p), as below */
+		return dot(it->q[i], p, m->rowdim);
 	for (uint32_t v = it->off[i]; v < it->off[i + 1]; v++) {
 		uint32_t row = item_row(m, v);
-		if (row != REC_EMBED_NONE && it->val[v] != 0)
-			s += it->val[v] * rec_embed_dot(m->table, row, p);
+		const float *q;
+		if (row == REC_EMBED_NONE || it->val[v] == 0)
+			continue;
+		/* fp32: the shortcut's dot, whatever order rec_embed_dot's
+		 * vector sum has in this build */
+		q = rec_embed_values(m->table, row);
+		s += it->val[v] * (q ? dot(q, p, m->rowdim) : rec_embed_dot(m->table, row, p));
 	}
-	return s;
-}
-
-static float dot(const float *a, const float *b, size_t n)
-{
-	float s = 0;
-
-	SIMD_SUM(s)
-	for (size_t d = 0; d < n; d++)
-		s += a[d] * b[d];
+	note_shortcut(m, i);
 	return s;
 }
 
@@ -583,8 +684,8 @@ size_t rec_lightfm_user(struct rec_lightfm *m, const struct rec_block *b, size_t
 size_t rec_lightfm_record_item(struct rec_lightfm *m, const struct rec_block *b, size_t r, float *out)
 {
 	gather_record(m, b, r, 2, PART_POS);
-	memcpy(out, m->sc->vec[PART_POS] + 1, m->o.k * sizeof(float));
-	out[m->o.k] = m->sc->vec[PART_POS][0];
+	memcpy(out, m->sc->in[PART_POS] + 1, m->o.k * sizeof(float));
+	out[m->o.k] = m->sc->in[PART_POS][0];
 	return m->sc->n[PART_POS];
 }
 
@@ -627,20 +728,34 @@ static struct grad *grad_of(struct rec_lightfm_scratch *sc, uint32_t row)
 static void backward(struct rec_lightfm *m, float a, float c)
 {
 	struct rec_lightfm_scratch *sc = m->sc;
-	const float *qi = sc->vec[PART_POS], *qj = sc->vec[PART_NEG];
+	const float *qi = sc->in[PART_POS], *qj = sc->in[PART_NEG];
 	const float *p = sc->vec[PART_USER], coef[NPARTS] = { 0, a, c };
-	float ww = 0, pp = 1;
+	v4sf vw = { 0, 0, 0, 0 }, vp = { 0, 0, 0, 0 };
+	float ww, pp;
+	size_t d = 1;
 
-	/* from 1: w has no b, and [1, p_u] a 1 there */
-	SIMD_SUM(ww, pp)
-	for (size_t d = 1; d < m->rowdim; d++) {
+	/* from 1: w has no b, and [1, p_u] a 1 there; the sums in dot()'s
+	 * lanes and order */
+	for (; d + 4 <= m->rowdim; d += 4) {
+		v4sf x, y, z;
+		memcpy(&x, qi + d, sizeof(x));
+		memcpy(&y, qj + d, sizeof(y));
+		memcpy(&z, p + d, sizeof(z));
+		x = a * x + c * y;
+		memcpy(sc->w + d, &x, sizeof(x));
+		vw += x * x;
+		vp += z * z;
+	}
+	ww = vw[0];
+	pp = vp[0];
+	for (; d < m->rowdim; d++) {
 		sc->w[d] = a * qi[d] + c * qj[d];
 		ww += sc->w[d] * sc->w[d];
 		pp += p[d] * p[d];
 	}
 	sc->w[0] = 0;
-	sc->ww = ww;
-	sc->pp = pp;
+	sc->ww = (((0.0f + ww) + vw[1]) + vw[2]) + vw[3];
+	sc->pp = (((1.0f + pp) + vp[1]) + vp[2]) + vp[3];
 	sc->ng = 0;
 	for (int part = 0; part < NPARTS; part++)
 		for (size_t j = 0; j < sc->n[part]; j++) {
@@ -700,22 +815,34 @@ static void update(struct rec_lightfm *m)
  * when k is. */
 static float score(const struct rec_lightfm *m, int part)
 {
-	return m->sc->vec[part][0] + dot(m->sc->vec[PART_USER] + 1, m->sc->vec[part] + 1, m->o.k);
+	return m->sc->in[part][0] + dot(m->sc->vec[PART_USER] + 1, m->sc->in[part] + 1, m->o.k);
 }
 
 /* BPR's two scores in one pass. */
 static void score_pair(const struct rec_lightfm *m, float *si, float *sj)
 {
-	const float *p = m->sc->vec[PART_USER], *qi = m->sc->vec[PART_POS], *qj = m->sc->vec[PART_NEG];
-	float a = 0, b = 0;
+	const float *p = m->sc->vec[PART_USER], *qi = m->sc->in[PART_POS], *qj = m->sc->in[PART_NEG];
+	v4sf va = { 0, 0, 0, 0 }, vb = { 0, 0, 0, 0 };
+	float a, b;
+	size_t d = 1;
 
-	SIMD_SUM(a, b)
-	for (size_t d = 1; d < m->rowdim; d++) {
+	/* dot()'s lanes and order */
+	for (; d + 4 <= m->rowdim; d += 4) {
+		v4sf x, y, z;
+		memcpy(&x, p + d, sizeof(x));
+		memcpy(&y, qi + d, sizeof(y));
+		memcpy(&z, qj + d, sizeof(z));
+		va += x * y;
+		vb += x * z;
+	}
+	a = va[0];
+	b = vb[0];
+	for (; d < m->rowdim; d++) {
 		a += p[d] * qi[d];
 		b += p[d] * qj[d];
 	}
-	*si = qi[0] + a;
-	*sj = qj[0] + b;
+	*si = qi[0] + ((((0.0f + a) + va[1]) + va[2]) + va[3]);
+	*sj = qj[0] + ((((0.0f + b) + vb[1]) + vb[2]) + vb[3]);
 }
 
 /* -log sigmoid(x), stable, and its derivative, from one exponential. */
@@ -727,13 +854,24 @@ static double softplus_neg(float x, float *g)
 	return (double)logf(1 + e) + (x < 0 ? -(double)x : 0);  /* for the report: log1pf is slower */
 }
 
+/* log(floor((n - 1) / t)): the catalogue changes size only in the first
+ * epoch, so a logf per update mostly gives what it gave before. */
+static float warp_weight(struct rec_lightfm_scratch *sc, size_t n, unsigned t)
+{
+	if (t > WARP_TABLE)
+		return logf(floorf((float)(n - 1) / (float)t));
+	if (sc->warp_n[t] != n) {
+		sc->warp_w[t] = logf(floorf((float)(n - 1) / (float)t));
+		sc->warp_n[t] = n;
+	}
+	return sc->warp_w[t];
+}
+
 /* WARP: negatives until one violates the margin; its rank estimate sets
  * the weight. Returns the loss, *c the weight (0: no update) and *j the
  * negative. */
 static double warp_draw(struct rec_lightfm *m, size_t i, float si, float *c, long *j)
 {
-	size_t n = m->items.n;
-
 	*c = 0;
 	for (unsigned t = 1; t <= m->o.max_sampled; t++) {
 		float sj;
@@ -741,7 +879,7 @@ static double warp_draw(struct rec_lightfm *m, size_t i, float si, float *c, lon
 			return 0;
 		sj = item_score(m, (size_t)*j);
 		if (sj > si - 1) {
-			*c = logf(floorf((float)(n - 1) / (float)t));
+			*c = warp_weight(m->sc, m->items.n, t);
 			return *c > 0 ? *c * (1 - si + sj) : 0;
 		}
 	}
@@ -759,8 +897,7 @@ static double train_positive(struct rec_lightfm *m, size_t i, struct entry *user
 	double loss;
 	long j;
 
-	m->items.count[i]++;
-	tree_add(&m->items, i, 1);
+	count_positive(m, i);
 	m->trained++;
 	if (resolve(m, PART_USER, user, nuser) == 0)
 		return 0;
@@ -788,9 +925,11 @@ static double train_positive(struct rec_lightfm *m, size_t i, struct entry *user
 
 /* ---- the cache of interactions ------------------------------------------- */
 
+/* The positives and entries by what they fill: their arrays are address
+ * space in whole 2 MiB pages, which count once written to. */
 static size_t cache_bytes(const struct rec_lightfm_cache *c)
 {
-	return c->cap_pos * sizeof(*c->pos) + c->cap_ent * sizeof(*c->ent) + c->cap_blk * sizeof(*c->blk) +
+	return c->npos * sizeof(*c->pos) + c->nent * sizeof(*c->ent) + c->cap_blk * sizeof(*c->blk) +
 	       c->cap_inputs * sizeof(*c->input_end);
 }
 
@@ -823,8 +962,8 @@ static void cache_positive(struct rec_lightfm *m, size_t i)
 
 	if (c->state != REC_CACHE_RECORDING)
 		return;
-	rec_xgrow(&c->pos, &c->cap_pos, c->npos + 1, sizeof(*c->pos));
-	rec_xgrow(&c->ent, &c->cap_ent, c->nent + n, sizeof(*c->ent));
+	rec_xgrow_huge(&c->pos, &c->cap_pos, c->npos + 1, sizeof(*c->pos));
+	rec_xgrow_huge(&c->ent, &c->cap_ent, c->nent + n, sizeof(*c->ent));
 	c->pos[c->npos++] = (struct cached_pos){ (uint32_t)i, (uint32_t)sc->ne[0], (uint32_t)sc->ne[1] };
 	memcpy(c->ent + c->nent, sc->ent[0], sc->ne[0] * sizeof(struct entry));
 	memcpy(c->ent + c->nent + sc->ne[0], sc->ent[1], sc->ne[1] * sizeof(struct entry));
@@ -863,8 +1002,8 @@ void rec_lightfm_cache_drop(struct rec_lightfm *m)
 
 	if (!c)
 		return;
-	free(c->pos);
-	free(c->ent);
+	rec_free_huge(c->pos, c->cap_pos, sizeof(*c->pos));
+	rec_free_huge(c->ent, c->cap_ent, sizeof(*c->ent));
 	free(c->blk);
 	free(c->input_end);
 	*c = (struct rec_lightfm_cache){ 0 };

@@ -60,10 +60,14 @@ struct rec_lightfm_items {
 	uint64_t *feat;
 	float *val;
 	uint32_t *row;                 /* each feature's row once found (rows never move) */
+	float **q;                     /* n: item i's row in place once found, when that row,
+					  valued 1, is all the item has (fp32): scoring's
+					  shortcut; NULL otherwise */
 	size_t nfeat, cap_feat;
 	uint32_t *count;               /* positives */
 	uint64_t *tree;                /* Fenwick tree over count, 1-based */
 	size_t tree_cap;
+	int tree_stale;                /* counts changed without it (uniform sampling) */
 	uint32_t *slot;                /* open-addressing index: item + 1, 0 = empty */
 	size_t slot_cap;
 };
