@@ -194,42 +194,25 @@ void rec_mlp_zero_grad(struct rec_mlp *n)
 		memset(n->ws[t].grad, 0, n->nparam * sizeof(float));
 }
 
-/* Adam on [lo, hi) of the parameters; the gradient is zeroed for the next
- * batch. The arrays come in as restrict parameters: through the struct,
- * or shared into an OpenMP region, GCC ran this loop scalar. */
-static void adam_range(float *restrict param, float *restrict grad, float *restrict m,
-		       float *restrict v, size_t lo, size_t hi, float lr, float c1, float c2)
-{
-	const float b1 = 0.9f, b2 = 0.999f, eps = 1e-8f;
-
-#pragma omp simd
-	for (size_t i = lo; i < hi; i++) {
-		float g = grad[i];
-		m[i] = b1 * m[i] + (1 - b1) * g;
-		v[i] = b2 * v[i] + (1 - b2) * g * g;
-		param[i] -= lr * (m[i] * c1) / (sqrtf(v[i] * c2) + eps);
-		grad[i] = 0;
-	}
-}
-
 void rec_mlp_adam(struct rec_mlp *n, float lr)
 {
+	const float b1 = 0.9f, b2 = 0.999f;
 	size_t np = n->nparam;
 	float c1, c2;
 
 	n->steps++;
-	c1 = 1.0f / (1.0f - powf(0.9f, (float)n->steps));
-	c2 = 1.0f / (1.0f - powf(0.999f, (float)n->steps));
+	c1 = 1.0f / (1.0f - powf(b1, (float)n->steps));
+	c2 = 1.0f / (1.0f - powf(b2, (float)n->steps));
 #ifdef _OPENMP
 	if (n->nws > 1 && np >= 65536) {
 #pragma omp parallel num_threads(n->nws)
 		{
 			size_t t = (size_t)omp_get_thread_num(), k = (size_t)omp_get_num_threads();
-			adam_range(n->param, n->grad, n->m, n->v, np * t / k, np * (t + 1) / k, lr, c1,
-				   c2);
+			rec_adam_update(n->param, n->grad, n->m, n->v, np * t / k, np * (t + 1) / k, lr,
+					b1, b2, c1, c2, 1);
 		}
 		return;
 	}
 #endif
-	adam_range(n->param, n->grad, n->m, n->v, 0, np, lr, c1, c2);
+	rec_adam_update(n->param, n->grad, n->m, n->v, 0, np, lr, b1, b2, c1, c2, 1);
 }

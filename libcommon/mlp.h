@@ -4,6 +4,7 @@
 #ifndef REC_MLP_H
 #define REC_MLP_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -58,5 +59,28 @@ double rec_mlp_flops(const struct rec_mlp *n, size_t b, int with_din);
 /* Adam step with lr on the accumulated gradients, which it then zeroes. */
 void rec_mlp_adam(struct rec_mlp *n, float lr);
 void rec_mlp_zero_grad(struct rec_mlp *n);
+
+/* Adam (Kingma and Ba) on parameters [lo, hi), eps 1e-8: moments m and v,
+ * bias corrections c1 = 1 / (1 - b1^t), c2 = 1 / (1 - b2^t). With
+ * zero_grad (a constant at each call: the branch folds away) it clears
+ * each gradient as it reads it. The MLPs' and sasrec's update; restrict
+ * parameters because through a struct, or shared into an OpenMP region,
+ * GCC kept the loop scalar. */
+static inline void rec_adam_update(float *restrict param, float *restrict grad, float *restrict m,
+				   float *restrict v, size_t lo, size_t hi, float lr, float b1,
+				   float b2, float c1, float c2, int zero_grad)
+{
+	const float eps = 1e-8f;
+
+#pragma omp simd
+	for (size_t i = lo; i < hi; i++) {
+		float g = grad[i];
+		m[i] = b1 * m[i] + (1 - b1) * g;
+		v[i] = b2 * v[i] + (1 - b2) * g * g;
+		param[i] -= lr * (m[i] * c1) / (sqrtf(v[i] * c2) + eps);
+		if (zero_grad)
+			grad[i] = 0;
+	}
+}
 
 #endif

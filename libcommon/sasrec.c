@@ -7,6 +7,7 @@
 #include "rng.h"
 
 #include "blas.h"
+#include "mlp.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1015,7 +1016,7 @@ double rec_sasrec_loss(struct rec_sasrec *m, const struct rec_sasrec_batch *b, i
  * tables come first in the layout, the blocks and final LN after them. */
 static void adam(struct rec_sasrec *m)
 {
-	const float b1 = 0.9f, b2 = 0.98f, eps = 1e-8f, lr = m->o.lr;
+	const float b1 = 0.9f, b2 = 0.98f, lr = m->o.lr;
 	size_t tables = (m->nitems + m->o.max_len) * m->o.dim;
 	size_t lo = m->o.freeze & REC_SASREC_FREEZE_EMBED ? tables : 0;
 	size_t hi = m->o.freeze & REC_SASREC_FREEZE_DENSE ? tables : m->nparam;
@@ -1024,16 +1025,7 @@ static void adam(struct rec_sasrec *m)
 	m->steps++;
 	c1 = 1.0f / (1.0f - powf(b1, (float)m->steps));
 	c2 = 1.0f / (1.0f - powf(b2, (float)m->steps));
-	/* locals, or GCC keeps the loop scalar (see rec_mlp_adam) */
-	float *restrict param = m->param, *restrict mo = m->m, *restrict v = m->v;
-	const float *restrict grad = m->grad;
-#pragma omp simd
-	for (size_t i = lo; i < hi; i++) {
-		float g = grad[i];
-		mo[i] = b1 * mo[i] + (1 - b1) * g;
-		v[i] = b2 * v[i] + (1 - b2) * g * g;
-		param[i] -= lr * (mo[i] * c1) / (sqrtf(v[i] * c2) + eps);
-	}
+	rec_adam_update(m->param, m->grad, m->m, m->v, lo, hi, lr, b1, b2, c1, c2, 0);
 	memset(m->param + m->tok, 0, m->o.dim * sizeof(float));  /* padding stays 0 */
 }
 
