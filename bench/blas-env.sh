@@ -8,8 +8,9 @@
 #                      (which ships a libblas.so.3 beside its libblis.so.4)
 torch_env=""
 blas_note="PyTorch ran on the libblas.so.3 alternative, $(readlink -f /usr/lib/"$(gcc -print-multiarch 2>/dev/null)"/libblas.so.3 2>/dev/null)."
-blas_lib=$(ldd "$tools/rec-train" 2>/dev/null | awk '$1 ~ /^libblis/ { print $3 }')
-if [ "${BENCH_TORCH_BLAS:-system}" = same ] && [ -n "$blas_lib" ]; then
+if [ "${BENCH_TORCH_BLAS:-system}" = same ] &&
+	blas_lib=$(ldd "$tools/rec-train" 2>/dev/null | awk '$1 ~ /^libblis/ { print $3 }') &&
+	[ -n "$blas_lib" ]; then
 	blas_dir=$(dirname "$(readlink -f "$blas_lib")")
 	if [ -r "$blas_dir/libblas.so.3" ]; then
 		torch_env="LD_LIBRARY_PATH=$blas_dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"

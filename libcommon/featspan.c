@@ -90,25 +90,16 @@ static void gather(struct rec_featspan *sp, const struct rec_block *b, size_t r0
 		const struct rec_field *fd = &s->field[f];
 		if (take && !take[f])
 			continue;
-		if (fd->kind == REC_NUMERIC) {
+		if (has_values(fd)) {
+			int numeric = fd->kind == REC_NUMERIC;
 			for (size_t r = r0; r < r1; r++)
 				for (uint32_t i = c->off[r]; i < c->off[r + 1]; i++) {
 					if (c->val[i] == 0)
 						continue;
 					size_t p = cur[r - r0]++;
-					sp->id[p] = numeric_id[f];
+					sp->id[p] = numeric ? numeric_id[f] : c->id[i];
 					sp->fld[p] = (uint32_t)f;
-					sp->x[p] = rec_squash(c->val[i]);
-				}
-		} else if (fd->flags & REC_FIELD_VALUED) {
-			for (size_t r = r0; r < r1; r++)
-				for (uint32_t i = c->off[r]; i < c->off[r + 1]; i++) {
-					if (c->val[i] == 0)
-						continue;
-					size_t p = cur[r - r0]++;
-					sp->id[p] = c->id[i];
-					sp->fld[p] = (uint32_t)f;
-					sp->x[p] = c->val[i];
+					sp->x[p] = numeric ? rec_squash(c->val[i]) : c->val[i];
 				}
 		} else {
 			for (size_t r = r0; r < r1; r++)
