@@ -323,29 +323,29 @@ uint32_t rec_embed_find(struct rec_embed *e, uint64_t id, int create)
 #define RING 128 /* > LEAD_SLOT, a power of two */
 
 /* The hash, not the slot, waits in the ring: a lookup that grows the index
- * changes every slot. */
+ * changes every slot. An entry given a row skips all three stages. */
 size_t rec_embed_find_many(struct rec_embed *e, const uint64_t *ids, size_t n, int create, uint32_t *rows)
 {
 	uint64_t h[RING];
 	size_t none = 0;
 
 	for (size_t i = 0; i < n + LEAD_SLOT; i++) {
-		if (i < n) {
+		size_t j = i - (LEAD_SLOT - LEAD_ROW), k = i - LEAD_SLOT;
+		if (i < n && rows[i] == REC_EMBED_NONE) {
 			h[i % RING] = hash_of(ids[i]);
 			__builtin_prefetch(&e->slot[h[i % RING] >> e->shift]);
 		}
-		if (i >= LEAD_SLOT - LEAD_ROW && i - (LEAD_SLOT - LEAD_ROW) < n) {
-			uint32_t s = e->slot[h[(i - (LEAD_SLOT - LEAD_ROW)) % RING] >> e->shift];
+		if (i >= LEAD_SLOT - LEAD_ROW && j < n && rows[j] == REC_EMBED_NONE) {
+			uint32_t s = e->slot[h[j % RING] >> e->shift];
 			if (s) {
 				const unsigned char *p = row_base(e, s - 1);
 				__builtin_prefetch(p);
 				__builtin_prefetch(p + e->row_bytes - 1);
 			}
 		}
-		if (i >= LEAD_SLOT) {
-			uint32_t row = find_hashed(e, ids[i - LEAD_SLOT], h[(i - LEAD_SLOT) % RING], create);
-			rows[i - LEAD_SLOT] = row;
-			none += row == REC_EMBED_NONE;
+		if (i >= LEAD_SLOT && rows[k] == REC_EMBED_NONE) {
+			rows[k] = find_hashed(e, ids[k], h[k % RING], create);
+			none += rows[k] == REC_EMBED_NONE;
 		}
 	}
 	return none;
@@ -461,17 +461,54 @@ void rec_embed_adagrad(struct rec_embed *e, uint32_t row, const float *grad, flo
 /* How many rows ahead adagrad_many fetches: a batch's rows were read at
  * its start, and many have left the cache by its update. */
 #define LEAD_UPDATE 8
+/* Rows adagrad_many takes a pass at a time. */
+#define ADAGRAD_RUN 256
 
-void rec_embed_adagrad_many(struct rec_embed *e, const uint32_t *rows, size_t n, const float *grad,
-			    float lr, float eps)
+/* Row-wise Adagrad on a run of rows in three passes: the accumulators in
+ * order, then all their steps in vector lanes (one row after another, a
+ * square root and a division each are a chain of latency), then the rows
+ * in order. Each row gets rec_embed_adagrad's arithmetic in its order, a
+ * row met twice included: no accumulator depends on a row's values. */
+static void adagrad_run(struct rec_embed *e, const uint32_t *rows, size_t n, size_t ahead, const float *grad,
+			float lr, float eps)
 {
+	float step[ADAGRAD_RUN];
+	unsigned dim = e->o.dim;
+
 	for (size_t i = 0; i < n; i++) {
-		if (i + LEAD_UPDATE < n) {
+		float sq = 0, *acc = row_acc(e, rows[i]);
+		if (i + LEAD_UPDATE < ahead) {
 			const unsigned char *p = row_base(e, rows[i + LEAD_UPDATE]);
 			__builtin_prefetch(p, 1);
 			__builtin_prefetch(p + e->row_bytes - 1, 1);
 		}
-		adagrad(e, rows[i], grad + i * e->o.dim, lr, eps);
+		for (unsigned k = 0; k < dim; k++)
+			sq += grad[i * dim + k] * grad[i * dim + k];
+		*acc += sq / (float)dim;
+		step[i] = *acc;
+	}
+	SIMD
+	for (size_t i = 0; i < n; i++)
+		step[i] = lr / (sqrtf(step[i]) + eps);
+	for (size_t i = 0; i < n; i++) {
+		const float *g = grad + i * dim;
+		if (e->elt == 2) {
+			half_axpy(e, rows[i], step[i], g);
+			continue;
+		}
+		float *w = (float *)(void *)row_ptr(e, rows[i]); /* in place */
+		SIMD
+		for (unsigned k = 0; k < dim; k++)
+			w[k] -= step[i] * g[k];
+	}
+}
+
+void rec_embed_adagrad_many(struct rec_embed *e, const uint32_t *rows, size_t n, const float *grad,
+			    float lr, float eps)
+{
+	for (size_t i = 0; i < n; i += ADAGRAD_RUN) {
+		size_t m = n - i < ADAGRAD_RUN ? n - i : ADAGRAD_RUN;
+		adagrad_run(e, rows + i, m, n - i, grad + i * e->o.dim, lr, eps);
 	}
 }
 

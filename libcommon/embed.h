@@ -36,7 +36,9 @@ const struct rec_embed_opts *rec_embed_opts(const struct rec_embed *e);
 uint32_t rec_embed_find(struct rec_embed *e, uint64_t id, int create);
 
 /* rows[i] = rec_embed_find(e, ids[i], create) for i in order, with the
- * cache misses of many lookups overlapped; returns how many got none. */
+ * cache misses of many lookups overlapped, for each i whose rows[i] is
+ * REC_EMBED_NONE on entry (the others are the caller's, found before);
+ * returns how many got none. */
 size_t rec_embed_find_many(struct rec_embed *e, const uint64_t *ids, size_t n, int create, uint32_t *rows);
 
 /* Row values as floats (converted from fp16 when stored so). */

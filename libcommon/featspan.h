@@ -17,6 +17,8 @@ struct rec_featspan {
 	float *x;                 /* their values (numbers squashed, see rec_squash) */
 	size_t cap;
 	size_t *at, at_cap;       /* record i's features: at[i] .. at[i+1]-1 */
+	uint32_t *field_row;      /* a numeric field's row, found once a call */
+	size_t field_row_cap;
 };
 
 /* sign(x) ln(1 + |x|): how every model takes a number. Heavy-tailed counts

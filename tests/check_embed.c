@@ -3,6 +3,7 @@
 #include "config.h"
 #include "tests.h"
 #include "embed.h"
+#include "rng.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -193,6 +194,96 @@ START_TEST(test_adagrad_matches_formula)
 }
 END_TEST
 
+/* find_many: the rows rec_embed_find gives one ID after another, new rows
+ * created in the same order, across the index's growth; entries that come
+ * with a row keep it and are not looked up. */
+START_TEST(test_find_many_matches_find)
+{
+	struct rec_embed_opts o = REC_EMBED_OPTS_INIT;
+	struct rec_embed *one = rec_embed_new(&o), *many = rec_embed_new(&o);
+	size_t n = 40000;
+	uint64_t *ids = malloc(n * sizeof(*ids));
+	uint32_t *rows = malloc(n * sizeof(*rows));
+	uint64_t seed = 7;
+
+	for (size_t i = 0; i < n; i++) /* repeats, new IDs and long runs of one */
+		ids[i] = i % 5 == 4 ? ids[i - 1] : nth_id(rec_splitmix64(&seed) % 20000);
+	for (size_t i = 0; i < n; i++)
+		rows[i] = i % 7 == 3 ? (uint32_t)i : REC_EMBED_NONE;
+	ck_assert_uint_eq(rec_embed_find_many(many, ids, n, 1, rows), 0);
+	for (size_t i = 0; i < n; i++) {
+		if (i % 7 == 3) {
+			ck_assert_uint_eq(rows[i], i);
+			continue;
+		}
+		ck_assert_uint_eq(rows[i], rec_embed_find(one, ids[i], 1));
+	}
+	ck_assert_uint_eq(rec_embed_rows(many), rec_embed_rows(one));
+	/* without create, unknown IDs get none and are counted */
+	for (size_t i = 0; i < n; i++) {
+		ids[i] = i % 2 ? nth_id(i % 20000) : nth_id(100000 + i);
+		rows[i] = REC_EMBED_NONE;
+	}
+	size_t rows_before = rec_embed_rows(many), none = rec_embed_find_many(many, ids, n, 0, rows), want = 0;
+	for (size_t i = 0; i < n; i++) {
+		ck_assert_uint_eq(rows[i], rec_embed_find(one, ids[i], 0));
+		want += rows[i] == REC_EMBED_NONE;
+	}
+	ck_assert_uint_eq(none, want);
+	ck_assert_uint_ge(none, n / 2);
+	ck_assert_uint_eq(rec_embed_rows(many), rows_before);
+	free(ids);
+	free(rows);
+	rec_embed_free(one);
+	rec_embed_free(many);
+}
+END_TEST
+
+/* adagrad_many is rec_embed_adagrad row after row, to the bit: rows met
+ * twice in one call, more rows than one pass takes, fp32 and fp16. */
+START_TEST(test_adagrad_many_matches_one_by_one)
+{
+	static const unsigned dims[] = { 1, 9 };
+
+	for (int prec = REC_FP32; prec <= REC_FP16; prec++)
+		for (size_t d = 0; d < sizeof(dims) / sizeof(dims[0]); d++) {
+			struct rec_embed_opts o = REC_EMBED_OPTS_INIT;
+			struct rec_embed *one, *many;
+			size_t n = 700;
+			uint32_t rows[700];
+			float *g = malloc(n * dims[d] * sizeof(float)), a[9], b[9];
+			uint64_t seed = 3;
+
+			o.dim = dims[d];
+			o.precision = prec;
+			one = rec_embed_new(&o);
+			many = rec_embed_new(&o);
+			for (uint64_t i = 0; i < 300; i++) {
+				rec_embed_find(one, nth_id(i), 1);
+				rec_embed_find(many, nth_id(i), 1);
+			}
+			for (size_t i = 0; i < n; i++)
+				rows[i] = (uint32_t)(rec_splitmix64(&seed) % 300);
+			for (size_t j = 0; j < n * dims[d]; j++)
+				g[j] = (float)((double)(rec_splitmix64(&seed) >> 11) * 0x1.0p-53 - 0.5);
+			for (int round = 0; round < 2; round++) {
+				rec_embed_adagrad_many(many, rows, n, g, 0.1f, 1e-7f);
+				for (size_t i = 0; i < n; i++)
+					rec_embed_adagrad(one, rows[i], g + i * dims[d], 0.1f, 1e-7f);
+			}
+			for (uint32_t r = 0; r < 300; r++) {
+				rec_embed_read(one, r, a);
+				rec_embed_read(many, r, b);
+				ck_assert_mem_eq(a, b, dims[d] * sizeof(float));
+				ck_assert_float_eq(rec_embed_state(one, r), rec_embed_state(many, r));
+			}
+			free(g);
+			rec_embed_free(one);
+			rec_embed_free(many);
+		}
+}
+END_TEST
+
 /* The accounting behind the memory targets: 88 B/row fp32, 56 B/row fp16 at
  * dim 16 including the index (bench/embed-mem measures RSS). */
 START_TEST(test_bytes_per_row)
@@ -227,6 +318,8 @@ Suite *suite_embed(void)
 	tcase_add_test(tc, test_expiry);
 	tcase_add_test(tc, test_half_rounding);
 	tcase_add_test(tc, test_adagrad_matches_formula);
+	tcase_add_test(tc, test_find_many_matches_find);
+	tcase_add_test(tc, test_adagrad_many_matches_one_by_one);
 	tcase_add_test(tc, test_bytes_per_row);
 	suite_add_tcase(s, tc);
 	return s;

@@ -35,6 +35,7 @@ int main(void)
 	srunner_add_suite(sr, suite_hll());
 	srunner_add_suite(sr, suite_cross());
 	srunner_add_suite(sr, suite_embed());
+	srunner_add_suite(sr, suite_featspan());
 	srunner_add_suite(sr, suite_metrics());
 	srunner_add_suite(sr, suite_fm());
 	srunner_add_suite(sr, suite_model());

@@ -10,6 +10,7 @@ Suite *suite_text(void);
 Suite *suite_hll(void);
 Suite *suite_cross(void);
 Suite *suite_embed(void);
+Suite *suite_featspan(void);
 Suite *suite_metrics(void);
 Suite *suite_fm(void);
 Suite *suite_model(void);
