@@ -507,32 +507,53 @@ typedef float v8f __attribute__((vector_size(32), aligned(4), may_alias));   /* 
 #define load8(p) (*(const v8f *)(const void *)(p))
 #define store8(p, v) (*(v8f *)(void *)(p) = (v))
 
+/* Stores the first m lanes of a at out. Always inlined: called out of
+ * line from the AVX2 clone, a vector argument would change its ABI. */
+static inline __attribute__((always_inline)) void store_lanes(float *out, v8f a, size_t m)
+{
+	float last[TILE];
+
+	if (m == TILE) {
+		store8(out, a);
+		return;
+	}
+	store8(last, a);
+	memcpy(out, last, m * sizeof(float));
+}
+
 /* The dots z_u . z_v, u < v, in that order into out. Through zt = Z^T
- * (k x c, then TILE zeros), 8 of the v are lanes, and every dot still
- * sums its k products in order from 0. */
+ * (k x c, then 2 TILE zeros), 8 of the v are lanes, and every dot still
+ * sums its k products in order from 0. Two tiles of v at a time: a
+ * tile's k adds are a chain of latency, two chains overlap. */
 KERNEL_CLONES static void dlrm_dots(float *const *z, size_t c, size_t k, float *restrict zt,
 				    float *restrict out)
 {
 	for (size_t u = 0; u < c; u++)
 		for (size_t d = 0; d < k; d++)
 			zt[d * c + u] = z[u][d];
-	for (size_t u = 0; u + 1 < c; u++)
-		for (size_t v0 = u + 1; v0 < c; v0 += TILE) {
-			size_t m = c - v0 < TILE ? c - v0 : TILE;
-			float last[TILE];
+	for (size_t u = 0; u + 1 < c; u++) {
+		size_t v0 = u + 1;
+		/* lanes past c read on into the next row or zt's zeroed
+		 * tail: their sums are dropped */
+		for (; v0 + TILE < c; v0 += 2 * TILE) {
+			size_t m = c - v0 - TILE < TILE ? c - v0 - TILE : TILE;
+			v8f a0 = { 0 }, a1 = { 0 };
+			for (size_t d = 0; d < k; d++) {
+				a0 += zt[d * c + u] * load8(zt + d * c + v0);
+				a1 += zt[d * c + u] * load8(zt + d * c + v0 + TILE);
+			}
+			store8(out, a0);
+			store_lanes(out + TILE, a1, m);
+			out += TILE + m;
+		}
+		if (v0 < c) {
 			v8f a0 = { 0 };
-			/* lanes past c read on into the next row or zt's zeroed
-			 * tail (TILE floats): their sums are dropped */
 			for (size_t d = 0; d < k; d++)
 				a0 += zt[d * c + u] * load8(zt + d * c + v0);
-			if (m == TILE) {
-				store8(out, a0);
-			} else {
-				store8(last, a0);
-				memcpy(out, last, m * sizeof(float));
-			}
-			out += m;
+			store_lanes(out, a0, c - v0);
+			out += c - v0;
 		}
+	}
 }
 
 /* dz_w += sum over x != w, in order, of g_wx z_x, where g holds the dots'
@@ -585,7 +606,7 @@ static void dlrm_forward(struct rec_net *n, size_t t, size_t lo, size_t hi)
 	struct rec_net_batch *bt = n->bt;
 	size_t k = n->o.k, c = dlrm_count(n), in = n->deep.dim[0];
 	float *bot = NULL, *top, **z = rec_xmalloc(c * sizeof(float *));
-	float *zt = rec_xcalloc(c * k + TILE, sizeof(float));
+	float *zt = rec_xcalloc(c * k + 2 * TILE, sizeof(float));
 
 	if (n->ndense) {
 		memcpy(rec_mlp_input(&n->bottom, t, hi - lo), bt->dense + lo * n->ndense,
