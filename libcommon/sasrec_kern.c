@@ -2,14 +2,21 @@
  * ReLU/GELU and causal multi-head attention over packed sequences, each
  * forward beside its backward. Attention is one sequence at a time (no
  * padding to compute) with OpenMP over the sequences; its products
- * (sgemm in row or column blocks of ATT_BLK), softmax and gradient touch
- * only the causal triangle. */
+ * (rec_smm: libxsmm's kernels, in row blocks of ATT_BLK), softmax and
+ * gradient touch only the causal triangle. */
 #include "config.h"
 #include "sasrec.h"
 
 #include "blas.h"
 #include <math.h>
 #include <string.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#define THREAD_ID() ((size_t)omp_get_thread_num())
+#else
+#define THREAD_ID() ((size_t)0)
+#endif
 
 #define LN_EPS 1e-5f
 /* rows (or columns) of the attention matrices one sgemm takes: the causal
@@ -209,15 +216,15 @@ static size_t block_end(size_t i, size_t t, size_t blk)
 	return e < t ? e : t;
 }
 
-/* Row i of S (t x t) to probabilities over j <= i; zero above, up to the
- * end of the row's block of blk rows. AVX-512 or AVX2 where the CPU has
+/* Row i of S (t x t, rows ld apart) to probabilities over j <= i; zero
+ * above, up to the end of the row's block of blk rows. AVX-512 or AVX2 where the CPU has
  * it: the build is for plain x86-64, this loop is most of the softmax
  * (AVX-512: 3% less time in the attention's forward than AVX2). */
 __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
-static void causal_softmax(float *S, size_t t, size_t blk)
+static void causal_softmax(float *S, size_t t, size_t ld, size_t blk)
 {
 	for (size_t i = 0; i < t; i++) {
-		float *r = S + i * t, mx = r[0], sum = 0;
+		float *r = S + i * ld, mx = r[0], sum = 0;
 		float inv;
 #pragma omp simd reduction(max:mx)
 		for (size_t j = 1; j <= i; j++)
@@ -233,27 +240,51 @@ static void causal_softmax(float *S, size_t t, size_t blk)
 	}
 }
 
-/* dS = P * (dP - rowsum(P * dP)), in place over dP, the triangle only
- * (zero above it to the end of the row's block, as causal_softmax). */
-static void softmax_backward(float *dP, const float *P, size_t t, size_t blk)
+/* dS = scale P * (dP - rowsum(P * dP)), in place over dP, the triangle
+ * only (zero above it to the end of the row's block, as causal_softmax);
+ * rows ld apart in both. */
+static void softmax_backward(float *dP, const float *P, size_t t, size_t ld, size_t blk, float scale)
 {
 	for (size_t i = 0; i < t; i++) {
-		const float *p = P + i * t;
-		float *d = dP + i * t, dot = 0;
+		const float *p = P + i * ld;
+		float *d = dP + i * ld, dot = 0;
 #pragma omp simd reduction(+:dot)
 		for (size_t j = 0; j <= i; j++)
 			dot += p[j] * d[j];
 #pragma omp simd
 		for (size_t j = 0; j <= i; j++)
-			d[j] = p[j] * (d[j] - dot);
+			d[j] = p[j] * (d[j] - dot) * scale;
 		memset(d + i + 1, 0, (block_end(i, t, blk) - i - 1) * sizeof(float));
 	}
 }
 
-void rec_attention_forward_sep(float *out, float *P, const struct rec_attn_in *in, const uint32_t *off,
-			       const size_t *poff, size_t nseq, size_t C, size_t H, size_t threads)
+size_t rec_attention_ld(size_t T)
 {
-	size_t hd = C / H, ldq = in->ldq, ldk = in->ldk, ldv = in->ldv;
+	return (T + 15) / 16 * 16;
+}
+
+size_t rec_attention_scratch(size_t T, size_t C, size_t H)
+{
+	size_t ld = rec_attention_ld(T);
+
+	return T * ld + C / H * ld;
+}
+
+/* Kt (hd x t, rows ld apart) = scale X^T, X (t x hd, rows ldx apart): the
+ * B^T of a product, which rec_smm takes only this way round. */
+static void transpose_scaled(float *Kt, size_t ld, const float *X, size_t ldx, size_t t, size_t hd,
+			     float scale)
+{
+	for (size_t j = 0; j < t; j++)
+		for (size_t c = 0; c < hd; c++)
+			Kt[c * ld + j] = X[j * ldx + c] * scale;
+}
+
+void rec_attention_forward_sep(float *out, float *P, float *scratch, const struct rec_attn_in *in,
+			       const uint32_t *off, const size_t *poff, size_t nseq, size_t C, size_t H,
+			       size_t T, size_t threads)
+{
+	size_t hd = C / H, ldq = in->ldq, ldk = in->ldk, ldv = in->ldv, ld = rec_attention_ld(T);
 	float scale = 1.0f / sqrtf((float)hd);
 
 #pragma omp parallel for schedule(dynamic, 4) num_threads(threads) if (threads > 1)
@@ -261,23 +292,24 @@ void rec_attention_forward_sep(float *out, float *P, const struct rec_attn_in *i
 		size_t t = off[s + 1] - off[s];
 		const float *q = in->q + (size_t)off[s] * ldq, *k = in->k + (size_t)off[s] * ldk;
 		const float *v = in->v + (size_t)off[s] * ldv;
+		float *y = out + (size_t)off[s] * C, *kt = scratch + THREAD_ID() * rec_attention_scratch(T, C, H);
 		for (size_t h = 0; h < H; h++) {
-			float *p = P + poff[s] + h * t * t;
-			/* S = scale Q K^T, the causal triangle only: rows i0 .. i1-1 against
-			 * keys 0 .. i1-1 (causal_softmax zeroes what is above the diagonal
-			 * there) */
+			float *p = P + poff[s] + h * t * ld;
+			size_t o = h * hd;
+			/* S = Q (scale K^T), the causal triangle only: rows i0 .. i1-1
+			 * against keys 0 .. i1-1 (causal_softmax zeroes what is above the
+			 * diagonal there); then out = P V, row block by row block over the
+			 * same triangle */
+			transpose_scaled(kt, ld, k + o, ldk, t, hd, scale);
 			for (size_t i0 = 0; i0 < t; i0 += ATT_BLK) {
 				size_t i1 = i0 + ATT_BLK < t ? i0 + ATT_BLK : t;
-				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(i1 - i0), (int)i1, (int)hd,
-					    scale, q + i0 * ldq + h * hd, (int)ldq, k + h * hd, (int)ldk,
-					    0.0f, p + i0 * t, (int)t);
+				rec_smm(0, i1 - i0, i1, hd, q + i0 * ldq + o, ldq, kt, ld, 0, p + i0 * ld, ld);
 			}
-			causal_softmax(p, t, ATT_BLK);
-			/* P is lower triangular: out = P V with trmm on a copy of V */
-			for (size_t i = 0; i < t; i++)
-				memcpy(out + (off[s] + i) * C + h * hd, v + i * ldv + h * hd, hd * sizeof(float));
-			cblas_strmm(CblasRowMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, (int)t,
-				    (int)hd, 1.0f, p, (int)t, out + (size_t)off[s] * C + h * hd, (int)C);
+			causal_softmax(p, t, ld, ATT_BLK);
+			for (size_t i0 = 0; i0 < t; i0 += ATT_BLK) {
+				size_t i1 = i0 + ATT_BLK < t ? i0 + ATT_BLK : t;
+				rec_smm(0, i1 - i0, hd, i1, p + i0 * ld, ld, v + o, ldv, 0, y + i0 * C + o, C);
+			}
 		}
 	}
 }
@@ -288,20 +320,13 @@ static struct rec_attn_in packed_qkv(const float *qkv, size_t C)
 	return (struct rec_attn_in){ qkv, qkv + C, qkv + 2 * C, 3 * C, 3 * C, 3 * C };
 }
 
-void rec_attention_forward(float *out, float *P, const float *qkv, const uint32_t *off,
-			   const size_t *poff, size_t nseq, size_t C, size_t H, size_t threads)
+void rec_attention_forward(float *out, float *P, float *scratch, const float *qkv, const uint32_t *off,
+			   const size_t *poff, size_t nseq, size_t C, size_t H, size_t T, size_t threads)
 {
 	struct rec_attn_in in = packed_qkv(qkv, C);
 
-	rec_attention_forward_sep(out, P, &in, off, poff, nseq, C, H, threads);
+	rec_attention_forward_sep(out, P, scratch, &in, off, poff, nseq, C, H, T, threads);
 }
-
-#ifdef _OPENMP
-#include <omp.h>
-#define THREAD_ID() ((size_t)omp_get_thread_num())
-#else
-#define THREAD_ID() ((size_t)0)
-#endif
 
 void rec_attention_last_forward(float *out, float *scratch, const float *qkv, const uint32_t *off,
 				size_t nseq, size_t C, size_t H, size_t T, size_t threads)
@@ -342,15 +367,15 @@ void rec_attention_last_forward(float *out, float *scratch, const float *qkv, co
 }
 
 void rec_attention_forward_ref(float *out, float *P, const float *qkv, const uint32_t *off,
-			       const size_t *poff, size_t nseq, size_t C, size_t H)
+			       const size_t *poff, size_t nseq, size_t C, size_t H, size_t T)
 {
-	size_t hd = C / H;
+	size_t hd = C / H, ld = rec_attention_ld(T);
 	float scale = 1.0f / sqrtf((float)hd);
 
 	for (size_t s = 0; s < nseq; s++) {
 		size_t t = off[s + 1] - off[s];
 		for (size_t h = 0; h < H; h++) {
-			float *p = P + poff[s] + h * t * t;
+			float *p = P + poff[s] + h * t * ld;
 			for (size_t i = 0; i < t; i++)
 				for (size_t j = 0; j < t; j++) {
 					const float *qi = qkv + (off[s] + i) * 3 * C + h * hd;
@@ -358,14 +383,14 @@ void rec_attention_forward_ref(float *out, float *P, const float *qkv, const uin
 					float d = 0;
 					for (size_t c = 0; c < hd; c++)
 						d += qi[c] * kj[c];
-					p[i * t + j] = d * scale;
+					p[i * ld + j] = d * scale;
 				}
-			causal_softmax(p, t, t);
+			causal_softmax(p, t, ld, t);
 			for (size_t i = 0; i < t; i++)
 				for (size_t c = 0; c < hd; c++) {
 					float sum = 0;
 					for (size_t j = 0; j <= i; j++)
-						sum += p[i * t + j] * qkv[(off[s] + j) * 3 * C + 2 * C + h * hd + c];
+						sum += p[i * ld + j] * qkv[(off[s] + j) * 3 * C + 2 * C + h * hd + c];
 					out[(off[s] + i) * C + h * hd + c] = sum;
 				}
 		}
@@ -373,11 +398,11 @@ void rec_attention_forward_ref(float *out, float *P, const float *qkv, const uin
 }
 
 
-void rec_attention_backward_sep(const struct rec_attn_grad *g, float *dP, const float *dout,
+void rec_attention_backward_sep(const struct rec_attn_grad *g, float *scratch, const float *dout,
 				const struct rec_attn_in *in, const float *P, const uint32_t *off,
 				const size_t *poff, size_t nseq, size_t C, size_t H, size_t T, size_t threads)
 {
-	size_t hd = C / H, ldq = in->ldq, ldk = in->ldk, ldv = in->ldv;
+	size_t hd = C / H, ldq = in->ldq, ldk = in->ldk, ldv = in->ldv, ld = rec_attention_ld(T);
 	float scale = 1.0f / sqrtf((float)hd);
 
 #pragma omp parallel for schedule(dynamic, 4) num_threads(threads) if (threads > 1)
@@ -386,59 +411,56 @@ void rec_attention_backward_sep(const struct rec_attn_grad *g, float *dP, const 
 		const float *q = in->q + r0 * ldq, *k = in->k + r0 * ldk, *v = in->v + r0 * ldv;
 		const float *dy = dout + r0 * C;
 		float *dq = g->dq + r0 * ldq, *dk = g->dk + r0 * ldk, *dv = g->dv + r0 * ldv;
-		float *d = dP + THREAD_ID() * T * T;
+		float *d = scratch + THREAD_ID() * rec_attention_scratch(T, C, H), *vt = d + T * ld;
 		for (size_t h = 0; h < H; h++) {
-			const float *p = P + poff[s] + h * t * t;
+			const float *p = P + poff[s] + h * t * ld;
 			size_t o = h * hd;
 			/* P and dS are lower triangular, so each product runs over the
 			 * triangle only, in blocks of ATT_BLK: a row block i0 .. i1-1 needs
-			 * columns 0 .. i1-1, a column block j0 .. j1-1 rows j0 .. t-1 (zero
+			 * columns 0 .. i1-1, a column block i0 .. i1-1 rows i0 .. t-1 (zero
 			 * above the diagonal within the diagonal block, no further). dP =
 			 * dY V^T (the triangle: softmax_backward reads no more and zeroes
 			 * the rest of the diagonal block); dV += P^T dY */
+			transpose_scaled(vt, ld, v + o, ldv, t, hd, 1.0f);
 			for (size_t i0 = 0; i0 < t; i0 += ATT_BLK) {
 				size_t i1 = i0 + ATT_BLK < t ? i0 + ATT_BLK : t;
-				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(i1 - i0), (int)i1, (int)hd,
-					    1.0f, dy + i0 * C + o, (int)C, v + o, (int)ldv, 0.0f, d + i0 * t, (int)t);
-				cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)(i1 - i0), (int)hd,
-					    (int)(t - i0), 1.0f, p + i0 * t + i0, (int)t, dy + i0 * C + o, (int)C, 1.0f,
-					    dv + i0 * ldv + o, (int)ldv);
+				rec_smm(0, i1 - i0, i1, hd, dy + i0 * C + o, C, vt, ld, 0, d + i0 * ld, ld);
+				rec_smm(1, i1 - i0, hd, t - i0, p + i0 * ld + i0, ld, dy + i0 * C + o, C, 1,
+					dv + i0 * ldv + o, ldv);
 			}
-			softmax_backward(d, p, t, ATT_BLK);
-			/* dQ += scale dS K; dK += scale dS^T Q */
+			softmax_backward(d, p, t, ld, ATT_BLK, scale);
+			/* dQ += dS K; dK += dS^T Q (dS scaled) */
 			for (size_t i0 = 0; i0 < t; i0 += ATT_BLK) {
 				size_t i1 = i0 + ATT_BLK < t ? i0 + ATT_BLK : t;
-				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(i1 - i0), (int)hd, (int)i1,
-					    scale, d + i0 * t, (int)t, k + o, (int)ldk, 1.0f, dq + i0 * ldq + o, (int)ldq);
-				cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)(i1 - i0), (int)hd,
-					    (int)(t - i0), scale, d + i0 * t + i0, (int)t, q + i0 * ldq + o, (int)ldq, 1.0f,
-					    dk + i0 * ldk + o, (int)ldk);
+				rec_smm(0, i1 - i0, hd, i1, d + i0 * ld, ld, k + o, ldk, 1, dq + i0 * ldq + o, ldq);
+				rec_smm(1, i1 - i0, hd, t - i0, d + i0 * ld + i0, ld, q + i0 * ldq + o, ldq, 1,
+					dk + i0 * ldk + o, ldk);
 			}
 		}
 	}
 }
 
-void rec_attention_backward(float *dqkv, float *dP, const float *dout, const float *qkv,
+void rec_attention_backward(float *dqkv, float *scratch, const float *dout, const float *qkv,
 			    const float *P, const uint32_t *off, const size_t *poff, size_t nseq,
 			    size_t C, size_t H, size_t T, size_t threads)
 {
 	struct rec_attn_in in = packed_qkv(qkv, C);
 	struct rec_attn_grad g = { dqkv, dqkv + C, dqkv + 2 * C };
 
-	rec_attention_backward_sep(&g, dP, dout, &in, P, off, poff, nseq, C, H, T, threads);
+	rec_attention_backward_sep(&g, scratch, dout, &in, P, off, poff, nseq, C, H, T, threads);
 }
 
 void rec_attention_backward_ref(float *dqkv, const float *dout, const float *qkv, const float *P,
 				const uint32_t *off, const size_t *poff, size_t nseq, size_t C,
-				size_t H)
+				size_t H, size_t T)
 {
-	size_t hd = C / H, ld = 3 * C;
+	size_t hd = C / H, ld = 3 * C, ldp = rec_attention_ld(T);
 	float scale = 1.0f / sqrtf((float)hd);
 
 	for (size_t s = 0; s < nseq; s++) {
 		size_t t = off[s + 1] - off[s], r0 = off[s];
 		for (size_t h = 0; h < H; h++) {
-			const float *p = P + poff[s] + h * t * t;
+			const float *p = P + poff[s] + h * t * ldp;
 			size_t o = h * hd;
 			for (size_t i = 0; i < t; i++) {
 				const float *dy = dout + (r0 + i) * C + o;
@@ -449,12 +471,12 @@ void rec_attention_backward_ref(float *dqkv, const float *dout, const float *qkv
 					dp[j] = 0;
 					for (size_t c = 0; c < hd; c++) {
 						dp[j] += dy[c] * v[c];
-						dv[c] += p[i * t + j] * dy[c];
+						dv[c] += p[i * ldp + j] * dy[c];
 					}
-					dot += p[i * t + j] * dp[j];
+					dot += p[i * ldp + j] * dp[j];
 				}
 				for (size_t j = 0; j <= i; j++) {
-					float ds = p[i * t + j] * (dp[j] - dot) * scale;
+					float ds = p[i * ldp + j] * (dp[j] - dot) * scale;
 					for (size_t c = 0; c < hd; c++) {
 						dqkv[(r0 + i) * ld + o + c] += ds * qkv[(r0 + j) * ld + C + o + c];
 						dqkv[(r0 + j) * ld + C + o + c] += ds * qkv[(r0 + i) * ld + o + c];
