@@ -106,7 +106,7 @@ enum { SMM_EMPTY, SMM_KERNEL, SMM_NONE };
 
 struct smm_slot {
 	uint32_t key[8]; /* m, n, k, lda, ldb, ldc, transa, beta */
-	libxsmm_smmfunction fn;
+	rec_smm_fn fn;
 	int state;
 };
 
@@ -136,7 +136,7 @@ static struct smm_slot *smm_find(const uint32_t *key)
 /* Row-major C = op(A) B is column-major C^T = B^T op(A)^T: libxsmm's
  * (M, N, K) = (n, m, k) with B as its A, and A as its B, transposed
  * where A is. */
-static libxsmm_smmfunction smm_dispatch(const uint32_t *key)
+static rec_smm_fn smm_dispatch(const uint32_t *key)
 {
 	libxsmm_blasint lda = (libxsmm_blasint)key[4], ldb = (libxsmm_blasint)key[3];
 	libxsmm_blasint ldc = (libxsmm_blasint)key[5];
@@ -148,10 +148,10 @@ static libxsmm_smmfunction smm_dispatch(const uint32_t *key)
 				   (libxsmm_blasint)key[2], &lda, &ldb, &ldc, &alpha, &beta, &flags, &prefetch);
 }
 
-static libxsmm_smmfunction smm_kernel(const uint32_t *key)
+static rec_smm_fn smm_kernel(const uint32_t *key)
 {
 	struct smm_slot *e = smm_find(key);
-	libxsmm_smmfunction fn;
+	rec_smm_fn fn;
 
 	if (__atomic_load_n(&e->state, __ATOMIC_ACQUIRE) != SMM_EMPTY)
 		return e->fn;
@@ -178,23 +178,16 @@ static int smm_fits(size_t v)
 	return v <= INT_MAX;
 }
 
-void rec_smm(int transa, size_t m, size_t n, size_t k, const float *A, size_t lda, const float *B,
-	     size_t ldb, int beta, float *C, size_t ldc)
+static rec_smm_fn smm_find_kernel(int transa, size_t m, size_t n, size_t k, size_t lda, size_t ldb,
+				  int beta, size_t ldc)
 {
-	if (!m || !n)
-		return;
-	if (k && smm_fits(m) && smm_fits(n) && smm_fits(k) && smm_fits(lda) && smm_fits(ldb) &&
-	    smm_fits(ldc)) {
-		uint32_t key[8] = { (uint32_t)m, (uint32_t)n, (uint32_t)k, (uint32_t)lda, (uint32_t)ldb,
-				    (uint32_t)ldc, transa != 0, beta != 0 };
-		libxsmm_smmfunction fn = smm_kernel(key);
-		if (fn) {
-			fn(B, A, C);
-			return;
-		}
-	}
-	cblas_sgemm(CblasRowMajor, transa ? CblasTrans : CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)k,
-		    1.0f, A, (int)lda, B, (int)ldb, beta ? 1.0f : 0.0f, C, (int)ldc);
+	uint32_t key[8] = { (uint32_t)m, (uint32_t)n, (uint32_t)k, (uint32_t)lda, (uint32_t)ldb,
+			    (uint32_t)ldc, transa != 0, beta != 0 };
+
+	if (!m || !n || !k || !smm_fits(m) || !smm_fits(n) || !smm_fits(k) || !smm_fits(lda) ||
+	    !smm_fits(ldb) || !smm_fits(ldc))
+		return NULL;
+	return smm_kernel(key);
 }
 
 const char *rec_smm_describe(void)
@@ -208,13 +201,11 @@ const char *rec_smm_describe(void)
 
 #else /* cblas */
 
-void rec_smm(int transa, size_t m, size_t n, size_t k, const float *A, size_t lda, const float *B,
-	     size_t ldb, int beta, float *C, size_t ldc)
+static rec_smm_fn smm_find_kernel(int transa, size_t m, size_t n, size_t k, size_t lda, size_t ldb,
+				  int beta, size_t ldc)
 {
-	if (!m || !n)
-		return;
-	cblas_sgemm(CblasRowMajor, transa ? CblasTrans : CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)k,
-		    1.0f, A, (int)lda, B, (int)ldb, beta ? 1.0f : 0.0f, C, (int)ldc);
+	(void)transa, (void)m, (void)n, (void)k, (void)lda, (void)ldb, (void)beta, (void)ldc;
+	return NULL;
 }
 
 const char *rec_smm_describe(void)
@@ -222,3 +213,27 @@ const char *rec_smm_describe(void)
 	return "cblas";
 }
 #endif
+
+void rec_smm_init(struct rec_smm *s, int transa, size_t m, size_t n, size_t k, size_t lda, size_t ldb,
+		  int beta, size_t ldc)
+{
+	*s = (struct rec_smm){ smm_find_kernel(transa, m, n, k, lda, ldb, beta, ldc), transa, beta, (int)m,
+			       (int)n, (int)k, (int)lda, (int)ldb, (int)ldc };
+}
+
+void rec_smm_blas(const struct rec_smm *s, const float *A, const float *B, float *C)
+{
+	if (!s->m || !s->n)
+		return;
+	cblas_sgemm(CblasRowMajor, s->transa ? CblasTrans : CblasNoTrans, CblasNoTrans, s->m, s->n, s->k, 1.0f,
+		    A, s->lda, B, s->ldb, s->beta ? 1.0f : 0.0f, C, s->ldc);
+}
+
+void rec_smm(int transa, size_t m, size_t n, size_t k, const float *A, size_t lda, const float *B,
+	     size_t ldb, int beta, float *C, size_t ldc)
+{
+	struct rec_smm s;
+
+	rec_smm_init(&s, transa, m, n, k, lda, ldb, beta, ldc);
+	rec_smm_run(&s, A, B, C);
+}
