@@ -116,6 +116,7 @@ static void report_sgemm(void)
 	}
 	printf("sgemm %.1f\n", 2.0 * n * n * n / best / 1e9);
 	printf("sgemm_kernels %s\n", rec_blas_describe());
+	printf("smm_kernels %s\n", rec_smm_describe());
 	free(A), free(B), free(C);
 }
 

@@ -48,13 +48,14 @@ if [ ! -r "$src" ]; then
 fi
 cores=$(nproc --all)
 # What one core can do, measured now: FMA throughput and the BLAS's sgemm
-peak_fma=n/a peak_sgemm=n/a kernels=n/a
+peak_fma=n/a peak_sgemm=n/a kernels=n/a smm=n/a
 if [ -x "$peakbin" ]; then
 	"$peakbin" > "$out/peak.txt"
 	peak_fma=$(awk '$1 == "avx512_fma" && $2 != "n/a" { print $2 }' "$out/peak.txt")
 	[ -n "$peak_fma" ] || peak_fma=$(awk '$1 == "avx2_fma" { print $2 }' "$out/peak.txt")
 	peak_sgemm=$(awk '$1 == "sgemm" { print $2 }' "$out/peak.txt")
 	kernels=$(awk '$1 == "sgemm_kernels" { sub(/^[^ ]* /, ""); print }' "$out/peak.txt")
+	smm=$(awk '$1 == "smm_kernels" { sub(/^[^ ]* /, ""); print }' "$out/peak.txt")
 fi
 peak=${BENCH_PEAK_GFLOPS:-$peak_fma}
 export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
@@ -174,7 +175,8 @@ minutes=$(( ($(date +%s) - t_start + 59) / 60 ))
 	echo "Notes:"
 	echo "- PyTorch $tv (Debian python3-torch, CPU), torch.set_num_threads($threads). $blas_note"
 	echo "  Mapped by torch: $tblas. The libblas.so.3 alternative is $blas."
-	echo "  rec-train runs $kernels, one BLAS thread inside each of its own threads."
+	echo "  rec-train runs $kernels, one BLAS thread inside each of its own threads; the attention's and"
+	echo "  the linear layers' small products on $smm."
 	echo "- Same model, init distribution, loss and optimizer (bench/torch_sasrec.py's header); not the same"
 	echo "  random draws. PyTorch pads each batch on the left to its longest sequence and masks the padding;"
 	echo "  rec-train packs the sequences without padding. The FLOP count is the model's, not the padded one's."

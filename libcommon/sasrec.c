@@ -31,7 +31,8 @@ struct rec_sasrec_work {
 	uint8_t *mask_e;                     /* embedding dropout */
 	float *xL, *hf, *mf, *rf;            /* last residual, final LN */
 	size_t *poff;                        /* per sequence: its attention probabilities */
-	float *dx, *dy, *dln, *dqkv, *datt, *dha, *dhf, *dP;
+	float *dx, *dy, *dln, *dqkv, *datt, *dha, *dhf;
+	float *scratch;                      /* the attention's, per thread */
 	float *logits;                       /* full softmax: LOGIT_ROWS x nitems */
 	float *rowloss, *g;                  /* per row; sampled: per candidate */
 	uint32_t *cand;                      /* sampled: target + negatives per row */
@@ -244,7 +245,7 @@ static void free_work(struct rec_sasrec_work *w, size_t blocks)
 	free(w->blk);
 	free(w->mask_e), free(w->xL), free(w->hf), free(w->mf), free(w->rf), free(w->poff);
 	free(w->dx), free(w->dy), free(w->dln), free(w->dqkv), free(w->datt), free(w->dha);
-	free(w->dhf), free(w->dP), free(w->logits), free(w->rowloss), free(w->g);
+	free(w->dhf), free(w->scratch), free(w->logits), free(w->rowloss), free(w->g);
 	free(w->cand), free(w->mark), free(w->gen);
 	free(w->fold), free(w->dfold);
 	free(w);
@@ -394,11 +395,12 @@ static void reserve_rows(struct rec_sasrec *m, size_t N)
 	w->cand = rec_xrealloc(w->cand, N * K * sizeof(uint32_t));
 }
 
-/* Attention probabilities: H t^2 per sequence. */
+/* Attention probabilities: H t rows of rec_attention_ld(T) per sequence. */
 static void reserve_seqs(struct rec_sasrec *m, const struct rec_sasrec_batch *b)
 {
 	struct rec_sasrec_work *w = m->w;
 	size_t total = 0, H = m->o.heads, T = m->o.max_len, threads = m->o.threads ? m->o.threads : 1;
+	size_t ld = rec_attention_ld(T);
 
 	if (b->nseq + 1 > w->cap_seq) {
 		w->cap_seq = b->nseq + 1;
@@ -407,7 +409,7 @@ static void reserve_seqs(struct rec_sasrec *m, const struct rec_sasrec_batch *b)
 	for (size_t s = 0; s < b->nseq; s++) {
 		size_t t = b->off[s + 1] - b->off[s];
 		w->poff[s] = total;
-		total += H * t * t;
+		total += H * t * ld;
 	}
 	if (total > w->cap_p) {
 		w->cap_p = total;
@@ -416,7 +418,7 @@ static void reserve_seqs(struct rec_sasrec *m, const struct rec_sasrec_batch *b)
 	}
 	if (threads > w->threads) {
 		w->threads = threads;
-		grow(&w->dP, threads * T * T);
+		grow(&w->scratch, threads * rec_attention_scratch(T, m->o.dim, H));
 	}
 	if (m->o.loss == REC_SASREC_SOFTMAX && !w->logits)
 		grow(&w->logits, LOGIT_ROWS * m->nitems);
@@ -632,11 +634,13 @@ static void attention_forward(struct rec_sasrec *m, size_t l, const struct rec_s
 		struct rec_attn_in in = folded_in(m, a);
 		fold_weights(m, l);
 		rec_linear_forward(a->qkv, a->ln1, fold_of(m, l), fold_of(m, l) + 2 * d * d, N, d, 2 * d);
-		rec_attention_forward_sep(out, a->P, &in, b->off, m->w->poff, b->nseq, d, 1, m->o.threads);
+		rec_attention_forward_sep(out, a->P, m->w->scratch, &in, b->off, m->w->poff, b->nseq, d, 1,
+					  m->o.max_len, m->o.threads);
 		return;
 	}
 	rec_linear_forward(a->qkv, a->ln1, W + p->qkv_w, W + p->qkv_b, N, d, 3 * d);
-	rec_attention_forward(a->att, a->P, a->qkv, b->off, m->w->poff, b->nseq, d, m->o.heads, m->o.threads);
+	rec_attention_forward(a->att, a->P, m->w->scratch, a->qkv, b->off, m->w->poff, b->nseq, d, m->o.heads,
+			      m->o.max_len, m->o.threads);
 	rec_linear_forward(out, a->att, W + p->o_w, W + p->o_b, N, d, d);
 }
 
@@ -931,7 +935,7 @@ static void attention_backward(struct rec_sasrec *m, size_t l, const struct rec_
 		struct rec_attn_in in = folded_in(m, a);
 		struct rec_attn_grad g = { w->dqkv, w->dln, w->dqkv + d };
 		memset(w->dqkv, 0, 2 * N * d * sizeof(float));
-		rec_attention_backward_sep(&g, w->dP, w->dy, &in, a->P, b->off, w->poff, b->nseq, d, 1,
+		rec_attention_backward_sep(&g, w->scratch, w->dy, &in, a->P, b->off, w->poff, b->nseq, d, 1,
 					   m->o.max_len, m->o.threads);
 		memset(w->dfold, 0, FOLD_SIZE(d) * sizeof(float));
 		rec_linear_backward(w->dln, w->dfold, w->dfold + 2 * d * d, w->dqkv, a->ln1, fold_of(m, l), N, d,
@@ -942,7 +946,7 @@ static void attention_backward(struct rec_sasrec *m, size_t l, const struct rec_
 	memset(w->datt, 0, N * d * sizeof(float));
 	rec_linear_backward(w->datt, G + p->o_w, G + p->o_b, w->dy, a->att, W + p->o_w, N, d, d);
 	memset(w->dqkv, 0, 3 * N * d * sizeof(float));
-	rec_attention_backward(w->dqkv, w->dP, w->datt, a->qkv, a->P, b->off, w->poff, b->nseq, d,
+	rec_attention_backward(w->dqkv, w->scratch, w->datt, a->qkv, a->P, b->off, w->poff, b->nseq, d,
 			       m->o.heads, m->o.max_len, m->o.threads);
 	rec_linear_backward(w->dln, G + p->qkv_w, G + p->qkv_b, w->dqkv, a->ln1, W + p->qkv_w, N, d, 3 * d);
 }
@@ -1050,7 +1054,7 @@ static void last_block_forward(struct rec_sasrec *m, const struct rec_sasrec_bat
 	const float *W = m->param;
 
 	rec_linear_forward(a->qkv, a->ln1, W + p->qkv_w, W + p->qkv_b, N, d, 3 * d);
-	rec_attention_last_forward(a->att, w->dP, a->qkv, b->off, S, d, m->o.heads, m->o.max_len,
+	rec_attention_last_forward(a->att, w->scratch, a->qkv, b->off, S, d, m->o.heads, m->o.max_len,
 				   m->o.threads);
 	rec_linear_forward(w->dy, a->att, W + p->o_w, W + p->o_b, S, d, d);
 	for (size_t s = 0; s < S; s++)

@@ -52,19 +52,21 @@ void rec_act_forward(float *y, const float *x, size_t n, int act);
 void rec_act_backward(float *dx, const float *dy, const float *x, size_t n, int act);
 
 /* Causal multi-head self-attention over packed sequences: sequence s owns
- * rows off[s] .. off[s+1]-1.   qkv (N,3C): q, k, v of each row, heads
- * side by side in each   out (N,C)   P: per sequence s and head h the
- * probabilities (t x t, zero above the diagonal as far as the products
- * read: to the end of the row's block of ATT_BLK rows, the rest left
- * unwritten) at poff[s] + h t^2, where t = off[s+1] - off[s]. dP:
- * scratch of T^2 floats for each of the threads (T the longest
- * sequence), which share the sequences. */
-void rec_attention_forward(float *out, float *P, const float *qkv, const uint32_t *off,
-			   const size_t *poff, size_t nseq, size_t C, size_t H, size_t threads);
+ * rows off[s] .. off[s+1]-1, t = off[s+1] - off[s] of them, at most T.
+ * qkv (N,3C): q, k, v of each row, heads side by side in each   out (N,C)
+ * P: per sequence s and head h the probabilities, t rows of ld =
+ * rec_attention_ld(T) floats at poff[s] + h t ld (zero above the diagonal
+ * as far as the products read: to the end of the row's block of ATT_BLK
+ * rows, the rest left unwritten). scratch: rec_attention_scratch(T, C, H)
+ * floats for each of the threads, which share the sequences. */
+size_t rec_attention_ld(size_t T);
+size_t rec_attention_scratch(size_t T, size_t C, size_t H);
+void rec_attention_forward(float *out, float *P, float *scratch, const float *qkv, const uint32_t *off,
+			   const size_t *poff, size_t nseq, size_t C, size_t H, size_t T, size_t threads);
 void rec_attention_forward_ref(float *out, float *P, const float *qkv, const uint32_t *off,
-			       const size_t *poff, size_t nseq, size_t C, size_t H);
+			       const size_t *poff, size_t nseq, size_t C, size_t H, size_t T);
 /* The output of each sequence's last row only: out (nseq,C); scratch: T
- * floats for each of the threads (T the longest sequence). */
+ * floats for each of the threads. */
 void rec_attention_last_forward(float *out, float *scratch, const float *qkv, const uint32_t *off,
 				size_t nseq, size_t C, size_t H, size_t T, size_t threads);
 /* The same over q, k and v in separate places: row r's are at q + r ldq,
@@ -73,22 +75,23 @@ struct rec_attn_in {
 	const float *q, *k, *v;
 	size_t ldq, ldk, ldv;
 };
-void rec_attention_forward_sep(float *out, float *P, const struct rec_attn_in *in, const uint32_t *off,
-			       const size_t *poff, size_t nseq, size_t C, size_t H, size_t threads);
+void rec_attention_forward_sep(float *out, float *P, float *scratch, const struct rec_attn_in *in,
+			       const uint32_t *off, const size_t *poff, size_t nseq, size_t C, size_t H,
+			       size_t T, size_t threads);
 /* dqkv += the gradient from dout. */
-void rec_attention_backward(float *dqkv, float *dP, const float *dout, const float *qkv,
+void rec_attention_backward(float *dqkv, float *scratch, const float *dout, const float *qkv,
 			    const float *P, const uint32_t *off, const size_t *poff, size_t nseq,
 			    size_t C, size_t H, size_t T, size_t threads);
 /* dq, dk, dv (the strides of q, k, v) += the gradient from dout. */
 struct rec_attn_grad {
 	float *dq, *dk, *dv;
 };
-void rec_attention_backward_sep(const struct rec_attn_grad *g, float *dP, const float *dout,
+void rec_attention_backward_sep(const struct rec_attn_grad *g, float *scratch, const float *dout,
 				const struct rec_attn_in *in, const float *P, const uint32_t *off,
 				const size_t *poff, size_t nseq, size_t C, size_t H, size_t T, size_t threads);
 void rec_attention_backward_ref(float *dqkv, const float *dout, const float *qkv, const float *P,
 				const uint32_t *off, const size_t *poff, size_t nseq, size_t C,
-				size_t H);
+				size_t H, size_t T);
 
 /* ---- sequences ------------------------------------------------------------ */
 

@@ -2,14 +2,21 @@
  * ReLU/GELU and causal multi-head attention over packed sequences, each
  * forward beside its backward. Attention is one sequence at a time (no
  * padding to compute) with OpenMP over the sequences; its products
- * (sgemm in row or column blocks of ATT_BLK), softmax and gradient touch
- * only the causal triangle. */
+ * (rec_smm: libxsmm's kernels, in row blocks of ATT_BLK), softmax and
+ * gradient touch only the causal triangle. */
 #include "config.h"
 #include "sasrec.h"
 
 #include "blas.h"
 #include <math.h>
 #include <string.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#define THREAD_ID() ((size_t)omp_get_thread_num())
+#else
+#define THREAD_ID() ((size_t)0)
+#endif
 
 #define LN_EPS 1e-5f
 /* rows (or columns) of the attention matrices one sgemm takes: the causal
@@ -69,16 +76,58 @@ void rec_layernorm_backward(float *dx, float *dg, float *db, const float *dout, 
 	}
 }
 
-void rec_linear_forward(float *y, const float *x, const float *W, const float *b, size_t N, size_t C,
-			size_t OC)
+/* Rows of x each product of the linear layers' forward takes (the bias
+ * written, then the product added, while the rows are in L1), and of dy
+ * in the backward (dW's product reloads dW's C tile for each: longer
+ * blocks; dx's follows while those rows of dy are in cache): the fastest of
+ * 32 ... 512 on 16,000 rows of dim 50 here. The rows after the last whole
+ * block go in blocks of half as many, a quarter, ... 1: kernels for a few
+ * sizes, not a JIT compile for the remainder of nearly every batch. */
+#ifndef LIN_BLK
+#define LIN_BLK 128
+#endif
+#ifndef LIN_BWD_BLK
+#define LIN_BWD_BLK 128
+#endif
+/* libxsmm generates no B^T, so the forward multiplies by a copy of W^T,
+ * on the stack up to this size (sasrec's layers: dim 50 ... 128); larger
+ * layers go to cblas_sgemm whole. */
+#define LIN_WT_MAX (128 * 256)
+
+static void fill_bias(float *y, const float *b, size_t N, size_t OC)
 {
 	/* a loop, not a memcpy a row: rows of 50 to 150 floats */
 	for (size_t i = 0; i < N; i++)
 #pragma omp simd
 		for (size_t o = 0; o < OC; o++)
 			y[i * OC + o] = b[o];
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)N, (int)OC, (int)C, 1.0f, x, (int)C, W,
-		    (int)C, 1.0f, y, (int)OC);
+}
+
+void rec_linear_forward(float *y, const float *x, const float *W, const float *b, size_t N, size_t C,
+			size_t OC)
+{
+	float Wt[C * OC <= LIN_WT_MAX ? C * OC : 1];
+	struct rec_smm mm;
+	size_t i0 = 0;
+
+	if (C * OC > LIN_WT_MAX) {
+		fill_bias(y, b, N, OC);
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)N, (int)OC, (int)C, 1.0f, x, (int)C,
+			    W, (int)C, 1.0f, y, (int)OC);
+		return;
+	}
+	for (size_t o = 0; o < OC; o++)
+		for (size_t c = 0; c < C; c++)
+			Wt[c * OC + o] = W[o * C + c];
+	for (size_t nb = LIN_BLK; nb; nb /= 2) {
+		if (N - i0 < nb)
+			continue;
+		rec_smm_init(&mm, 0, nb, OC, C, C, OC, 1, OC);
+		for (; N - i0 >= nb; i0 += nb) {
+			fill_bias(y + i0 * OC, b, nb, OC);
+			rec_smm_run(&mm, x + i0 * C, Wt, y + i0 * OC);
+		}
+	}
 }
 
 void rec_linear_forward_ref(float *y, const float *x, const float *W, const float *b, size_t N,
@@ -96,16 +145,26 @@ void rec_linear_forward_ref(float *y, const float *x, const float *W, const floa
 void rec_linear_backward(float *dx, float *dW, float *db, const float *dy, const float *x,
 			 const float *W, size_t N, size_t C, size_t OC)
 {
-	/* simd: the compiler cannot know db is not within dy */
-	for (size_t i = 0; i < N; i++)
+	struct rec_smm mw, mx;
+	size_t i0 = 0;
+
+	for (size_t nb = LIN_BWD_BLK; nb; nb /= 2) {
+		if (N - i0 < nb)
+			continue;
+		rec_smm_init(&mw, 1, OC, C, nb, OC, C, 1, C);
+		rec_smm_init(&mx, 0, nb, C, OC, OC, C, 1, C);
+		for (; N - i0 >= nb; i0 += nb) {
+			const float *dyb = dy + i0 * OC;
+			/* simd: the compiler cannot know db is not within dy */
+			for (size_t i = 0; i < nb; i++)
 #pragma omp simd
-		for (size_t o = 0; o < OC; o++)
-			db[o] += dy[i * OC + o];
-	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)OC, (int)C, (int)N, 1.0f, dy, (int)OC, x,
-		    (int)C, 1.0f, dW, (int)C);
-	if (dx)
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, (int)C, (int)OC, 1.0f, dy,
-			    (int)OC, W, (int)C, 1.0f, dx, (int)C);
+				for (size_t o = 0; o < OC; o++)
+					db[o] += dyb[i * OC + o];
+			rec_smm_run(&mw, dyb, x + i0 * C, dW);
+			if (dx)
+				rec_smm_run(&mx, dyb, W, dx + i0 * C);
+		}
+	}
 }
 
 void rec_linear_backward_ref(float *dx, float *dW, float *db, const float *dy, const float *x,
@@ -209,15 +268,15 @@ static size_t block_end(size_t i, size_t t, size_t blk)
 	return e < t ? e : t;
 }
 
-/* Row i of S (t x t) to probabilities over j <= i; zero above, up to the
- * end of the row's block of blk rows. AVX-512 or AVX2 where the CPU has
+/* Row i of S (t x t, rows ld apart) to probabilities over j <= i; zero
+ * above, up to the end of the row's block of blk rows. AVX-512 or AVX2 where the CPU has
  * it: the build is for plain x86-64, this loop is most of the softmax
  * (AVX-512: 3% less time in the attention's forward than AVX2). */
 __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
-static void causal_softmax(float *S, size_t t, size_t blk)
+static void causal_softmax(float *S, size_t t, size_t ld, size_t blk)
 {
 	for (size_t i = 0; i < t; i++) {
-		float *r = S + i * t, mx = r[0], sum = 0;
+		float *r = S + i * ld, mx = r[0], sum = 0;
 		float inv;
 #pragma omp simd reduction(max:mx)
 		for (size_t j = 1; j <= i; j++)
@@ -233,27 +292,117 @@ static void causal_softmax(float *S, size_t t, size_t blk)
 	}
 }
 
-/* dS = P * (dP - rowsum(P * dP)), in place over dP, the triangle only
- * (zero above it to the end of the row's block, as causal_softmax). */
-static void softmax_backward(float *dP, const float *P, size_t t, size_t blk)
+/* dS = scale P * (dP - rowsum(P * dP)), in place over dP, the triangle
+ * only (zero above it to the end of the row's block, as causal_softmax);
+ * rows ld apart in both. */
+static void softmax_backward(float *dP, const float *P, size_t t, size_t ld, size_t blk, float scale)
 {
 	for (size_t i = 0; i < t; i++) {
-		const float *p = P + i * t;
-		float *d = dP + i * t, dot = 0;
+		const float *p = P + i * ld;
+		float *d = dP + i * ld, dot = 0;
 #pragma omp simd reduction(+:dot)
 		for (size_t j = 0; j <= i; j++)
 			dot += p[j] * d[j];
 #pragma omp simd
 		for (size_t j = 0; j <= i; j++)
-			d[j] = p[j] * (d[j] - dot);
+			d[j] = p[j] * (d[j] - dot) * scale;
 		memset(d + i + 1, 0, (block_end(i, t, blk) - i - 1) * sizeof(float));
 	}
 }
 
-void rec_attention_forward_sep(float *out, float *P, const struct rec_attn_in *in, const uint32_t *off,
-			       const size_t *poff, size_t nseq, size_t C, size_t H, size_t threads)
+size_t rec_attention_ld(size_t T)
 {
-	size_t hd = C / H, ldq = in->ldq, ldk = in->ldk, ldv = in->ldv;
+	return (T + 15) / 16 * 16;
+}
+
+size_t rec_attention_scratch(size_t T, size_t C, size_t H)
+{
+	size_t ld = rec_attention_ld(T);
+
+	return T * ld + C / H * ld;
+}
+
+/* Kt (hd x t, rows ld apart) = scale X^T, X (t x hd, rows ldx apart): the
+ * B^T of a product, which rec_smm takes only this way round. Eight rows
+ * of X at a time, so that each row of Kt gets eight floats at once: 1.6x
+ * the speed of one element at a time (it was 3% of an epoch). */
+static void transpose_scaled(float *Kt, size_t ld, const float *X, size_t ldx, size_t t, size_t hd,
+			     float scale)
+{
+	size_t j = 0;
+
+	for (; j + 8 <= t; j += 8)
+		for (size_t c = 0; c < hd; c++) {
+			float *o = Kt + c * ld + j;
+			const float *x = X + j * ldx + c;
+#pragma omp simd
+			for (size_t r = 0; r < 8; r++)
+				o[r] = x[r * ldx] * scale;
+		}
+	for (; j < t; j++)
+		for (size_t c = 0; c < hd; c++)
+			Kt[c * ld + j] = X[j * ldx + c] * scale;
+}
+
+/* The blocks of rows of a sequence of t: i0 = 0, ATT_BLK, ... (mb rows),
+ * and the size of the last one. */
+static size_t last_block(size_t t)
+{
+	return t - (t - 1) / ATT_BLK * ATT_BLK;
+}
+
+/* C (mb x ATT_BLK tiles, then mb x mb on the diagonal) = A (mb x hd)
+ * Bt[:, 0 .. i0+mb): S = Q K^T's or dP = dY V^T's row block of the causal
+ * triangle, a tile at a time, so that there are kernels for a few shapes
+ * only, not for every length of a sequence. */
+static void triangle_rows(float *C, size_t ldc, const float *A, size_t lda, const float *Bt, size_t ldb,
+			  size_t i0, size_t mb, size_t hd)
+{
+	struct rec_smm full, diag;
+
+	rec_smm_init(&full, 0, mb, ATT_BLK, hd, lda, ldb, 0, ldc);
+	rec_smm_init(&diag, 0, mb, mb, hd, lda, ldb, 0, ldc);
+	for (size_t j0 = 0; j0 < i0; j0 += ATT_BLK)
+		rec_smm_run(&full, A, Bt + j0, C + j0);
+	rec_smm_run(&diag, A, Bt + i0, C + i0);
+}
+
+/* Y (mb x hd) (+)= L[i0 .. i0+mb, 0 .. i0+mb) B[0 .. i0+mb): out = P V's or
+ * dQ = dS K's row block, L lower triangular (zero above the diagonal in
+ * the diagonal block), in chunks of ATT_BLK of the sum, the first written
+ * unless add. */
+static void triangle_times(float *Y, size_t ldy, const float *L, size_t ldl, const float *B, size_t ldb,
+			   size_t i0, size_t mb, size_t hd, int add)
+{
+	struct rec_smm first, next, diag;
+
+	rec_smm_init(&first, 0, mb, hd, ATT_BLK, ldl, ldb, add, ldy);
+	rec_smm_init(&next, 0, mb, hd, ATT_BLK, ldl, ldb, 1, ldy);
+	rec_smm_init(&diag, 0, mb, hd, mb, ldl, ldb, add || i0, ldy);
+	for (size_t j0 = 0; j0 < i0; j0 += ATT_BLK)
+		rec_smm_run(j0 ? &next : &first, L + j0, B + j0 * ldb, Y);
+	rec_smm_run(&diag, L + i0, B + i0 * ldb, Y);
+}
+
+/* Y (mb x hd) += L[i0 .. t, i0 .. i0+mb)^T B[i0 .. t): dV += P^T dY's or
+ * dK += dS^T Q's row block, in chunks of ATT_BLK rows of L (the last one
+ * last rows). */
+static void triangle_t_times(float *Y, size_t ldy, const float *L, size_t ldl, const float *B, size_t ldb,
+			     size_t i0, size_t mb, size_t t, size_t last, size_t hd)
+{
+	struct rec_smm full, tail;
+
+	rec_smm_init(&full, 1, mb, hd, ATT_BLK, ldl, ldb, 1, ldy);
+	rec_smm_init(&tail, 1, mb, hd, last, ldl, ldb, 1, ldy);
+	for (size_t j0 = i0; j0 < t; j0 += ATT_BLK)
+		rec_smm_run(j0 + ATT_BLK <= t ? &full : &tail, L + j0 * ldl + i0, B + j0 * ldb, Y);
+}
+
+void rec_attention_forward_sep(float *out, float *P, float *scratch, const struct rec_attn_in *in,
+			       const uint32_t *off, const size_t *poff, size_t nseq, size_t C, size_t H,
+			       size_t T, size_t threads)
+{
+	size_t hd = C / H, ldq = in->ldq, ldk = in->ldk, ldv = in->ldv, ld = rec_attention_ld(T);
 	float scale = 1.0f / sqrtf((float)hd);
 
 #pragma omp parallel for schedule(dynamic, 4) num_threads(threads) if (threads > 1)
@@ -261,23 +410,21 @@ void rec_attention_forward_sep(float *out, float *P, const struct rec_attn_in *i
 		size_t t = off[s + 1] - off[s];
 		const float *q = in->q + (size_t)off[s] * ldq, *k = in->k + (size_t)off[s] * ldk;
 		const float *v = in->v + (size_t)off[s] * ldv;
+		float *y = out + (size_t)off[s] * C, *kt = scratch + THREAD_ID() * rec_attention_scratch(T, C, H);
 		for (size_t h = 0; h < H; h++) {
-			float *p = P + poff[s] + h * t * t;
-			/* S = scale Q K^T, the causal triangle only: rows i0 .. i1-1 against
-			 * keys 0 .. i1-1 (causal_softmax zeroes what is above the diagonal
-			 * there) */
-			for (size_t i0 = 0; i0 < t; i0 += ATT_BLK) {
-				size_t i1 = i0 + ATT_BLK < t ? i0 + ATT_BLK : t;
-				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(i1 - i0), (int)i1, (int)hd,
-					    scale, q + i0 * ldq + h * hd, (int)ldq, k + h * hd, (int)ldk,
-					    0.0f, p + i0 * t, (int)t);
-			}
-			causal_softmax(p, t, ATT_BLK);
-			/* P is lower triangular: out = P V with trmm on a copy of V */
-			for (size_t i = 0; i < t; i++)
-				memcpy(out + (off[s] + i) * C + h * hd, v + i * ldv + h * hd, hd * sizeof(float));
-			cblas_strmm(CblasRowMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, (int)t,
-				    (int)hd, 1.0f, p, (int)t, out + (size_t)off[s] * C + h * hd, (int)C);
+			float *p = P + poff[s] + h * t * ld;
+			size_t o = h * hd;
+			/* S = Q (scale K^T), the causal triangle only: rows i0 .. i0+mb-1
+			 * against keys 0 .. i0+mb-1 (causal_softmax zeroes what is above
+			 * the diagonal there); then out = P V over the same triangle */
+			transpose_scaled(kt, ld, k + o, ldk, t, hd, scale);
+			for (size_t i0 = 0; i0 < t; i0 += ATT_BLK)
+				triangle_rows(p + i0 * ld, ld, q + i0 * ldq + o, ldq, kt, ld, i0,
+					      i0 + ATT_BLK < t ? ATT_BLK : t - i0, hd);
+			causal_softmax(p, t, ld, ATT_BLK);
+			for (size_t i0 = 0; i0 < t; i0 += ATT_BLK)
+				triangle_times(y + i0 * C + o, C, p + i0 * ld, ld, v + o, ldv, i0,
+					       i0 + ATT_BLK < t ? ATT_BLK : t - i0, hd, 0);
 		}
 	}
 }
@@ -288,20 +435,13 @@ static struct rec_attn_in packed_qkv(const float *qkv, size_t C)
 	return (struct rec_attn_in){ qkv, qkv + C, qkv + 2 * C, 3 * C, 3 * C, 3 * C };
 }
 
-void rec_attention_forward(float *out, float *P, const float *qkv, const uint32_t *off,
-			   const size_t *poff, size_t nseq, size_t C, size_t H, size_t threads)
+void rec_attention_forward(float *out, float *P, float *scratch, const float *qkv, const uint32_t *off,
+			   const size_t *poff, size_t nseq, size_t C, size_t H, size_t T, size_t threads)
 {
 	struct rec_attn_in in = packed_qkv(qkv, C);
 
-	rec_attention_forward_sep(out, P, &in, off, poff, nseq, C, H, threads);
+	rec_attention_forward_sep(out, P, scratch, &in, off, poff, nseq, C, H, T, threads);
 }
-
-#ifdef _OPENMP
-#include <omp.h>
-#define THREAD_ID() ((size_t)omp_get_thread_num())
-#else
-#define THREAD_ID() ((size_t)0)
-#endif
 
 void rec_attention_last_forward(float *out, float *scratch, const float *qkv, const uint32_t *off,
 				size_t nseq, size_t C, size_t H, size_t T, size_t threads)
@@ -342,15 +482,15 @@ void rec_attention_last_forward(float *out, float *scratch, const float *qkv, co
 }
 
 void rec_attention_forward_ref(float *out, float *P, const float *qkv, const uint32_t *off,
-			       const size_t *poff, size_t nseq, size_t C, size_t H)
+			       const size_t *poff, size_t nseq, size_t C, size_t H, size_t T)
 {
-	size_t hd = C / H;
+	size_t hd = C / H, ld = rec_attention_ld(T);
 	float scale = 1.0f / sqrtf((float)hd);
 
 	for (size_t s = 0; s < nseq; s++) {
 		size_t t = off[s + 1] - off[s];
 		for (size_t h = 0; h < H; h++) {
-			float *p = P + poff[s] + h * t * t;
+			float *p = P + poff[s] + h * t * ld;
 			for (size_t i = 0; i < t; i++)
 				for (size_t j = 0; j < t; j++) {
 					const float *qi = qkv + (off[s] + i) * 3 * C + h * hd;
@@ -358,14 +498,14 @@ void rec_attention_forward_ref(float *out, float *P, const float *qkv, const uin
 					float d = 0;
 					for (size_t c = 0; c < hd; c++)
 						d += qi[c] * kj[c];
-					p[i * t + j] = d * scale;
+					p[i * ld + j] = d * scale;
 				}
-			causal_softmax(p, t, t);
+			causal_softmax(p, t, ld, t);
 			for (size_t i = 0; i < t; i++)
 				for (size_t c = 0; c < hd; c++) {
 					float sum = 0;
 					for (size_t j = 0; j <= i; j++)
-						sum += p[i * t + j] * qkv[(off[s] + j) * 3 * C + 2 * C + h * hd + c];
+						sum += p[i * ld + j] * qkv[(off[s] + j) * 3 * C + 2 * C + h * hd + c];
 					out[(off[s] + i) * C + h * hd + c] = sum;
 				}
 		}
@@ -373,72 +513,67 @@ void rec_attention_forward_ref(float *out, float *P, const float *qkv, const uin
 }
 
 
-void rec_attention_backward_sep(const struct rec_attn_grad *g, float *dP, const float *dout,
+void rec_attention_backward_sep(const struct rec_attn_grad *g, float *scratch, const float *dout,
 				const struct rec_attn_in *in, const float *P, const uint32_t *off,
 				const size_t *poff, size_t nseq, size_t C, size_t H, size_t T, size_t threads)
 {
-	size_t hd = C / H, ldq = in->ldq, ldk = in->ldk, ldv = in->ldv;
+	size_t hd = C / H, ldq = in->ldq, ldk = in->ldk, ldv = in->ldv, ld = rec_attention_ld(T);
 	float scale = 1.0f / sqrtf((float)hd);
 
 #pragma omp parallel for schedule(dynamic, 4) num_threads(threads) if (threads > 1)
 	for (size_t s = 0; s < nseq; s++) {
-		size_t t = off[s + 1] - off[s], r0 = off[s];
+		size_t t = off[s + 1] - off[s], r0 = off[s], last = last_block(t);
 		const float *q = in->q + r0 * ldq, *k = in->k + r0 * ldk, *v = in->v + r0 * ldv;
 		const float *dy = dout + r0 * C;
 		float *dq = g->dq + r0 * ldq, *dk = g->dk + r0 * ldk, *dv = g->dv + r0 * ldv;
-		float *d = dP + THREAD_ID() * T * T;
+		float *d = scratch + THREAD_ID() * rec_attention_scratch(T, C, H), *vt = d + T * ld;
 		for (size_t h = 0; h < H; h++) {
-			const float *p = P + poff[s] + h * t * t;
+			const float *p = P + poff[s] + h * t * ld;
 			size_t o = h * hd;
 			/* P and dS are lower triangular, so each product runs over the
-			 * triangle only, in blocks of ATT_BLK: a row block i0 .. i1-1 needs
-			 * columns 0 .. i1-1, a column block j0 .. j1-1 rows j0 .. t-1 (zero
-			 * above the diagonal within the diagonal block, no further). dP =
-			 * dY V^T (the triangle: softmax_backward reads no more and zeroes
-			 * the rest of the diagonal block); dV += P^T dY */
+			 * triangle only, in blocks of ATT_BLK: a row block i0 .. i0+mb-1
+			 * needs columns 0 .. i0+mb-1, a column block i0 .. i0+mb-1 rows
+			 * i0 .. t-1 (zero above the diagonal within the diagonal block, no
+			 * further). dP = dY V^T (the triangle: softmax_backward reads no
+			 * more and zeroes the rest of the diagonal block); dV += P^T dY */
+			transpose_scaled(vt, ld, v + o, ldv, t, hd, 1.0f);
 			for (size_t i0 = 0; i0 < t; i0 += ATT_BLK) {
-				size_t i1 = i0 + ATT_BLK < t ? i0 + ATT_BLK : t;
-				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(i1 - i0), (int)i1, (int)hd,
-					    1.0f, dy + i0 * C + o, (int)C, v + o, (int)ldv, 0.0f, d + i0 * t, (int)t);
-				cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)(i1 - i0), (int)hd,
-					    (int)(t - i0), 1.0f, p + i0 * t + i0, (int)t, dy + i0 * C + o, (int)C, 1.0f,
-					    dv + i0 * ldv + o, (int)ldv);
+				size_t mb = i0 + ATT_BLK < t ? ATT_BLK : t - i0;
+				triangle_rows(d + i0 * ld, ld, dy + i0 * C + o, C, vt, ld, i0, mb, hd);
+				triangle_t_times(dv + i0 * ldv + o, ldv, p, ld, dy + o, C, i0, mb, t, last, hd);
 			}
-			softmax_backward(d, p, t, ATT_BLK);
-			/* dQ += scale dS K; dK += scale dS^T Q */
+			softmax_backward(d, p, t, ld, ATT_BLK, scale);
+			/* dQ += dS K; dK += dS^T Q (dS scaled) */
 			for (size_t i0 = 0; i0 < t; i0 += ATT_BLK) {
-				size_t i1 = i0 + ATT_BLK < t ? i0 + ATT_BLK : t;
-				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(i1 - i0), (int)hd, (int)i1,
-					    scale, d + i0 * t, (int)t, k + o, (int)ldk, 1.0f, dq + i0 * ldq + o, (int)ldq);
-				cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)(i1 - i0), (int)hd,
-					    (int)(t - i0), scale, d + i0 * t + i0, (int)t, q + i0 * ldq + o, (int)ldq, 1.0f,
-					    dk + i0 * ldk + o, (int)ldk);
+				size_t mb = i0 + ATT_BLK < t ? ATT_BLK : t - i0;
+				triangle_times(dq + i0 * ldq + o, ldq, d + i0 * ld, ld, k + o, ldk, i0, mb, hd, 1);
+				triangle_t_times(dk + i0 * ldk + o, ldk, d, ld, q + o, ldq, i0, mb, t, last, hd);
 			}
 		}
 	}
 }
 
-void rec_attention_backward(float *dqkv, float *dP, const float *dout, const float *qkv,
+void rec_attention_backward(float *dqkv, float *scratch, const float *dout, const float *qkv,
 			    const float *P, const uint32_t *off, const size_t *poff, size_t nseq,
 			    size_t C, size_t H, size_t T, size_t threads)
 {
 	struct rec_attn_in in = packed_qkv(qkv, C);
 	struct rec_attn_grad g = { dqkv, dqkv + C, dqkv + 2 * C };
 
-	rec_attention_backward_sep(&g, dP, dout, &in, P, off, poff, nseq, C, H, T, threads);
+	rec_attention_backward_sep(&g, scratch, dout, &in, P, off, poff, nseq, C, H, T, threads);
 }
 
 void rec_attention_backward_ref(float *dqkv, const float *dout, const float *qkv, const float *P,
 				const uint32_t *off, const size_t *poff, size_t nseq, size_t C,
-				size_t H)
+				size_t H, size_t T)
 {
-	size_t hd = C / H, ld = 3 * C;
+	size_t hd = C / H, ld = 3 * C, ldp = rec_attention_ld(T);
 	float scale = 1.0f / sqrtf((float)hd);
 
 	for (size_t s = 0; s < nseq; s++) {
 		size_t t = off[s + 1] - off[s], r0 = off[s];
 		for (size_t h = 0; h < H; h++) {
-			const float *p = P + poff[s] + h * t * t;
+			const float *p = P + poff[s] + h * t * ldp;
 			size_t o = h * hd;
 			for (size_t i = 0; i < t; i++) {
 				const float *dy = dout + (r0 + i) * C + o;
@@ -449,12 +584,12 @@ void rec_attention_backward_ref(float *dqkv, const float *dout, const float *qkv
 					dp[j] = 0;
 					for (size_t c = 0; c < hd; c++) {
 						dp[j] += dy[c] * v[c];
-						dv[c] += p[i * t + j] * dy[c];
+						dv[c] += p[i * ldp + j] * dy[c];
 					}
-					dot += p[i * t + j] * dp[j];
+					dot += p[i * ldp + j] * dp[j];
 				}
 				for (size_t j = 0; j <= i; j++) {
-					float ds = p[i * t + j] * (dp[j] - dot) * scale;
+					float ds = p[i * ldp + j] * (dp[j] - dot) * scale;
 					for (size_t c = 0; c < hd; c++) {
 						dqkv[(r0 + i) * ld + o + c] += ds * qkv[(r0 + j) * ld + C + o + c];
 						dqkv[(r0 + j) * ld + C + o + c] += ds * qkv[(r0 + i) * ld + o + c];

@@ -7,7 +7,7 @@
 # present. --bench adds what `make bench` compares against (PyTorch, GNU time).
 set -e
 pkgs="build-essential autoconf automake pkg-config libzstd-dev libarchive-dev
-      libxxhash-dev libopenblas-dev libopenblas0-pthread check libsubunit-dev
+      libxxhash-dev libopenblas-dev libopenblas0-pthread libxsmm-dev check libsubunit-dev
       protobuf-c-compiler libprotobuf-c-dev libonnx-dev
       zstd xz-utils python3 python3-numpy python3-sklearn"
 [ "${1:-}" = --bench ] && pkgs="$pkgs python3-torch time"

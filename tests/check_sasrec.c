@@ -181,19 +181,24 @@ END_TEST
 #define AR 8
 #define AC 8
 #define AH 2
+#define AT 5                    /* the longest sequence */
+#define ALD 16                  /* rec_attention_ld(AT) */
+#define ASCR (AT * ALD + AC / AH * ALD)  /* rec_attention_scratch(AT, AC, AH) */
 
 struct actx {
 	uint32_t off[3];
 	size_t poff[2];
-	float qkv[AR * 3 * AC], out[AR * AC], P[AH * (9 + 25)], R[AR * AC];
+	float qkv[AR * 3 * AC], out[AR * AC], P[AH * AR * ALD], R[AR * AC], scratch[2 * ASCR];
 };
 
 static void ainit(struct actx *a)
 {
 	uint64_t s = 7;
 
+	ck_assert_uint_eq(rec_attention_ld(AT), ALD);
+	ck_assert_uint_eq(rec_attention_scratch(AT, AC, AH), ASCR);
 	a->off[0] = 0, a->off[1] = 3, a->off[2] = 8;
-	a->poff[0] = 0, a->poff[1] = AH * 9;
+	a->poff[0] = 0, a->poff[1] = AH * 3 * ALD;
 	fill(a->qkv, AR * 3 * AC, &s, 1.5f);
 	fill(a->R, AR * AC, &s, 1);
 }
@@ -202,23 +207,41 @@ static double att_loss(void *v)
 {
 	struct actx *a = v;
 
-	rec_attention_forward(a->out, a->P, a->qkv, a->off, a->poff, 2, AC, AH, 1);
+	rec_attention_forward(a->out, a->P, a->scratch, a->qkv, a->off, a->poff, 2, AC, AH, AT, 1);
 	return dot_r(a->out, a->R, AR * AC);
+}
+
+/* P against Pref over each sequence's triangle, and zero above it to the
+ * end of the row's block of 32 (ATT_BLK; what the products read), where
+ * _ref zeroes the whole row; the rest is left unwritten. */
+static void same_probs(const float *P, const float *Pref, const uint32_t *off, const size_t *poff,
+		       size_t nseq, size_t H, size_t ld, float tol)
+{
+	for (size_t s = 0; s < nseq; s++) {
+		size_t t = off[s + 1] - off[s];
+		for (size_t h = 0; h < H; h++)
+			for (size_t i = 0; i < t; i++) {
+				size_t end = (i / 32 + 1) * 32 < t ? (i / 32 + 1) * 32 : t;
+				for (size_t j = 0; j < end; j++) {
+					size_t at = poff[s] + h * t * ld + i * ld + j;
+					ck_assert_float_eq_tol(P[at], Pref[at], tol);
+				}
+			}
+	}
 }
 
 START_TEST(test_attention)
 {
 	struct actx a;
-	float out[AR * AC], P[AH * 34], d[AR * 3 * AC] = { 0 }, dref[AR * 3 * AC] = { 0 }, dP[2 * 5 * 5];
+	float out[AR * AC], P[AH * AR * ALD], d[AR * 3 * AC] = { 0 }, dref[AR * 3 * AC] = { 0 };
 	struct fd F = { att_loss, &a };
 
 	ainit(&a);
 	att_loss(&a);
-	rec_attention_forward_ref(out, P, a.qkv, a.off, a.poff, 2, AC, AH);
+	rec_attention_forward_ref(out, P, a.qkv, a.off, a.poff, 2, AC, AH, AT);
 	for (size_t i = 0; i < AR * AC; i++)
 		ck_assert_float_eq_tol(a.out[i], out[i], 1e-5f);
-	for (size_t i = 0; i < AH * 34; i++)
-		ck_assert_float_eq_tol(a.P[i], P[i], 1e-6f);
+	same_probs(a.P, P, a.off, a.poff, 2, AH, ALD, 1e-6f);
 	/* the last rows alone (rec_sasrec_encode), on two threads */
 	{
 		float last[2 * AC], scratch[2 * 5];
@@ -230,8 +253,8 @@ START_TEST(test_attention)
 	/* causal: row 0 of the second sequence sees only itself */
 	ck_assert_float_eq_tol(a.P[a.poff[1]], 1.0f, 1e-6f);
 	ck_assert_float_eq(a.P[a.poff[1] + 1], 0.0f);
-	rec_attention_backward(d, dP, a.R, a.qkv, a.P, a.off, a.poff, 2, AC, AH, 5, 2);
-	rec_attention_backward_ref(dref, a.R, a.qkv, a.P, a.off, a.poff, 2, AC, AH);
+	rec_attention_backward(d, a.scratch, a.R, a.qkv, a.P, a.off, a.poff, 2, AC, AH, AT, 2);
+	rec_attention_backward_ref(dref, a.R, a.qkv, a.P, a.off, a.poff, 2, AC, AH, AT);
 	for (size_t i = 0; i < AR * 3 * AC; i++)
 		ck_assert_float_eq_tol(d[i], dref[i], 1e-4f);
 	ck_assert_double_lt(fd_worst(&F, a.qkv, d, AR * 3 * AC, 3e-3f), 1e-2);
@@ -245,7 +268,8 @@ START_TEST(test_attention_sep)
 	enum { LQ = AC + 3, LK = AC, LV = 2 * AC };
 	struct actx a;
 	float q[AR * LQ], k[AR * LK], v[AR * LV], dq[AR * LQ] = { 0 }, dk[AR * LK] = { 0 }, dv[AR * LV] = { 0 };
-	float out[AR * AC], P[AH * 34], ref[AR * AC], Pref[AH * 34], dref[AR * 3 * AC] = { 0 }, dP[2 * 5 * 5];
+	float out[AR * AC], P[AH * AR * ALD], ref[AR * AC], Pref[AH * AR * ALD], dref[AR * 3 * AC] = { 0 };
+	float scratch[2 * ASCR];
 	struct rec_attn_in in = { q, k, v, LQ, LK, LV };
 	struct rec_attn_grad g = { dq, dk, dv };
 
@@ -256,18 +280,60 @@ START_TEST(test_attention_sep)
 			k[r * LK + c] = a.qkv[r * 3 * AC + AC + c];
 			v[r * LV + c] = a.qkv[r * 3 * AC + 2 * AC + c];
 		}
-	rec_attention_forward_sep(out, P, &in, a.off, a.poff, 2, AC, AH, 2);
-	rec_attention_forward_ref(ref, Pref, a.qkv, a.off, a.poff, 2, AC, AH);
+	rec_attention_forward_sep(out, P, scratch, &in, a.off, a.poff, 2, AC, AH, AT, 2);
+	rec_attention_forward_ref(ref, Pref, a.qkv, a.off, a.poff, 2, AC, AH, AT);
 	for (size_t i = 0; i < AR * AC; i++)
 		ck_assert_float_eq_tol(out[i], ref[i], 1e-5f);
-	rec_attention_backward_sep(&g, dP, a.R, &in, Pref, a.off, a.poff, 2, AC, AH, 5, 1);
-	rec_attention_backward_ref(dref, a.R, a.qkv, Pref, a.off, a.poff, 2, AC, AH);
+	same_probs(P, Pref, a.off, a.poff, 2, AH, ALD, 1e-6f);
+	rec_attention_backward_sep(&g, scratch, a.R, &in, Pref, a.off, a.poff, 2, AC, AH, AT, 1);
+	rec_attention_backward_ref(dref, a.R, a.qkv, Pref, a.off, a.poff, 2, AC, AH, AT);
 	for (size_t r = 0; r < AR; r++)
 		for (size_t c = 0; c < AC; c++) {
 			ck_assert_float_eq_tol(dq[r * LQ + c], dref[r * 3 * AC + c], 1e-4f);
 			ck_assert_float_eq_tol(dk[r * LK + c], dref[r * 3 * AC + AC + c], 1e-4f);
 			ck_assert_float_eq_tol(dv[r * LV + c], dref[r * 3 * AC + 2 * AC + c], 1e-4f);
 		}
+}
+END_TEST
+
+/* Sequences longer than a block of the products (ATT_BLK, 32 rows) and of
+ * every remainder, at bench/seq.sh's width (one head of 50), q, k, v apart
+ * as in the folded block: the blocked products (libxsmm's kernels, one per
+ * shape) against the plain loops. */
+START_TEST(test_attention_long)
+{
+	static const uint32_t len[] = { 70, 1, 33, 64, 31, 95 };
+	enum { NS = 6, LC = 50, LT = 95, LD = 3 * LC };
+	size_t rows, poff[NS], ld = rec_attention_ld(LT), np = 0;
+	uint32_t off[NS + 1] = { 0 };
+	uint64_t seed = 3;
+
+	for (size_t s = 0; s < NS; s++) {
+		off[s + 1] = off[s] + len[s];
+		poff[s] = np;
+		np += len[s] * ld;
+	}
+	rows = off[NS];
+	float *qkv = malloc(rows * LD * sizeof(float)), *R = malloc(rows * LC * sizeof(float));
+	float *out = malloc(rows * LC * sizeof(float)), *ref = malloc(rows * LC * sizeof(float));
+	float *P = malloc(np * sizeof(float)), *Pref = malloc(np * sizeof(float));
+	float *scratch = malloc(2 * rec_attention_scratch(LT, LC, 1) * sizeof(float));
+	float *d = calloc(rows * LD, sizeof(float)), *dref = calloc(rows * LD, sizeof(float));
+	struct rec_attn_in in = { qkv, qkv + LC, qkv + 2 * LC, LD, LD, LD };
+	struct rec_attn_grad g = { d, d + LC, d + 2 * LC };
+
+	fill(qkv, rows * LD, &seed, 1.0f);
+	fill(R, rows * LC, &seed, 1.0f);
+	rec_attention_forward_sep(out, P, scratch, &in, off, poff, NS, LC, 1, LT, 2);
+	rec_attention_forward_ref(ref, Pref, qkv, off, poff, NS, LC, 1, LT);
+	for (size_t i = 0; i < rows * LC; i++)
+		ck_assert_float_eq_tol(out[i], ref[i], 1e-5f);
+	same_probs(P, Pref, off, poff, NS, 1, ld, 1e-6f);
+	rec_attention_backward_sep(&g, scratch, R, &in, P, off, poff, NS, LC, 1, LT, 2);
+	rec_attention_backward_ref(dref, R, qkv, Pref, off, poff, NS, LC, 1, LT);
+	for (size_t i = 0; i < rows * LD; i++)
+		ck_assert_float_eq_tol(d[i], dref[i], 1e-4f);
+	free(qkv), free(R), free(out), free(ref), free(P), free(Pref), free(scratch), free(d), free(dref);
 }
 END_TEST
 
@@ -352,7 +418,11 @@ START_TEST(test_model_grad)
 		/* ReLU: a smaller step crosses fewer kinks */
 		worst = fd_worst(&F, m->param + T->off, g + T->off, T->rows * T->cols,
 				 _i % 2 == REC_ACT_RELU ? 1e-3f : 3e-3f);
-		ck_assert_msg(worst < 2e-2, "heads %d loss %d act %d: %s: worst relative error %g", 1 + _i / 6,
+		/* 3e-2: the loss is a float pass, and one ulp of a loss of 3 over
+		 * a step of 2e-3 is 1.2e-4, 2.4% of rel_err's floor of 5e-3. The
+		 * analytic gradients of the cblas and libxsmm builds agree to 6e-7,
+		 * yet their central differences landed at worst 0.0196 and 0.021 */
+		ck_assert_msg(worst < 3e-2, "heads %d loss %d act %d: %s: worst relative error %g", 1 + _i / 6,
 			      _i % 6 / 2, _i % 2, T->name, worst);
 	}
 	free(g);
@@ -564,6 +634,7 @@ Suite *suite_sasrec(void)
 	tcase_add_loop_test(k, test_act_grad, REC_ACT_RELU, REC_ACT_GELU + 1);
 	tcase_add_test(k, test_attention);
 	tcase_add_test(k, test_attention_sep);
+	tcase_add_test(k, test_attention_long);
 	suite_add_tcase(s, k);
 	tcase_add_loop_test(m, test_model_grad, 0, 12);
 	tcase_add_test(m, test_save_load);
