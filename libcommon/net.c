@@ -291,7 +291,9 @@ static void reserve_distinct(struct rec_net *n, size_t nf)
 	bt->uid = rec_xrealloc(bt->uid, bt->cap_u * sizeof(uint64_t));
 	bt->R = rec_xrealloc(bt->R, bt->cap_u * n->rowdim * sizeof(float));
 	bt->dR = rec_xrealloc(bt->dR, bt->cap_u * n->rowdim * sizeof(float));
-	for (bt->hcap = 64; bt->hcap < 2 * bt->cap_u; bt->hcap *= 2)
+	/* at most half full (cap_u is twice the features); larger spilled
+	 * from the L2 cache and made the dedup a fifth slower */
+	for (bt->hcap = 64; bt->hcap < bt->cap_u; bt->hcap *= 2)
 		;
 	free(bt->hgen);
 	bt->hrow = rec_xrealloc(bt->hrow, bt->hcap * sizeof(uint32_t));
