@@ -36,9 +36,13 @@ void rec_smm_init(struct rec_smm *s, int transa, size_t m, size_t n, size_t k, s
 void rec_smm_blas(const struct rec_smm *s, const float *A, const float *B, float *C);
 static inline void rec_smm_run(const struct rec_smm *s, const float *A, const float *B, float *C)
 {
-	if (s->fn)
+	if (s->fn) {
 		s->fn(B, A, C); /* column-major: C^T = B^T op(A)^T */
-	else
+		/* libxsmm's AVX-512 kernels return with the vector registers'
+		 * upper halves dirty, which slows every SSE instruction after
+		 * them (the tools' own -O2 code) until cleared. */
+		__asm__ volatile("vzeroupper");
+	} else
 		rec_smm_blas(s, A, B, C);
 }
 /* rec_smm_init and rec_smm_run at once. */

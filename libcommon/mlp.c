@@ -49,14 +49,27 @@ void rec_mlp_init(struct rec_mlp *n, const unsigned *dims, size_t nlayers, int r
 	rec_mlp_threads(n, 1);
 }
 
+/* Weights of the largest layer. */
+static size_t widest_layer(const struct rec_mlp *n)
+{
+	size_t w = 0;
+
+	for (size_t l = 0; l < n->nlayers; l++)
+		if ((size_t)n->dim[l] * n->dim[l + 1] > w)
+			w = (size_t)n->dim[l] * n->dim[l + 1];
+	return w;
+}
+
 void rec_mlp_threads(struct rec_mlp *n, size_t threads)
 {
 	if (threads <= n->nws)
 		return;
 	n->ws = rec_xrealloc(n->ws, threads * sizeof(*n->ws));
 	memset(n->ws + n->nws, 0, (threads - n->nws) * sizeof(*n->ws));
-	for (size_t t = n->nws; t < threads; t++)
+	for (size_t t = n->nws; t < threads; t++) {
 		n->ws[t].grad = t ? rec_xcalloc(n->nparam, sizeof(float)) : n->grad;
+		n->ws[t].wt = rec_xmalloc(widest_layer(n) * sizeof(float));
+	}
 	n->nws = threads;
 }
 
@@ -68,6 +81,7 @@ void rec_mlp_free(struct rec_mlp *n)
 			free(w->act[l]);
 		free(w->delta[0]);
 		free(w->delta[1]);
+		free(w->wt);
 		if (t)
 			free(w->grad);
 	}
@@ -118,21 +132,74 @@ static int has_relu(const struct rec_mlp *n, size_t l)
 	return l + 1 < n->nlayers || n->relu_last;
 }
 
+/* Rows a product takes at a time, then 64, 32, ... 1 for the rest: a few
+ * shapes for libxsmm to compile, whatever the batch or a thread's share. */
+#define SMM_ROWS 128
+
+/* C = A B (+ C with beta), A's rows and C's in blocks. */
+static void smm_rows(size_t m, size_t n, size_t k, const float *A, size_t lda, const float *B, size_t ldb,
+		     int beta, float *C, size_t ldc)
+{
+	struct rec_smm mm;
+	size_t i = 0;
+
+	for (size_t nb = SMM_ROWS; nb; nb /= 2) {
+		if (m - i < nb)
+			continue;
+		rec_smm_init(&mm, 0, nb, n, k, lda, ldb, beta, ldc);
+		for (; m - i >= nb; i += nb)
+			rec_smm_run(&mm, A + i * lda, B, C + i * ldc);
+	}
+}
+
+/* C += A^T B, A (k x m) and B (k x n) in blocks of their rows. */
+static void smm_sum_rows(size_t m, size_t n, size_t k, const float *A, size_t lda, const float *B,
+			 size_t ldb, float *C, size_t ldc)
+{
+	struct rec_smm mm;
+	size_t i = 0;
+
+	for (size_t nb = SMM_ROWS; nb; nb /= 2) {
+		if (k - i < nb)
+			continue;
+		rec_smm_init(&mm, 1, m, n, nb, lda, ldb, 1, ldc);
+		for (; k - i >= nb; i += nb)
+			rec_smm_run(&mm, A + i * lda, B + i * ldb, C);
+	}
+}
+
+/* wt = W^T, W out x in, in tiles that keep both sides in cache lines. */
+static void transpose(float *restrict wt, const float *restrict W, size_t out, size_t in)
+{
+	enum { TILE = 16 };
+
+	for (size_t o0 = 0; o0 < out; o0 += TILE)
+		for (size_t i0 = 0; i0 < in; i0 += TILE) {
+			size_t o1 = o0 + TILE < out ? o0 + TILE : out, i1 = i0 + TILE < in ? i0 + TILE : in;
+			for (size_t o = o0; o < o1; o++)
+				for (size_t i = i0; i < i1; i++)
+					wt[i * out + o] = W[o * in + i];
+		}
+}
+
+/* y = x W^T + b: libxsmm has no B^T, so W^T is copied first, a few tens
+ * of microseconds a layer against milliseconds of product a batch, and
+ * never stale, however the parameters were set. */
 const float *rec_mlp_forward(struct rec_mlp *n, size_t t, size_t b)
 {
 	struct rec_mlp_ws *w = &n->ws[t];
 
 	for (size_t l = 0; l < n->nlayers; l++) {
-		int in = (int)n->dim[l], out = (int)n->dim[l + 1];
+		size_t in = n->dim[l], out = n->dim[l + 1];
 		const float *bias = n->param + n->b_off[l];
 		float *y = w->act[l + 1];
 		for (size_t r = 0; r < b; r++)
 			memcpy(y + r * out, bias, out * sizeof(float));
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)b, out, in, 1.0f, w->act[l], in,
-			    n->param + n->w_off[l], in, 1.0f, y, out);
+		transpose(w->wt, n->param + n->w_off[l], out, in);
+		smm_rows(b, out, in, w->act[l], in, w->wt, out, 1, y, out);
 		if (has_relu(n, l))
 #pragma omp simd
-			for (size_t i = 0; i < b * (size_t)out; i++)
+			for (size_t i = 0; i < b * out; i++)
 				y[i] = y[i] > 0 ? y[i] : 0;
 	}
 	return w->act[n->nlayers];
@@ -145,23 +212,21 @@ void rec_mlp_backward(struct rec_mlp *n, size_t t, size_t b, const float *dout, 
 
 	memcpy(d, dout, b * rec_mlp_out(n) * sizeof(float));
 	for (size_t l = n->nlayers; l-- > 0;) {
-		int in = (int)n->dim[l], out = (int)n->dim[l + 1];
+		size_t in = n->dim[l], out = n->dim[l + 1];
 		const float *restrict y = w->act[l + 1];
 		float *restrict gb = w->grad + n->b_off[l], *tmp;
 		if (has_relu(n, l))
 #pragma omp simd
-			for (size_t i = 0; i < b * (size_t)out; i++)
+			for (size_t i = 0; i < b * out; i++)
 				d[i] = y[i] > 0 ? d[i] : 0;
 		for (size_t r = 0; r < b; r++)
 #pragma omp simd
-			for (int j = 0; j < out; j++)
+			for (size_t j = 0; j < out; j++)
 				gb[j] += d[r * out + j];
-		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, (int)b, 1.0f, d, out,
-			    w->act[l], in, 1.0f, w->grad + n->w_off[l], in);
+		smm_sum_rows(out, in, b, d, out, w->act[l], in, w->grad + n->w_off[l], in);
 		if (l == 0 && !din)
 			break;
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)b, in, out, 1.0f, d, out,
-			    n->param + n->w_off[l], in, 0.0f, l == 0 ? din : dprev, in);
+		smm_rows(b, in, out, d, out, n->param + n->w_off[l], in, 0, l == 0 ? din : dprev, in);
 		tmp = d;
 		d = dprev;
 		dprev = tmp;

@@ -1,6 +1,7 @@
 /* mlp.h - a multilayer perceptron over a mini-batch: Linear layers (GEMMs
- * through cblas) with ReLU between them, hand-written backward pass, and
- * Adam on its parameters. The dense half of deepfm, dlrm and ncf. */
+ * through rec_smm: libxsmm's kernels, or cblas) with ReLU between them,
+ * hand-written backward pass, and Adam on its parameters. The dense half
+ * of deepfm, dlrm and ncf. */
 #ifndef REC_MLP_H
 #define REC_MLP_H
 
@@ -15,6 +16,7 @@
  * backward scratch, and its own gradient sums. */
 struct rec_mlp_ws {
 	float *act[REC_MLP_MAX_LAYERS + 1], *delta[2];
+	float *wt;                 /* a layer's W^T, the forward's B operand */
 	float *grad;               /* workspace 0 uses the MLP's own */
 	size_t cap;
 };
