@@ -380,6 +380,7 @@ static void reserve_rows(struct rec_sasrec *m, size_t N)
 
 	if (N <= w->cap_row)
 		return;
+	N += N / 4; /* each regrowth populates some 100 MB: few of them */
 	w->cap_row = N;
 	for (size_t l = 0; l < m->o.blocks; l++) {
 		struct block_acts *a = &w->blk[l];
@@ -412,6 +413,7 @@ static void reserve_seqs(struct rec_sasrec *m, const struct rec_sasrec_batch *b)
 		total += H * t * ld;
 	}
 	if (total > w->cap_p) {
+		total += total / 4;
 		w->cap_p = total;
 		for (size_t l = 0; l < m->o.blocks; l++)
 			grow(&w->blk[l].P, total);
