@@ -136,35 +136,20 @@ static int has_relu(const struct rec_mlp *n, size_t l)
  * shapes for libxsmm to compile, whatever the batch or a thread's share. */
 #define SMM_ROWS 128
 
-/* C = A B (+ C with beta), A's rows and C's in blocks. */
-static void smm_rows(size_t m, size_t n, size_t k, const float *A, size_t lda, const float *B, size_t ldb,
-		     int beta, float *C, size_t ldc)
+/* C = A B (+ C with beta) in blocks of A's and C's rows; with transa,
+ * C += A^T B in blocks of A's and B's rows (of the sum over k). */
+static void smm_blocks(int transa, size_t m, size_t n, size_t k, const float *A, size_t lda, const float *B,
+		       size_t ldb, int beta, float *C, size_t ldc)
 {
+	size_t len = transa ? k : m, i = 0;
 	struct rec_smm mm;
-	size_t i = 0;
 
 	for (size_t nb = SMM_ROWS; nb; nb /= 2) {
-		if (m - i < nb)
+		if (len - i < nb)
 			continue;
-		rec_smm_init(&mm, 0, nb, n, k, lda, ldb, beta, ldc);
-		for (; m - i >= nb; i += nb)
-			rec_smm_run(&mm, A + i * lda, B, C + i * ldc);
-	}
-}
-
-/* C += A^T B, A (k x m) and B (k x n) in blocks of their rows. */
-static void smm_sum_rows(size_t m, size_t n, size_t k, const float *A, size_t lda, const float *B,
-			 size_t ldb, float *C, size_t ldc)
-{
-	struct rec_smm mm;
-	size_t i = 0;
-
-	for (size_t nb = SMM_ROWS; nb; nb /= 2) {
-		if (k - i < nb)
-			continue;
-		rec_smm_init(&mm, 1, m, n, nb, lda, ldb, 1, ldc);
-		for (; k - i >= nb; i += nb)
-			rec_smm_run(&mm, A + i * lda, B + i * ldb, C);
+		rec_smm_init(&mm, transa, transa ? m : nb, n, transa ? nb : k, lda, ldb, transa || beta, ldc);
+		for (; len - i >= nb; i += nb)
+			rec_smm_run(&mm, A + i * lda, transa ? B + i * ldb : B, transa ? C : C + i * ldc);
 	}
 }
 
@@ -196,7 +181,7 @@ const float *rec_mlp_forward(struct rec_mlp *n, size_t t, size_t b)
 		for (size_t r = 0; r < b; r++)
 			memcpy(y + r * out, bias, out * sizeof(float));
 		transpose(w->wt, n->param + n->w_off[l], out, in);
-		smm_rows(b, out, in, w->act[l], in, w->wt, out, 1, y, out);
+		smm_blocks(0, b, out, in, w->act[l], in, w->wt, out, 1, y, out);
 		if (has_relu(n, l))
 #pragma omp simd
 			for (size_t i = 0; i < b * out; i++)
@@ -223,10 +208,10 @@ void rec_mlp_backward(struct rec_mlp *n, size_t t, size_t b, const float *dout, 
 #pragma omp simd
 			for (size_t j = 0; j < out; j++)
 				gb[j] += d[r * out + j];
-		smm_sum_rows(out, in, b, d, out, w->act[l], in, w->grad + n->w_off[l], in);
+		smm_blocks(1, out, in, b, d, out, w->act[l], in, 1, w->grad + n->w_off[l], in);
 		if (l == 0 && !din)
 			break;
-		smm_rows(b, in, out, d, out, n->param + n->w_off[l], in, 0, l == 0 ? din : dprev, in);
+		smm_blocks(0, b, in, out, d, out, n->param + n->w_off[l], in, 0, l == 0 ? din : dprev, in);
 		tmp = d;
 		d = dprev;
 		dprev = tmp;
