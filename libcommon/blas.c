@@ -217,8 +217,10 @@ const char *rec_smm_describe(void)
 void rec_smm_init(struct rec_smm *s, int transa, size_t m, size_t n, size_t k, size_t lda, size_t ldb,
 		  int beta, size_t ldc)
 {
-	*s = (struct rec_smm){ smm_find_kernel(transa, m, n, k, lda, ldb, beta, ldc), transa, beta, (int)m,
-			       (int)n, (int)k, (int)lda, (int)ldb, (int)ldc };
+	rec_smm_fn fn = smm_find_kernel(transa, m, n, k, lda, ldb, beta, ldc);
+
+	*s = (struct rec_smm){ fn, fn && __builtin_cpu_supports("avx"), transa, beta, (int)m, (int)n, (int)k,
+			       (int)lda, (int)ldb, (int)ldc };
 }
 
 void rec_smm_blas(const struct rec_smm *s, const float *A, const float *B, float *C)

@@ -29,6 +29,7 @@ const char *rec_blas_describe(void);
 typedef void (*rec_smm_fn)(const float *a, const float *b, float *c, ...);
 struct rec_smm {
 	rec_smm_fn fn;          /* libxsmm's kernel; NULL: cblas_sgemm */
+	int vzeroupper;         /* the CPU has AVX: clear after the kernel */
 	int transa, beta, m, n, k, lda, ldb, ldc;
 };
 void rec_smm_init(struct rec_smm *s, int transa, size_t m, size_t n, size_t k, size_t lda, size_t ldb,
@@ -41,7 +42,8 @@ static inline void rec_smm_run(const struct rec_smm *s, const float *A, const fl
 		/* libxsmm's AVX-512 kernels return with the vector registers'
 		 * upper halves dirty, which slows every SSE instruction after
 		 * them (the tools' own -O2 code) until cleared. */
-		__asm__ volatile("vzeroupper");
+		if (s->vzeroupper)
+			__asm__ volatile("vzeroupper");
 	} else
 		rec_smm_blas(s, A, B, C);
 }
