@@ -239,3 +239,17 @@ void rec_smm(int transa, size_t m, size_t n, size_t k, const float *A, size_t ld
 	rec_smm_init(&s, transa, m, n, k, lda, ldb, beta, ldc);
 	rec_smm_run(&s, A, B, C);
 }
+
+/* In tiles, so that both sides are read and written a cache line at a time. */
+void rec_transpose(float *restrict dst, const float *restrict src, size_t rows, size_t cols)
+{
+	enum { TILE = 16 };
+
+	for (size_t r0 = 0; r0 < rows; r0 += TILE)
+		for (size_t c0 = 0; c0 < cols; c0 += TILE) {
+			size_t r1 = r0 + TILE < rows ? r0 + TILE : rows, c1 = c0 + TILE < cols ? c0 + TILE : cols;
+			for (size_t r = r0; r < r1; r++)
+				for (size_t c = c0; c < c1; c++)
+					dst[c * rows + r] = src[r * cols + c];
+		}
+}

@@ -51,6 +51,10 @@ static inline void rec_smm_run(const struct rec_smm *s, const float *A, const fl
 void rec_smm(int transa, size_t m, size_t n, size_t k, const float *A, size_t lda, const float *B,
 	     size_t ldb, int beta, float *C, size_t ldc);
 
+/* dst (cols x rows) = src^T, src rows x cols: the B^T that libxsmm
+ * generates no kernels for, copied beforehand. */
+void rec_transpose(float *restrict dst, const float *restrict src, size_t rows, size_t cols);
+
 /* "libxsmm 1.17, cpx kernels", or "cblas" without it: what runs rec_smm. */
 const char *rec_smm_describe(void);
 

@@ -153,20 +153,6 @@ static void smm_blocks(int transa, size_t m, size_t n, size_t k, const float *A,
 	}
 }
 
-/* wt = W^T, W out x in, in tiles that keep both sides in cache lines. */
-static void transpose(float *restrict wt, const float *restrict W, size_t out, size_t in)
-{
-	enum { TILE = 16 };
-
-	for (size_t o0 = 0; o0 < out; o0 += TILE)
-		for (size_t i0 = 0; i0 < in; i0 += TILE) {
-			size_t o1 = o0 + TILE < out ? o0 + TILE : out, i1 = i0 + TILE < in ? i0 + TILE : in;
-			for (size_t o = o0; o < o1; o++)
-				for (size_t i = i0; i < i1; i++)
-					wt[i * out + o] = W[o * in + i];
-		}
-}
-
 /* y = x W^T + b: libxsmm has no B^T, so W^T is copied first, a few tens
  * of microseconds a layer against milliseconds of product a batch, and
  * never stale, however the parameters were set. */
@@ -180,7 +166,7 @@ const float *rec_mlp_forward(struct rec_mlp *n, size_t t, size_t b)
 		float *y = w->act[l + 1];
 		for (size_t r = 0; r < b; r++)
 			memcpy(y + r * out, bias, out * sizeof(float));
-		transpose(w->wt, n->param + n->w_off[l], out, in);
+		rec_transpose(w->wt, n->param + n->w_off[l], out, in);
 		smm_blocks(0, b, out, in, w->act[l], in, w->wt, out, 1, y, out);
 		if (has_relu(n, l))
 #pragma omp simd

@@ -116,9 +116,7 @@ void rec_linear_forward(float *y, const float *x, const float *W, const float *b
 			    W, (int)C, 1.0f, y, (int)OC);
 		return;
 	}
-	for (size_t o = 0; o < OC; o++)
-		for (size_t c = 0; c < C; c++)
-			Wt[c * OC + o] = W[o * C + c];
+	rec_transpose(Wt, W, OC, C);
 	for (size_t nb = LIN_BLK; nb; nb /= 2) {
 		if (N - i0 < nb)
 			continue;
