@@ -5,6 +5,8 @@
 #include "tests.h"
 #include "metrics.h"
 #include "net.h"
+#include "mlp.h"
+#include "rng.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -218,6 +220,76 @@ static void gradient_check(int kind)
 	gradient_check_wide(kind, 0, 4);
 }
 
+/* The MLP's products go through rec_smm in blocks of 128 rows, then 64,
+ * 32, ... 1: a batch of 301 rows takes most block sizes. Forward outputs,
+ * parameter gradients and input gradients against loops in double. */
+START_TEST(test_mlp_matches_loops)
+{
+	static const unsigned dims[] = { 37, 19, 5 };
+	const size_t b = 301, in = dims[0], hid = dims[1], out = dims[2];
+	struct rec_mlp m;
+	uint64_t seed = 9;
+	float *x, *dout = malloc(b * out * sizeof(float)), *din = malloc(b * in * sizeof(float));
+	double *h = calloc(b * hid, sizeof(double)), *dh = calloc(b * hid, sizeof(double));
+	double *dW0 = calloc(hid * in, sizeof(double)), *dW1 = calloc(out * hid, sizeof(double));
+	double worst = 0;
+
+	rec_mlp_init(&m, dims, 2, 0, 5);
+	x = rec_mlp_input(&m, 0, b);
+	for (size_t i = 0; i < b * in; i++)
+		x[i] = (float)((double)(rec_splitmix64(&seed) >> 11) * 0x1.0p-53 - 0.5);
+	for (size_t i = 0; i < b * out; i++)
+		dout[i] = (float)((double)(rec_splitmix64(&seed) >> 11) * 0x1.0p-53 - 0.5);
+	const float *y = rec_mlp_forward(&m, 0, b), *W0 = m.param + m.w_off[0], *W1 = m.param + m.w_off[1];
+	for (size_t r = 0; r < b; r++) {
+		for (size_t j = 0; j < hid; j++) {
+			double z = m.param[m.b_off[0] + j];
+			for (size_t i = 0; i < in; i++)
+				z += (double)W0[j * in + i] * x[r * in + i];
+			h[r * hid + j] = z > 0 ? z : 0;
+		}
+		for (size_t o = 0; o < out; o++) {
+			double z = m.param[m.b_off[1] + o];
+			for (size_t j = 0; j < hid; j++)
+				z += (double)W1[o * hid + j] * h[r * hid + j];
+			worst = fmax(worst, fabs(z - y[r * out + o]));
+			for (size_t j = 0; j < hid; j++) {
+				dW1[o * hid + j] += (double)dout[r * out + o] * h[r * hid + j];
+				dh[r * hid + j] += (double)dout[r * out + o] * W1[o * hid + j];
+			}
+		}
+	}
+	ck_assert_msg(worst < 1e-5, "forward off by %g", worst);
+	rec_mlp_backward(&m, 0, b, dout, din);
+	worst = 0;
+	for (size_t r = 0; r < b; r++)
+		for (size_t j = 0; j < hid; j++) {
+			double d = h[r * hid + j] > 0 ? dh[r * hid + j] : 0;
+			for (size_t i = 0; i < in; i++)
+				dW0[j * in + i] += d * x[r * in + i];
+		}
+	for (size_t i = 0; i < hid * in; i++)
+		worst = fmax(worst, fabs(dW0[i] - m.grad[m.w_off[0] + i]));
+	for (size_t i = 0; i < out * hid; i++)
+		worst = fmax(worst, fabs(dW1[i] - m.grad[m.w_off[1] + i]));
+	for (size_t r = 0; r < b; r++)
+		for (size_t i = 0; i < in; i++) {
+			double g = 0;
+			for (size_t j = 0; j < hid; j++)
+				g += (h[r * hid + j] > 0 ? dh[r * hid + j] : 0) * W0[j * in + i];
+			worst = fmax(worst, fabs(g - din[r * in + i]));
+		}
+	ck_assert_msg(worst < 1e-4, "gradients off by %g", worst);
+	rec_mlp_free(&m);
+	free(dout);
+	free(din);
+	free(h);
+	free(dh);
+	free(dW0);
+	free(dW1);
+}
+END_TEST
+
 START_TEST(test_deepfm_gradients) { gradient_check(REC_DEEPFM); }
 END_TEST
 START_TEST(test_deepfm_gradients_wide) { gradient_check_wide(REC_DEEPFM, 10, 13); }
@@ -356,6 +428,7 @@ Suite *suite_net(void)
 	TCase *tc = tcase_create("net");
 
 	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_mlp_matches_loops);
 	tcase_add_test(tc, test_deepfm_gradients);
 	tcase_add_test(tc, test_dlrm_gradients);
 	tcase_add_test(tc, test_deepfm_gradients_wide);
