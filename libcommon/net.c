@@ -556,6 +556,27 @@ KERNEL_CLONES static void dlrm_dots(float *const *z, size_t c, size_t k, float *
 	}
 }
 
+/* dlrm_dots_backward's dimensions d0 .. k-1 of row w, gw its gradients. */
+static inline __attribute__((always_inline)) void dots_backward_tail(float *const *z, float *const *dz,
+								      const float *gw, size_t c, size_t k,
+								      size_t w, size_t d0)
+{
+	for (; d0 + TILE <= k; d0 += TILE) {
+		v8f a0 = load8(dz[w] + d0);
+		for (size_t x = 0; x < c; x++)
+			if (x != w)
+				a0 += gw[x] * load8(z[x] + d0);
+		store8(dz[w] + d0, a0);
+	}
+	for (; d0 < k; d0++) {
+		float s = dz[w][d0];
+		for (size_t x = 0; x < c; x++)
+			if (x != w)
+				s += gw[x] * z[x][d0];
+		dz[w][d0] = s;
+	}
+}
+
 /* dz_w += sum over x != w, in order, of g_wx z_x, where g holds the dots'
  * gradients in dlrm_dots' order (gs: c x c scratch). The sum's order is
  * the one of adding each pair's two terms in pair order. */
@@ -565,34 +586,30 @@ KERNEL_CLONES static void dlrm_dots_backward(float *const *z, float *const *dz, 
 	for (size_t u = 0; u < c; u++)
 		for (size_t v = u + 1; v < c; v++, g++)
 			gs[u * c + v] = gs[v * c + u] = *g;
-	for (size_t w = 0; w < c; w++) {
-		const float *gw = gs + w * c;
-		size_t d0 = 0;
-		for (; d0 + 2 * TILE <= k; d0 += 2 * TILE) {   /* two chains of adds */
+	for (size_t w = 0; w < c; w += 2) {
+		size_t d0 = 0, w1 = w + 1 < c ? w + 1 : w;   /* w1 == w: one row left */
+		const float *gw = gs + w * c, *gv = gs + w1 * c;
+		for (; d0 + 2 * TILE <= k; d0 += 2 * TILE) {   /* rows w and w1: four chains */
 			v8f a0 = load8(dz[w] + d0), a1 = load8(dz[w] + d0 + TILE);
+			v8f b0 = load8(dz[w1] + d0), b1 = load8(dz[w1] + d0 + TILE);
 			for (size_t x = 0; x < c; x++) {
-				if (x == w)
-					continue;
-				a0 += gw[x] * load8(z[x] + d0);
-				a1 += gw[x] * load8(z[x] + d0 + TILE);
+				v8f z0 = load8(z[x] + d0), z1 = load8(z[x] + d0 + TILE);
+				if (x != w) {
+					a0 += gw[x] * z0;
+					a1 += gw[x] * z1;
+				}
+				if (x != w1) {
+					b0 += gv[x] * z0;
+					b1 += gv[x] * z1;
+				}
 			}
+			store8(dz[w1] + d0, b0);   /* w's last: it is w1 when one row is left */
+			store8(dz[w1] + d0 + TILE, b1);
 			store8(dz[w] + d0, a0);
 			store8(dz[w] + d0 + TILE, a1);
 		}
-		for (; d0 + TILE <= k; d0 += TILE) {
-			v8f a0 = load8(dz[w] + d0);
-			for (size_t x = 0; x < c; x++)
-				if (x != w)
-					a0 += gw[x] * load8(z[x] + d0);
-			store8(dz[w] + d0, a0);
-		}
-		for (; d0 < k; d0++) {
-			float s = dz[w][d0];
-			for (size_t x = 0; x < c; x++)
-				if (x != w)
-					s += gw[x] * z[x][d0];
-			dz[w][d0] = s;
-		}
+		for (size_t v = w; v <= w1; v++)
+			dots_backward_tail(z, dz, gs + v * c, c, k, v, d0);
 	}
 }
 
