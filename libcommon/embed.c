@@ -425,32 +425,42 @@ static __attribute__((noinline)) void half_axpy(struct rec_embed *e, uint32_t ro
 	rec_embed_write(e, row, v);
 }
 
-/* acc += sumsq / dim; row -= scale * lr / (sqrt(acc) + eps) * grad. */
-static inline void adagrad_step(struct rec_embed *e, uint32_t row, const float *grad, float scale, float sumsq,
-				float lr, float eps)
+/* row -= step * grad, in place (fp32) or through floats (fp16). */
+static inline void row_step(struct rec_embed *e, uint32_t row, float step, const float *grad)
 {
-	float *acc = row_acc(e, row), step;
-
-	*acc += sumsq / (float)e->o.dim;
-	step = scale * (lr / (sqrtf(*acc) + eps));
 	if (e->elt == 2) {
 		half_axpy(e, row, step, grad);
 		return;
 	}
-	float *w = (float *)(void *)row_ptr(e, row); /* in place */
+	float *w = (float *)(void *)row_ptr(e, row);
 	SIMD
 	for (unsigned k = 0; k < e->o.dim; k++)
 		w[k] -= step * grad[k];
 }
 
+/* acc += sumsq / dim; row -= scale * lr / (sqrt(acc) + eps) * grad. */
+static inline void adagrad_step(struct rec_embed *e, uint32_t row, const float *grad, float scale, float sumsq,
+				float lr, float eps)
+{
+	float *acc = row_acc(e, row);
+
+	*acc += sumsq / (float)e->o.dim;
+	row_step(e, row, scale * (lr / (sqrtf(*acc) + eps)), grad);
+}
+
 /* The sum in index order, as the lr/fm/net results were made with. */
-static inline void adagrad(struct rec_embed *e, uint32_t row, const float *grad, float lr, float eps)
+static inline float sum_sq(const float *grad, unsigned dim)
 {
 	float sq = 0;
 
-	for (unsigned k = 0; k < e->o.dim; k++)
+	for (unsigned k = 0; k < dim; k++)
 		sq += grad[k] * grad[k];
-	adagrad_step(e, row, grad, 1, sq, lr, eps);
+	return sq;
+}
+
+static inline void adagrad(struct rec_embed *e, uint32_t row, const float *grad, float lr, float eps)
+{
+	adagrad_step(e, row, grad, 1, sum_sq(grad, e->o.dim), lr, eps);
 }
 
 void rec_embed_adagrad(struct rec_embed *e, uint32_t row, const float *grad, float lr, float eps)
@@ -476,31 +486,20 @@ static void adagrad_run(struct rec_embed *e, const uint32_t *rows, size_t n, siz
 	unsigned dim = e->o.dim;
 
 	for (size_t i = 0; i < n; i++) {
-		float sq = 0, *acc = row_acc(e, rows[i]);
+		float *acc = row_acc(e, rows[i]);
 		if (i + LEAD_UPDATE < ahead) {
 			const unsigned char *p = row_base(e, rows[i + LEAD_UPDATE]);
 			__builtin_prefetch(p, 1);
 			__builtin_prefetch(p + e->row_bytes - 1, 1);
 		}
-		for (unsigned k = 0; k < dim; k++)
-			sq += grad[i * dim + k] * grad[i * dim + k];
-		*acc += sq / (float)dim;
+		*acc += sum_sq(grad + i * dim, dim) / (float)dim;
 		step[i] = *acc;
 	}
 	SIMD
 	for (size_t i = 0; i < n; i++)
 		step[i] = lr / (sqrtf(step[i]) + eps);
-	for (size_t i = 0; i < n; i++) {
-		const float *g = grad + i * dim;
-		if (e->elt == 2) {
-			half_axpy(e, rows[i], step[i], g);
-			continue;
-		}
-		float *w = (float *)(void *)row_ptr(e, rows[i]); /* in place */
-		SIMD
-		for (unsigned k = 0; k < dim; k++)
-			w[k] -= step[i] * g[k];
-	}
+	for (size_t i = 0; i < n; i++)
+		row_step(e, rows[i], step[i], grad + i * dim);
 }
 
 void rec_embed_adagrad_many(struct rec_embed *e, const uint32_t *rows, size_t n, const float *grad,
