@@ -181,6 +181,8 @@ struct rec_sasrec {
 	size_t nparam;
 	uint64_t steps;         /* Adam steps; with the seed, keys dropout and negatives */
 	uint64_t trained;       /* targets trained on */
+	size_t pass_rows;       /* rows a forward and backward pass takes at most, in whole
+				 * sequences (0: the whole batch); see rec_sasrec_loss */
 	struct rec_sasrec_work *w;
 };
 
@@ -212,8 +214,10 @@ void rec_sasrec_batch_free(struct rec_sasrec_batch *b);
 
 /* Forward pass, mean loss of the batch's targets and, with grad, the
  * gradients into m->grad (zeroed first). train turns dropout on; the masks
- * and the negatives depend on the seed and m->steps only, so repeated
- * calls see the same ones (gradient checks). */
+ * and the negatives depend on the seed, m->steps and the row's place in
+ * the batch only, so repeated calls see the same ones (gradient checks).
+ * The batch goes through in passes of at most m->pass_rows rows, whose
+ * activations stay in the cache; the gradients add up to the batch's. */
 double rec_sasrec_loss(struct rec_sasrec *m, const struct rec_sasrec_batch *b, int train, int grad);
 /* One step: loss, gradients, Adam. Returns the mean loss. */
 double rec_sasrec_step(struct rec_sasrec *m, const struct rec_sasrec_batch *b);

@@ -403,7 +403,8 @@ void rec_attention_forward_sep(float *out, float *P, float *scratch, const struc
 	size_t hd = C / H, ldq = in->ldq, ldk = in->ldk, ldv = in->ldv, ld = rec_attention_ld(T);
 	float scale = 1.0f / sqrtf((float)hd);
 
-#pragma omp parallel for schedule(dynamic, 4) num_threads(threads) if (threads > 1)
+	/* one sequence at a time: a pass has ten or so, of any length */
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1)
 	for (size_t s = 0; s < nseq; s++) {
 		size_t t = off[s + 1] - off[s];
 		const float *q = in->q + (size_t)off[s] * ldq, *k = in->k + (size_t)off[s] * ldk;
@@ -518,7 +519,8 @@ void rec_attention_backward_sep(const struct rec_attn_grad *g, float *scratch, c
 	size_t hd = C / H, ldq = in->ldq, ldk = in->ldk, ldv = in->ldv, ld = rec_attention_ld(T);
 	float scale = 1.0f / sqrtf((float)hd);
 
-#pragma omp parallel for schedule(dynamic, 4) num_threads(threads) if (threads > 1)
+	/* one sequence at a time: a pass has ten or so, of any length */
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1)
 	for (size_t s = 0; s < nseq; s++) {
 		size_t t = off[s + 1] - off[s], r0 = off[s], last = last_block(t);
 		const float *q = in->q + r0 * ldq, *k = in->k + r0 * ldk, *v = in->v + r0 * ldv;

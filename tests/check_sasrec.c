@@ -339,14 +339,14 @@ END_TEST
 
 /* ---- the whole model ------------------------------------------------------ */
 
-static struct rec_sasrec *heads_model(int loss, int act, float dropout, unsigned heads)
+static struct rec_sasrec *sized_model(int loss, int act, float dropout, unsigned heads, unsigned dim)
 {
 	struct rec_sasrec_opts o = REC_SASREC_OPTS_INIT;
 	uint64_t ids[11];
 
 	for (size_t i = 0; i < 11; i++)
 		ids[i] = 1000 + i * 7;
-	o.dim = 8;
+	o.dim = dim;
 	o.heads = heads;
 	o.blocks = 2;
 	o.max_len = 5;
@@ -357,6 +357,11 @@ static struct rec_sasrec *heads_model(int loss, int act, float dropout, unsigned
 	o.negatives = 3;
 	o.seed = 11;
 	return rec_sasrec_new(NULL, &o, ids, 11);
+}
+
+static struct rec_sasrec *heads_model(int loss, int act, float dropout, unsigned heads)
+{
+	return sized_model(loss, act, dropout, heads, 8);
 }
 
 /* Two heads; one head takes the folded path of sasrec.c's attention. */
@@ -424,6 +429,46 @@ START_TEST(test_model_grad)
 		 * yet their central differences landed at worst 0.0196 and 0.021 */
 		ck_assert_msg(worst < 3e-2, "heads %d loss %d act %d: %s: worst relative error %g", 1 + _i / 6,
 			      _i % 6 / 2, _i % 2, T->name, worst);
+	}
+	free(g);
+	rec_sasrec_batch_free(&b);
+	rec_sasrec_free(m);
+}
+END_TEST
+
+/* The loss and gradients of a batch are the same (up to the order of
+ * float sums) whether it goes through in one pass or in several: the
+ * dropout masks and the negatives follow a row's place in the batch, not
+ * in its pass. dim 6: a pass can begin inside a group of four mask
+ * elements. _i: (heads - 1) * 3 + loss. */
+START_TEST(test_passes)
+{
+	static const uint32_t seqs[][9] = { { 1, 2, 3, 4 }, { 5, 9, 1, 2, 7, 3, 11, 4 }, { 6, 6 },
+					    { 2, 8, 10, 3, 1 }, { 7, 4, 9 }, { 11, 10, 9, 8, 7, 6, 5, 4, 3 } };
+	static const size_t lens[] = { 4, 8, 2, 5, 3, 9 }, pass_rows[] = { 1, 3, 7 };
+	struct rec_sasrec *m = sized_model(_i % 3, REC_ACT_GELU, 0.3f, 1 + (unsigned)_i / 3, 6);
+	struct rec_sasrec_batch b = { 0 };
+	double whole, loss;
+	float *g;
+
+	ck_assert_ptr_nonnull(m);
+	rec_sasrec_batch_clear(&b);
+	for (size_t q = 0; q < 6; q++)
+		rec_sasrec_batch_add(&b, m, seqs[q], lens[q], 1);
+	m->steps = 2;
+	m->pass_rows = 0;
+	whole = rec_sasrec_loss(m, &b, 1, 1);
+	g = malloc(m->nparam * sizeof(float));
+	memcpy(g, m->grad, m->nparam * sizeof(float));
+	for (size_t k = 0; k < 3; k++) {
+		m->pass_rows = pass_rows[k];
+		loss = rec_sasrec_loss(m, &b, 1, 1);
+		ck_assert_msg(fabs(loss - whole) <= 1e-6 * fabs(whole), "passes of %zu rows: loss %.9g, whole %.9g",
+			      pass_rows[k], loss, whole);
+		for (size_t i = 0; i < m->nparam; i++)
+			ck_assert_msg(fabsf(m->grad[i] - g[i]) <= 1e-5f * (1 + fabsf(g[i])),
+				      "passes of %zu rows: gradient %zu is %g, whole %g", pass_rows[k], i,
+				      m->grad[i], g[i]);
 	}
 	free(g);
 	rec_sasrec_batch_free(&b);
@@ -637,6 +682,7 @@ Suite *suite_sasrec(void)
 	tcase_add_test(k, test_attention_long);
 	suite_add_tcase(s, k);
 	tcase_add_loop_test(m, test_model_grad, 0, 12);
+	tcase_add_loop_test(m, test_passes, 0, 6);
 	tcase_add_test(m, test_save_load);
 	tcase_add_loop_test(m, test_learns_successor, 0, 3);
 	tcase_add_loop_test(m, test_negatives_unseen, 0, 2);
