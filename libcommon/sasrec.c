@@ -1,6 +1,6 @@
 /* sasrec.c - the SASRec model: parameters in one allocation, the forward
- * and backward passes over a packed batch (every GEMM over all of the
- * batch's rows at once), the three losses and Adam. */
+ * and backward passes over a packed batch (every GEMM over all the rows
+ * of a pass of some thousand, see PASS_ROWS), the three losses and Adam. */
 #include "config.h"
 #include "sasrec.h"
 #include "err.h"
