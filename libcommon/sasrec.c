@@ -1083,10 +1083,6 @@ double rec_sasrec_loss(struct rec_sasrec *m, const struct rec_sasrec_batch *b, i
 		memset(m->grad, 0, m->nparam * sizeof(float));
 	for (size_t s0 = 0, s1; s0 < b->nseq; s0 = s1) {
 		s1 = pass_end(m, b, s0);
-		if (s0 == 0 && s1 == b->nseq) {
-			sum = run_pass(m, b, 0, scale, train, grad);
-			break;
-		}
 		struct rec_sasrec_batch p = pass_of(m, b, s0, s1);
 		sum += run_pass(m, &p, b->off[s0], scale, train, grad);
 	}
