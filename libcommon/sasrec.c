@@ -42,6 +42,9 @@ struct rec_sasrec_work {
 	size_t row_base;                     /* the pass's first row in the batch */
 	uint32_t *pass_off;                  /* the pass's sequence offsets, from its first row */
 	size_t cap_pass_off;
+	size_t *pass_seq;                    /* thread 0's: each pass's first sequence */
+	double *pass_loss;                   /* thread 0's: each pass's summed loss */
+	size_t cap_pass;
 };
 
 #define LOGIT_ROWS 128
@@ -54,6 +57,14 @@ struct rec_sasrec_work {
  * as little on two; 512 and 2,048 were as fast. The same for any number
  * of threads, so that they all train the same model. */
 #define PASS_ROWS 1024
+
+/* A batch's passes fall into PASS_GROUPS groups of consecutive passes; a
+ * thread takes a group at a time, and each group adds its gradients into
+ * a buffer of its own (group 0 into m->grad), summed in group order after:
+ * the same floats in the same order for any number of threads. Two: the
+ * threads of this project's 2-core machine, and a buffer more per group
+ * (the parameters' size) to zero and add once a step. */
+#define PASS_GROUPS 2
 
 /* One head's folded attention weights (see fold_weights): a 2d x d matrix
  * and 2d biases. */
@@ -207,6 +218,16 @@ static int check_opts(const struct rec_sasrec_opts *o)
 	return 0;
 }
 
+static struct rec_sasrec_work *new_work(const struct rec_sasrec *m)
+{
+	struct rec_sasrec_work *w = rec_xcalloc(1, sizeof(*w));
+
+	w->blk = rec_xcalloc(m->o.blocks + 1, sizeof(struct block_acts));
+	w->fold = rec_xcalloc(m->o.blocks + 1, FOLD_SIZE(m->o.dim) * sizeof(float));
+	w->dfold = rec_xcalloc(FOLD_SIZE(m->o.dim), sizeof(float));
+	return w;
+}
+
 struct rec_sasrec *rec_sasrec_new(const struct rec_schema *s, const struct rec_sasrec_opts *o,
 				  const uint64_t *ids, size_t n)
 {
@@ -235,10 +256,10 @@ struct rec_sasrec *rec_sasrec_new(const struct rec_schema *s, const struct rec_s
 	m->m = rec_xcalloc(m->nparam, sizeof(float));
 	m->v = rec_xcalloc(m->nparam, sizeof(float));
 	init_params(m);
-	m->w = rec_xcalloc(1, sizeof(*m->w));
-	m->w->blk = rec_xcalloc(m->o.blocks + 1, sizeof(struct block_acts));
-	m->w->fold = rec_xcalloc(m->o.blocks + 1, FOLD_SIZE(m->o.dim) * sizeof(float));
-	m->w->dfold = rec_xcalloc(FOLD_SIZE(m->o.dim), sizeof(float));
+	m->w = new_work(m);
+	m->team = rec_xmalloc(sizeof(*m->team));
+	m->team[0] = m->w;
+	m->nteam = 1;
 	m->pass_rows = PASS_ROWS;
 	return m;
 }
@@ -260,7 +281,7 @@ static void free_work(struct rec_sasrec_work *w, size_t blocks)
 	free(w->dx), free(w->dy), free(w->dln), free(w->dqkv), free(w->datt), free(w->dha);
 	free(w->dhf), free(w->scratch), free(w->logits), free(w->rowloss), free(w->g);
 	free(w->cand), free(w->mark), free(w->gen);
-	free(w->fold), free(w->dfold), free(w->pass_off);
+	free(w->fold), free(w->dfold), free(w->pass_off), free(w->pass_seq), free(w->pass_loss);
 	free(w);
 }
 
@@ -268,7 +289,10 @@ void rec_sasrec_free(struct rec_sasrec *m)
 {
 	if (!m)
 		return;
-	free_work(m->w, m->o.blocks);
+	for (size_t t = 0; t < m->nteam; t++)
+		free_work(m->team[t], m->o.blocks);
+	free(m->team);
+	free(m->group_grad);
 	rec_schema_free(m->schema);
 	free(m->item_id);
 	free(m->slot);
@@ -1055,6 +1079,24 @@ static size_t pass_end(const struct rec_sasrec *m, const struct rec_sasrec_batch
 	return s1;
 }
 
+/* Each pass's first sequence into w->pass_seq (then b->nseq); returns
+ * how many passes. */
+static size_t plan_passes(struct rec_sasrec *m, const struct rec_sasrec_batch *b)
+{
+	struct rec_sasrec_work *w = m->w;
+	size_t n = 0, cap = w->cap_pass;
+
+	for (size_t s0 = 0; s0 < b->nseq; s0 = pass_end(m, b, s0)) {
+		rec_xgrow(&w->pass_seq, &cap, n + 2, sizeof(size_t));
+		w->pass_seq[n++] = s0;
+	}
+	if (cap != w->cap_pass)
+		w->pass_loss = rec_xrealloc(w->pass_loss, cap * sizeof(double));
+	w->cap_pass = cap;
+	w->pass_seq[n] = b->nseq;
+	return n;
+}
+
 /* One pass over the sequences of p, which begin at row row_base of the
  * batch: its loss summed, gradients added to m->grad. */
 static double run_pass(struct rec_sasrec *m, const struct rec_sasrec_batch *p, size_t row_base, float scale,
@@ -1071,21 +1113,67 @@ static double run_pass(struct rec_sasrec *m, const struct rec_sasrec_batch *p, s
 	return sum;
 }
 
+/* Workspaces for threads and buffers for groups, before they share out
+ * the passes. */
+static void reserve_team(struct rec_sasrec *m, size_t threads, size_t groups, int grad)
+{
+	if (threads > m->nteam) {
+		m->team = rec_xrealloc(m->team, threads * sizeof(*m->team));
+		for (; m->nteam < threads; m->nteam++)
+			m->team[m->nteam] = new_work(m);
+	}
+	if (grad && groups > 1 && !m->group_grad)
+		m->group_grad = rec_xmalloc((PASS_GROUPS - 1) * m->nparam * sizeof(float));
+}
+
+/* Group g of the npass passes (of groups) on thread t: through a copy
+ * of m with the thread's workspace and the group's gradients; threads
+ * inside a pass (the attention's) only when the group has the model's. */
+static void run_group(struct rec_sasrec *m, const struct rec_sasrec_batch *b, size_t g, size_t groups,
+		      size_t npass, size_t t, float scale, int train, int grad)
+{
+	struct rec_sasrec mt = *m;
+	const size_t *seq = m->w->pass_seq;
+
+	mt.w = m->team[t];
+	mt.grad = g ? m->group_grad + (g - 1) * m->nparam : m->grad;
+	if (groups > 1 && m->o.threads > 1)
+		mt.o.threads = 1;
+	for (size_t q = g * npass / groups; q < (g + 1) * npass / groups; q++) {
+		struct rec_sasrec_batch p = pass_of(&mt, b, seq[q], seq[q + 1]);
+		m->w->pass_loss[q] = run_pass(&mt, &p, b->off[seq[q]], scale, train, grad);
+	}
+}
+
 double rec_sasrec_loss(struct rec_sasrec *m, const struct rec_sasrec_batch *b, int train, int grad)
 {
-	size_t n = count_targets(b);
+	size_t n = count_targets(b), npass, groups, threads;
 	float scale = n ? 1.0f / (float)n : 0;
 	double sum = 0;
 
 	if (!n)
 		return 0;
-	if (grad)
+	npass = plan_passes(m, b);
+	groups = npass < PASS_GROUPS ? npass : PASS_GROUPS;
+	threads = m->o.threads < groups ? m->o.threads : groups;
+	reserve_team(m, threads, groups, grad);
+	if (grad) {
 		memset(m->grad, 0, m->nparam * sizeof(float));
-	for (size_t s0 = 0, s1; s0 < b->nseq; s0 = s1) {
-		s1 = pass_end(m, b, s0);
-		struct rec_sasrec_batch p = pass_of(m, b, s0, s1);
-		sum += run_pass(m, &p, b->off[s0], scale, train, grad);
+		if (groups > 1)
+			memset(m->group_grad, 0, (groups - 1) * m->nparam * sizeof(float));
 	}
+#pragma omp parallel for schedule(static, 1) num_threads(threads) if (threads > 1)
+	for (size_t g = 0; g < groups; g++)
+		run_group(m, b, g, groups, npass, THREAD_ID(), scale, train, grad);
+	for (size_t g = 1; grad && g < groups; g++) {
+		const float *restrict src = m->group_grad + (g - 1) * m->nparam;
+		float *restrict dst = m->grad;
+#pragma omp simd
+		for (size_t i = 0; i < m->nparam; i++)
+			dst[i] += src[i];
+	}
+	for (size_t q = 0; q < npass; q++)
+		sum += m->w->pass_loss[q];
 	return sum / (double)n;
 }
 

@@ -183,7 +183,10 @@ struct rec_sasrec {
 	uint64_t trained;       /* targets trained on */
 	size_t pass_rows;       /* rows a forward and backward pass takes at most, in whole
 				 * sequences (0: the whole batch); see rec_sasrec_loss */
-	struct rec_sasrec_work *w;
+	struct rec_sasrec_work *w;      /* thread 0's workspace */
+	struct rec_sasrec_work **team;  /* each thread's (team[0] is w), made on first use */
+	size_t nteam;
+	float *group_grad;              /* the gradients of pass groups 1, 2, ... */
 };
 
 const char *rec_sasrec_loss_name(int loss);
@@ -217,7 +220,8 @@ void rec_sasrec_batch_free(struct rec_sasrec_batch *b);
  * and the negatives depend on the seed, m->steps and the row's place in
  * the batch only, so repeated calls see the same ones (gradient checks).
  * The batch goes through in passes of at most m->pass_rows rows, whose
- * activations stay in the cache; the gradients add up to the batch's. */
+ * activations stay in the cache; the gradients add up to the batch's.
+ * Threads share the passes, and the sums are the same for any number. */
 double rec_sasrec_loss(struct rec_sasrec *m, const struct rec_sasrec_batch *b, int train, int grad);
 /* One step: loss, gradients, Adam. Returns the mean loss. */
 double rec_sasrec_step(struct rec_sasrec *m, const struct rec_sasrec_batch *b);
@@ -227,7 +231,8 @@ void rec_sasrec_encode(struct rec_sasrec *m, const struct rec_sasrec_batch *b, f
 /* The item table (nitems x dim). */
 const float *rec_sasrec_items(const struct rec_sasrec *m);
 /* The candidates of the last sampled loss (bce, sampled-softmax): per row
- * of the batch its target, then its negatives (nrow x (negatives + 1)). */
+ * of the batch its target, then its negatives (nrow x (negatives + 1)).
+ * Only of a batch that went through in one pass (m->pass_rows). */
 const uint32_t *rec_sasrec_candidates(const struct rec_sasrec *m);
 
 /* ---- leave-one-out, training, evaluation (sasrec_train.c) ----------------- */

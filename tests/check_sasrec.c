@@ -439,7 +439,7 @@ END_TEST
 /* The loss and gradients of a batch are the same (up to the order of
  * float sums) whether it goes through in one pass or in several: the
  * dropout masks and the negatives follow a row's place in the batch, not
- * in its pass. dim 6: a pass can begin inside a group of four mask
+ * in its pass; and the same to the bit on 1, 2 or 3 threads. dim 6: a pass can begin inside a group of four mask
  * elements. _i: (heads - 1) * 3 + loss. */
 START_TEST(test_passes)
 {
@@ -449,7 +449,7 @@ START_TEST(test_passes)
 	struct rec_sasrec *m = sized_model(_i % 3, REC_ACT_GELU, 0.3f, 1 + (unsigned)_i / 3, 6);
 	struct rec_sasrec_batch b = { 0 };
 	double whole, loss;
-	float *g;
+	float *g, *g1;
 
 	ck_assert_ptr_nonnull(m);
 	rec_sasrec_batch_clear(&b);
@@ -460,8 +460,10 @@ START_TEST(test_passes)
 	whole = rec_sasrec_loss(m, &b, 1, 1);
 	g = malloc(m->nparam * sizeof(float));
 	memcpy(g, m->grad, m->nparam * sizeof(float));
+	g1 = malloc(m->nparam * sizeof(float));
 	for (size_t k = 0; k < 3; k++) {
 		m->pass_rows = pass_rows[k];
+		m->o.threads = 1;
 		loss = rec_sasrec_loss(m, &b, 1, 1);
 		ck_assert_msg(fabs(loss - whole) <= 1e-6 * fabs(whole), "passes of %zu rows: loss %.9g, whole %.9g",
 			      pass_rows[k], loss, whole);
@@ -469,8 +471,15 @@ START_TEST(test_passes)
 			ck_assert_msg(fabsf(m->grad[i] - g[i]) <= 1e-5f * (1 + fabsf(g[i])),
 				      "passes of %zu rows: gradient %zu is %g, whole %g", pass_rows[k], i,
 				      m->grad[i], g[i]);
+		/* threads share the passes: the same sums, bit for bit */
+		memcpy(g1, m->grad, m->nparam * sizeof(float));
+		for (unsigned threads = 2; threads <= 3; threads++) {
+			m->o.threads = threads;
+			ck_assert_double_eq(rec_sasrec_loss(m, &b, 1, 1), loss);
+			ck_assert_mem_eq(m->grad, g1, m->nparam * sizeof(float));
+		}
 	}
-	free(g);
+	free(g), free(g1);
 	rec_sasrec_batch_free(&b);
 	rec_sasrec_free(m);
 }
