@@ -129,7 +129,8 @@ r_sm=n/a
 [ "$sep" = 0 ] || r_sm=$(recpipe softmax "$sep" --loss softmax)
 
 gflops() { case $2 in n/a) echo n/a ;; *) awk -v f="$1" -v s="$2" 'BEGIN { printf "%.1f", f / s }' ;; esac; }
-pct() { case $1$peak in *n/a*) echo n/a ;; *) awk -v g="$1" -v p="$peak" 'BEGIN { printf "%.0f%%", 100 * g / p }' ;; esac; }
+# the share of the peak of the cores the run has (one core's times threads)
+pct() { case $1$peak in *n/a*) echo n/a ;; *) awk -v g="$1" -v p="$peak" -v t="$threads" 'BEGIN { printf "%.0f%%", 100 * g / (p * t) }' ;; esac; }
 ratio=n/a
 [ "$t_s" = n/a ] || ratio=$(awk -v a="$t_s" -v b="$r_s" 'BEGIN { printf "%.1f", a / b }')
 row() { # LABEL EPOCHS SECS GFLOP JSON
@@ -154,7 +155,7 @@ minutes=$(( ($(date +%s) - t_start + 59) / 60 ))
 	echo "\`$common\`, BCE with $neg negative. Seconds: training loop of one epoch"
 	echo "(mean over the run's epochs; $N inputs an epoch), no evaluation. GFLOP/s: the epoch's GEMM"
 	echo "FLOPs, forward + backward ($gf_bce GFLOP with BCE, $gf_sm with the full softmax), over"
-	echo "those seconds, and the share of one core's peak, $peak GFLOP/s (bench/peak: fp32 FMA"
+	echo "those seconds, and the share of the peak of $threads core(s), one core's $peak GFLOP/s (bench/peak: fp32 FMA"
 	echo "throughput measured in this run; the installed BLAS's sgemm reaches $peak_sgemm GFLOP/s"
 	echo "($kernels) on a 1024^3 product). Test items:"
 	echo "HR@10 and NDCG@10 against 100 sampled negatives, then against all items (history left out)."
