@@ -1165,13 +1165,8 @@ double rec_sasrec_loss(struct rec_sasrec *m, const struct rec_sasrec_batch *b, i
 #pragma omp parallel for schedule(static, 1) num_threads(threads) if (threads > 1)
 	for (size_t g = 0; g < groups; g++)
 		run_group(m, b, g, groups, npass, THREAD_ID(), scale, train, grad);
-	for (size_t g = 1; grad && g < groups; g++) {
-		const float *restrict src = m->group_grad + (g - 1) * m->nparam;
-		float *restrict dst = m->grad;
-#pragma omp simd
-		for (size_t i = 0; i < m->nparam; i++)
-			dst[i] += src[i];
-	}
+	for (size_t g = 1; grad && g < groups; g++)   /* times 1: exact, the same sums */
+		axpy(m->grad, 1.0f, m->group_grad + (g - 1) * m->nparam, m->nparam);
 	for (size_t q = 0; q < npass; q++)
 		sum += m->w->pass_loss[q];
 	return sum / (double)n;
