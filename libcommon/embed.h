@@ -82,16 +82,12 @@ void rec_embed_tick(struct rec_embed *e);
 size_t rec_embed_expire(struct rec_embed *e);
 
 /* Model files (embedio.c): the tensors embd.ids (u64), embd.rows (f32,
- * rows x dim) and embd.state (f32 Adagrad accumulators). Saving copies the
- * table into a dump that must live until the writer commits. */
+ * rows x dim) and embd.state (f32 Adagrad accumulators). Saving writes them
+ * from the table at commit, without a copy: the table must not change
+ * until the writer commits. */
 struct rec_model;
 struct rec_model_writer;
-struct rec_embed_dump {
-	uint64_t *ids;
-	float *rows, *state;
-};
-int rec_embed_save(const struct rec_embed *e, struct rec_model_writer *w, struct rec_embed_dump *d);
-void rec_embed_dump_free(struct rec_embed_dump *d);
+int rec_embed_save(const struct rec_embed *e, struct rec_model_writer *w);
 /* Fills an empty table from a model's tensors; -1 after a message. */
 int rec_embed_load(struct rec_embed *e, const struct rec_model *mf);
 

@@ -4,33 +4,37 @@
 #include "err.h"
 #include "model.h"
 
-#include <stdlib.h>
 
-int rec_embed_save(const struct rec_embed *e, struct rec_model_writer *w, struct rec_embed_dump *d)
+/* The table's columns for rec_model_add_filled, rows r0 .. r0+n-1. */
+static void fill_ids(const void *e, size_t r0, size_t n, void *out)
+{
+	for (size_t i = 0; i < n; i++)
+		((uint64_t *)out)[i] = rec_embed_id(e, (uint32_t)(r0 + i));
+}
+
+static void fill_rows(const void *e, size_t r0, size_t n, void *out)
+{
+	size_t dim = rec_embed_opts(e)->dim;
+
+	for (size_t i = 0; i < n; i++)
+		rec_embed_read(e, (uint32_t)(r0 + i), (float *)out + i * dim);
+}
+
+static void fill_state(const void *e, size_t r0, size_t n, void *out)
+{
+	for (size_t i = 0; i < n; i++)
+		((float *)out)[i] = rec_embed_state(e, (uint32_t)(r0 + i));
+}
+
+int rec_embed_save(const struct rec_embed *e, struct rec_model_writer *w)
 {
 	size_t n = rec_embed_rows(e), dim = rec_embed_opts(e)->dim;
 
-	/* 2 MiB pages: a page fault each 4 KiB costs more than the copy on a VM */
-	d->ids = rec_xmalloc_huge((n + 1) * sizeof(uint64_t));
-	d->rows = rec_xmalloc_huge((n * dim + 1) * sizeof(float));
-	d->state = rec_xmalloc_huge((n + 1) * sizeof(float));
-	for (uint32_t r = 0; r < n; r++) {
-		d->ids[r] = rec_embed_id(e, r);
-		d->state[r] = rec_embed_state(e, r);
-		rec_embed_read(e, r, d->rows + (size_t)r * dim);
-	}
-	if (rec_model_add(w, "embd.ids", "u64", (size_t[]){ n }, 1, d->ids) < 0 ||
-	    rec_model_add(w, "embd.rows", "f32", (size_t[]){ n, dim }, 2, d->rows) < 0 ||
-	    rec_model_add(w, "embd.state", "f32", (size_t[]){ n }, 1, d->state) < 0)
+	if (rec_model_add_filled(w, "embd.ids", "u64", (size_t[]){ n }, 1, fill_ids, e) < 0 ||
+	    rec_model_add_filled(w, "embd.rows", "f32", (size_t[]){ n, dim }, 2, fill_rows, e) < 0 ||
+	    rec_model_add_filled(w, "embd.state", "f32", (size_t[]){ n }, 1, fill_state, e) < 0)
 		return -1;
 	return 0;
-}
-
-void rec_embed_dump_free(struct rec_embed_dump *d)
-{
-	free(d->ids);
-	free(d->rows);
-	free(d->state);
 }
 
 int rec_embed_load(struct rec_embed *e, const struct rec_model *mf)

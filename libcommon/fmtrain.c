@@ -361,7 +361,6 @@ int rec_fm_save(const struct rec_fm_model *m, const char *path, const struct rec
 {
 	float bias[2] = { m->w0, m->w0_acc };
 	struct rec_model_writer *w = rec_model_create(path, 0);
-	struct rec_embed_dump d = { 0 };
 	struct rec_kv kv = { 0 };
 	int rc = -1;
 
@@ -374,11 +373,10 @@ int rec_fm_save(const struct rec_fm_model *m, const char *path, const struct rec
 	optim_to_kv(m, &kv);
 	rec_schema_to_kv(m->schema, &kv);
 	if (w && rec_model_add(w, "bias", "f32", (size_t[]){ 2 }, 1, bias) == 0 &&
-	    rec_embed_save(m->table, w, &d) == 0)
+	    rec_embed_save(m->table, w) == 0)
 		rc = rec_model_commit(w, &kv);
 	else if (w)
 		rec_model_abort(w);
-	rec_embed_dump_free(&d);
 	rec_kv_free(&kv);
 	return rc;
 }

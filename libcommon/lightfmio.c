@@ -48,7 +48,6 @@ static int add_items(const struct rec_lightfm *m, struct rec_model_writer *w)
 int rec_lightfm_save(const struct rec_lightfm *m, const char *path, const struct rec_kv *extra)
 {
 	struct rec_model_writer *w = rec_model_create(path, 0);
-	struct rec_embed_dump d = { 0 };
 	struct rec_kv kv = { 0 };
 	int rc = w ? 0 : -1;
 
@@ -59,12 +58,11 @@ int rec_lightfm_save(const struct rec_lightfm *m, const char *path, const struct
 	if (rc == 0)
 		rc = add_items(m, w);
 	if (rc == 0)
-		rc = rec_embed_save(m->table, w, &d);
+		rc = rec_embed_save(m->table, w);
 	if (rc == 0)
 		rc = rec_model_commit(w, &kv);
 	else if (w)
 		rec_model_abort(w);
-	rec_embed_dump_free(&d);
 	rec_kv_free(&kv);
 	return rc;
 }

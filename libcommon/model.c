@@ -105,14 +105,16 @@ struct rec_model_writer *rec_model_create(const char *path, int force)
 	return w;
 }
 
-int rec_model_add(struct rec_model_writer *w, const char *name, const char *dtype,
-		  const size_t *shape, size_t ndim, const void *data)
+static struct rec_tensor *add_tensor(struct rec_model_writer *w, const char *name, const char *dtype,
+				     const size_t *shape, size_t ndim)
 {
 	struct rec_tensor *t;
 	size_t bytes = rec_dtype_size(dtype);
 
-	if (!valid_tensor_name(name) || !bytes || ndim == 0 || ndim > REC_MODEL_MAX_DIMS)
-		return rec_error("tensor '%s': invalid name, dtype '%s' or rank %zu", name, dtype, ndim);
+	if (!valid_tensor_name(name) || !bytes || ndim == 0 || ndim > REC_MODEL_MAX_DIMS) {
+		rec_error("tensor '%s': invalid name, dtype '%s' or rank %zu", name, dtype, ndim);
+		return NULL;
+	}
 	w->t = rec_xrealloc(w->t, (w->nt + 1) * sizeof(*w->t));
 	t = &w->t[w->nt++];
 	memset(t, 0, sizeof(*t));
@@ -124,8 +126,77 @@ int rec_model_add(struct rec_model_writer *w, const char *name, const char *dtyp
 	}
 	t->ndim = ndim;
 	t->bytes = bytes;
+	return t;
+}
+
+int rec_model_add(struct rec_model_writer *w, const char *name, const char *dtype,
+		  const size_t *shape, size_t ndim, const void *data)
+{
+	struct rec_tensor *t = add_tensor(w, name, dtype, shape, ndim);
+
+	if (!t)
+		return -1;
 	t->data = data;
 	return 0;
+}
+
+int rec_model_add_filled(struct rec_model_writer *w, const char *name, const char *dtype,
+			 const size_t *shape, size_t ndim,
+			 void (*fill)(const void *ctx, size_t r0, size_t n, void *out), const void *ctx)
+{
+	struct rec_tensor *t = add_tensor(w, name, dtype, shape, ndim);
+
+	if (!t)
+		return -1;
+	t->fill = fill;
+	t->ctx = ctx;
+	return 0;
+}
+
+/* Bytes a piece of a tensor written at a time: rows from fill go through
+ * a buffer of about this size. */
+#define PIECE ((size_t)1 << 20)
+
+/* The tensor's bytes a piece at a time, to put(arg, bytes, len); stops at
+ * the first nonzero return. */
+static int for_each_piece(const struct rec_tensor *t, int (*put)(void *arg, const void *p, size_t len),
+			  void *arg)
+{
+	size_t row = t->shape[0] ? t->bytes / t->shape[0] : 0, step;
+	unsigned char *buf;
+	int rc = 0;
+
+	if (t->bytes == 0)
+		return 0;
+	if (!t->fill)
+		return put(arg, t->data, t->bytes);
+	step = PIECE / row ? PIECE / row : 1;
+	buf = rec_xmalloc(step * row);
+	for (size_t r = 0; rc == 0 && r < t->shape[0]; r += step) {
+		size_t n = t->shape[0] - r < step ? t->shape[0] - r : step;
+		t->fill(t->ctx, r, n, buf);
+		rc = put(arg, buf, n * row);
+	}
+	free(buf);
+	return rc;
+}
+
+static int hash_piece(void *state, const void *p, size_t len)
+{
+	return XXH3_64bits_update(state, p, len) == XXH_OK ? 0 : -1;
+}
+
+static uint64_t tensor_checksum(const struct rec_tensor *t)
+{
+	XXH3_state_t *st = XXH3_createState();
+
+	if (!st)
+		rec_die("out of memory");
+	XXH3_64bits_reset(st);
+	for_each_piece(t, hash_piece, st);
+	uint64_t h = XXH3_64bits_digest(st);
+	XXH3_freeState(st);
+	return h;
 }
 
 static char *manifest_text(const struct rec_model_writer *w, const struct rec_kv *kv, size_t *len)
@@ -151,31 +222,35 @@ static char *manifest_text(const struct rec_model_writer *w, const struct rec_kv
 	/* the archive has no checksum of its own: a flipped bit would load */
 	for (size_t i = 0; i < w->nt; i++)
 		n += (size_t)snprintf(s + n, cap - n, "checksum.%s = %016llx\n", w->t[i].name,
-				      (unsigned long long)XXH3_64bits(w->t[i].data, w->t[i].bytes));
+				      (unsigned long long)tensor_checksum(&w->t[i]));
 	*len = n;
 	return s;
 }
 
-static int put_member(struct archive *a, const char *name, const void *data, size_t len)
+static int put_bytes(void *a, const void *data, size_t len)
+{
+	const char *p = data;
+
+	for (size_t done = 0; done < len;) {
+		size_t chunk = len - done < (1u << 24) ? len - done : (1u << 24);
+		la_ssize_t wrote = archive_write_data(a, p + done, chunk);
+		if (wrote <= 0)
+			return -1;
+		done += (size_t)wrote;
+	}
+	return 0;
+}
+
+static int put_header(struct archive *a, const char *name, size_t len)
 {
 	struct archive_entry *e = archive_entry_new();
-	const char *p = data;
-	int rc = 0;
+	int rc;
 
 	archive_entry_set_pathname(e, name);
 	archive_entry_set_size(e, (la_int64_t)len);
 	archive_entry_set_filetype(e, AE_IFREG);
 	archive_entry_set_perm(e, 0644);
-	if (archive_write_header(a, e) != ARCHIVE_OK)
-		rc = -1;
-	for (size_t done = 0; rc == 0 && done < len;) {
-		size_t chunk = len - done < (1u << 24) ? len - done : (1u << 24);
-		la_ssize_t wrote = archive_write_data(a, p + done, chunk);
-		if (wrote <= 0)
-			rc = -1;
-		else
-			done += (size_t)wrote;
-	}
+	rc = archive_write_header(a, e) == ARCHIVE_OK ? 0 : -1;
 	archive_entry_free(e);
 	return rc;
 }
@@ -193,9 +268,9 @@ static int write_archive(struct rec_model_writer *w, const struct rec_kv *kv)
 	    archive_write_open_FILE(a, w->out.fp) != ARCHIVE_OK)
 		rc = -1;
 	if (rc == 0)
-		rc = put_member(a, "MANIFEST", manifest, len);
+		rc = put_header(a, "MANIFEST", len) || put_bytes(a, manifest, len) ? -1 : 0;
 	for (size_t i = 0; rc == 0 && i < w->nt; i++)
-		rc = put_member(a, w->t[i].name, w->t[i].data, w->t[i].bytes);
+		rc = put_header(a, w->t[i].name, w->t[i].bytes) || for_each_piece(&w->t[i], put_bytes, a) ? -1 : 0;
 	if (rc == 0 && archive_write_close(a) != ARCHIVE_OK)
 		rc = -1;
 	if (rc < 0)

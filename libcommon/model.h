@@ -33,6 +33,9 @@ struct rec_tensor {
 	size_t bytes;
 	const void *data;
 	void *owned;               /* read tensors own their data */
+	/* written tensors without data: their bytes come from fill */
+	void (*fill)(const void *ctx, size_t r0, size_t n, void *out);
+	const void *ctx;
 };
 
 /* Bytes of one element of dtype, 0 when unknown. */
@@ -46,6 +49,13 @@ struct rec_model_writer *rec_model_create(const char *path, int force);
 /* Adds a tensor; data must stay valid until commit. -1 on a bad name/dtype. */
 int rec_model_add(struct rec_model_writer *w, const char *name, const char *dtype,
 		  const size_t *shape, size_t ndim, const void *data);
+/* Adds a tensor whose bytes fill(ctx, r0, n, out) writes at commit, n of
+ * its rows (along the first dimension) from row r0 at a time, so that a
+ * table is written without a copy of itself; it is read twice (checksum,
+ * then data) and must not change until commit. */
+int rec_model_add_filled(struct rec_model_writer *w, const char *name, const char *dtype,
+			 const size_t *shape, size_t ndim,
+			 void (*fill)(const void *ctx, size_t r0, size_t n, void *out), const void *ctx);
 /* Writes the manifest (the caller's keys, rec.format_version and the tensor
  * lines) and every tensor, then renames into place. Frees w. */
 int rec_model_commit(struct rec_model_writer *w, const struct rec_kv *manifest);

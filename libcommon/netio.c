@@ -75,7 +75,6 @@ int rec_net_save(const struct rec_net *n, const char *path, const struct rec_kv 
 {
 	struct rec_mlp *m[3];
 	struct rec_model_writer *w = rec_model_create(path, 0);
-	struct rec_embed_dump d = { 0 };
 	struct rec_kv kv = { 0 };
 	float *adam[3] = { 0 };
 	int rc = w ? 0 : -1;
@@ -91,12 +90,11 @@ int rec_net_save(const struct rec_net *n, const char *path, const struct rec_kv 
 			rc = add_mlp(w, m[i], mlp_names[i], adam[i], &kv);
 		}
 	if (rc == 0)
-		rc = rec_embed_save(n->table, w, &d);
+		rc = rec_embed_save(n->table, w);
 	if (rc == 0)
 		rc = rec_model_commit(w, &kv);
 	else if (w)
 		rec_model_abort(w);
-	rec_embed_dump_free(&d);
 	for (int i = 0; i < 3; i++)
 		free(adam[i]);
 	rec_kv_free(&kv);
