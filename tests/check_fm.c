@@ -32,19 +32,33 @@ static double fm_direct(const float *R, const float *x, size_t n, unsigned k, fl
 	return z;
 }
 
+/* Every k takes the kernel's 8- and 4-factor blocks and its one-by-one
+ * tail in some mix; k = 0 is logistic regression. */
 START_TEST(test_forward_matches_definition)
 {
-	unsigned seed = 7, k = 8;
-	size_t n = 13;
-	float R[13 * 9], x[13], sum_v[8];
+	static const unsigned ks[] = { 0, 1, 3, 4, 5, 8, 12, 13, 16, 21 };
+	static const size_t ns[] = { 1, 5, 13 };
+	unsigned seed = 7;
+	float R[13 * 22], x[13], sum_v[21];
 
-	for (size_t i = 0; i < n * (k + 1); i++)
-		R[i] = (float)frand(&seed);
-	for (size_t i = 0; i < n; i++)
-		x[i] = i % 3 ? 1.0f : (float)(2 * frand(&seed));
-	ck_assert_double_eq_tol(rec_fm_forward(sum_v, R, x, n, k, 0.3f), fm_direct(R, x, n, k, 0.3f), 1e-5);
-	/* k = 0 is logistic regression */
-	ck_assert_double_eq_tol(rec_fm_forward(sum_v, R, x, n, 0, 0.3f), fm_direct(R, x, n, 0, 0.3f), 1e-5);
+	for (size_t a = 0; a < sizeof(ks) / sizeof(ks[0]); a++)
+		for (size_t b = 0; b < sizeof(ns) / sizeof(ns[0]); b++) {
+			unsigned k = ks[a];
+			size_t n = ns[b];
+			for (size_t i = 0; i < n * (k + 1); i++)
+				R[i] = (float)frand(&seed);
+			for (size_t i = 0; i < n; i++)
+				x[i] = i % 3 ? 1.0f : (float)(2 * frand(&seed));
+			ck_assert_double_eq_tol(rec_fm_forward(sum_v, R, x, n, k, 0.3f), fm_direct(R, x, n, k, 0.3f),
+						1e-5);
+			/* sum_v, which backward takes */
+			for (unsigned f = 0; f < k; f++) {
+				double sv = 0;
+				for (size_t i = 0; i < n; i++)
+					sv += (double)R[i * (k + 1) + 1 + f] * x[i];
+				ck_assert_double_eq_tol(sum_v[f], sv, 1e-5);
+			}
+		}
 }
 END_TEST
 
