@@ -43,7 +43,7 @@ struct rec_ctr *rec_ctr_from_model(const struct rec_model *mf)
 
 struct rec_ctr *rec_ctr_load(const char *path)
 {
-	struct rec_model *mf = rec_model_open(path);
+	struct rec_model *mf = rec_model_open_lazy(path);
 	struct rec_ctr *c = mf ? rec_ctr_from_model(mf) : NULL;
 
 	rec_model_close(mf);

@@ -88,7 +88,9 @@ size_t rec_embed_expire(struct rec_embed *e);
 struct rec_model;
 struct rec_model_writer;
 int rec_embed_save(const struct rec_embed *e, struct rec_model_writer *w);
-/* Fills an empty table from a model's tensors; -1 after a message. */
+/* Fills an empty table from a model's tensors, streamed from the archive
+ * when the model was opened lazily (rec_model_open_lazy) and they come
+ * next; -1 after a message. */
 int rec_embed_load(struct rec_embed *e, const struct rec_model *mf);
 
 /* float <-> IEEE half, round to nearest even (exposed for tests). */

@@ -483,7 +483,7 @@ struct rec_fm_model *rec_fm_load_model(const struct rec_model *mf)
 
 struct rec_fm_model *rec_fm_load(const char *path)
 {
-	struct rec_model *mf = rec_model_open(path);
+	struct rec_model *mf = rec_model_open_lazy(path);
 	struct rec_fm_model *m = mf ? rec_fm_load_model(mf) : NULL;
 
 	rec_model_close(mf);

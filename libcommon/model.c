@@ -389,26 +389,66 @@ static int read_data(struct archive *a, void *dst, size_t len)
 	return 0;
 }
 
-/* Reads one member after the manifest into its declared tensor. */
-static int read_member(struct rec_model *m, struct archive *a, struct archive_entry *e)
+/* A lazy model's archive, from its first embedding member on. */
+struct rec_model_rest {
+	struct archive *a;
+	struct archive_entry *e;   /* the member whose data comes next */
+};
+
+/* Files written before the checksum.* keys load without the check. */
+static int verify_checksum(const struct rec_model *m, const struct rec_tensor *t, uint64_t got)
+{
+	char key[REC_MAX_NAME + 16];
+	const char *want;
+
+	snprintf(key, sizeof(key), "checksum.%s", t->name);
+	if ((want = rec_kv_get(&m->manifest, key)) && strtoull(want, NULL, 16) != got)
+		return rec_error("'%s': tensor '%s' is damaged (its checksum does not match)", m->name, t->name);
+	return 0;
+}
+
+/* The tensor the member at e declares, its size checked; NULL after a
+ * message. */
+static struct rec_tensor *member_tensor(const struct rec_model *m, struct archive_entry *e)
 {
 	const char *name = archive_entry_pathname(e);
 	struct rec_tensor *t = (struct rec_tensor *)rec_model_tensor(m, name ? name : "");
 	la_int64_t size = archive_entry_size(e);
 
+	if (!t) {
+		rec_error("'%s': member '%s' is not declared in the MANIFEST", m->name, name);
+		return NULL;
+	}
+	if (t->data || t->streamed) {
+		rec_error("'%s': tensor '%s' appears twice", m->name, name);
+		return NULL;
+	}
+	if (size < 0 || (uint64_t)size != t->bytes) {
+		rec_error("'%s': tensor '%s' has %lld bytes, the MANIFEST says %zu", m->name, name,
+			  (long long)size, t->bytes);
+		return NULL;
+	}
+	return t;
+}
+
+static int truncated(const struct rec_model *m, const struct rec_tensor *t, struct archive *a)
+{
+	return rec_error("'%s': tensor '%s' is truncated: %s", m->name, t->name,
+			 archive_error_string(a) ? archive_error_string(a) : "early end");
+}
+
+/* Reads one member after the manifest into its declared tensor. */
+static int read_member(const struct rec_model *m, struct archive *a, struct archive_entry *e)
+{
+	struct rec_tensor *t = member_tensor(m, e);
+
 	if (!t)
-		return rec_error("'%s': member '%s' is not declared in the MANIFEST", m->name, name);
-	if (t->data)
-		return rec_error("'%s': tensor '%s' appears twice", m->name, name);
-	if (size < 0 || (uint64_t)size != t->bytes)
-		return rec_error("'%s': tensor '%s' has %lld bytes, the MANIFEST says %zu", m->name, name,
-				 (long long)size, t->bytes);
+		return -1;
 	t->owned = rec_xmalloc(t->bytes ? t->bytes : 1);
 	t->data = t->owned;
 	if (read_data(a, t->owned, t->bytes) < 0)
-		return rec_error("'%s': tensor '%s' is truncated: %s", m->name, name,
-				 archive_error_string(a) ? archive_error_string(a) : "early end");
-	return 0;
+		return truncated(m, t, a);
+	return verify_checksum(m, t, XXH3_64bits(t->data, t->bytes));
 }
 
 static int read_manifest(struct rec_model *m, struct archive *a)
@@ -435,49 +475,121 @@ static int read_manifest(struct rec_model *m, struct archive *a)
 	return rc;
 }
 
-/* Files written before the checksum.* keys load without the check. */
-static int verify_checksums(const struct rec_model *m)
+static int is_embedding(const char *name)
 {
-	char key[REC_MAX_NAME + 16];
-
-	for (size_t i = 0; i < m->nt; i++) {
-		const struct rec_tensor *t = &m->t[i];
-		const char *want;
-		snprintf(key, sizeof(key), "checksum.%s", t->name);
-		if (!(want = rec_kv_get(&m->manifest, key)))
-			continue;
-		if (strtoull(want, NULL, 16) != XXH3_64bits(t->data, t->bytes))
-			return rec_error("'%s': tensor '%s' is damaged (its checksum does not match)",
-					 m->name, t->name);
-	}
-	return 0;
+	return name && strncmp(name, "embd.", 5) == 0;
 }
 
-static int read_all(struct rec_model *m, struct archive *a)
+/* Reads members until the end, checking that every declared tensor came;
+ * lazy, stops before an embedding member instead, leaving it in *pending.
+ * Returns 0 at the end, 1 when stopped, -1 after a message. */
+static int read_members(const struct rec_model *m, struct archive *a, int lazy, struct archive_entry **pending)
 {
 	struct archive_entry *e;
 	int rc;
 
-	if (read_manifest(m, a) < 0)
-		return -1;
-	while ((rc = archive_read_next_header(a, &e)) == ARCHIVE_OK)
+	while ((rc = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+		if (lazy && is_embedding(archive_entry_pathname(e))) {
+			*pending = e;
+			return 1;
+		}
 		if (read_member(m, a, e) < 0)
 			return -1;
+	}
 	if (rc != ARCHIVE_EOF)
 		return rec_error("'%s': corrupt or truncated model: %s", m->name,
 				 archive_error_string(a) ? archive_error_string(a) : "bad member");
 	for (size_t i = 0; i < m->nt; i++)
-		if (!m->t[i].data)
+		if (!m->t[i].data && !m->t[i].streamed)
 			return rec_error("'%s': tensor '%s' is in the MANIFEST but not in the file",
 					 m->name, m->t[i].name);
-	return verify_checksums(m);
+	return 0;
 }
 
-/* The whole model, or with manifest_only its MANIFEST alone. */
-static struct rec_model *open_model(const char *path, int manifest_only)
+/* Ends a lazy model's reading: the archive is closed. */
+static void rest_free(const struct rec_model *m)
+{
+	struct rec_model_rest *r = m->rest;
+
+	if (!r)
+		return;
+	archive_read_free(r->a);
+	free(r);
+	((struct rec_model *)m)->rest = NULL;
+}
+
+/* Goes on from a lazy model's member just read: to the next embedding
+ * member (lazy) or through the end. */
+static int read_on(const struct rec_model *m, int lazy)
+{
+	struct rec_model_rest *r = m->rest;
+	int rc = read_members(m, r->a, lazy, &r->e);
+
+	if (rc != 1)
+		rest_free(m);
+	return rc < 0 ? -1 : 0;
+}
+
+/* The rest of a lazy model into memory. */
+static int read_rest(const struct rec_model *m)
+{
+	struct rec_model_rest *r = m->rest;
+
+	if (read_member(m, r->a, r->e) < 0) {
+		rest_free(m);
+		return -1;
+	}
+	return read_on(m, 0);
+}
+
+int rec_model_stream(const struct rec_model *m, const char *name,
+		     int (*take)(void *ctx, size_t r0, size_t n, const void *rows), void *ctx)
+{
+	struct rec_model_rest *r = m->rest;
+	struct rec_tensor *t;
+	XXH3_state_t *h;
+	unsigned char *buf;
+	size_t row, step;
+	int rc = 0;
+
+	if (!r || strcmp(archive_entry_pathname(r->e), name) != 0)
+		return 1;
+	if (!(t = member_tensor(m, r->e)))
+		return -1;
+	row = t->shape[0] ? t->bytes / t->shape[0] : 1;
+	step = PIECE / row ? PIECE / row : 1;
+	buf = rec_xmalloc(step * row);
+	if (!(h = XXH3_createState()))
+		rec_die("out of memory");
+	XXH3_64bits_reset(h);
+	for (size_t r0 = 0; rc == 0 && r0 < t->shape[0]; r0 += step) {
+		size_t n = t->shape[0] - r0 < step ? t->shape[0] - r0 : step;
+		if (read_data(r->a, buf, n * row) < 0)
+			rc = truncated(m, t, r->a);
+		else if (XXH3_64bits_update(h, buf, n * row) != XXH_OK || take(ctx, r0, n, buf) != 0)
+			rc = -1;
+	}
+	if (rc == 0)
+		rc = verify_checksum(m, t, XXH3_64bits_digest(h));
+	XXH3_freeState(h);
+	free(buf);
+	t->streamed = 1;
+	if (rc < 0) {
+		rest_free(m);
+		return -1;
+	}
+	return read_on(m, 1);
+}
+
+/* The whole model, or with manifest_only its MANIFEST alone, or lazy all
+ * but the embedding members from the first one on. */
+enum { READ_ALL, READ_MANIFEST, READ_LAZY };
+
+static struct rec_model *open_model(const char *path, int how)
 {
 	struct rec_model *m = rec_xcalloc(1, sizeof(*m));
 	struct archive *a = archive_read_new();
+	struct archive_entry *pending = NULL;
 	int stdin_ = !path || strcmp(path, "-") == 0, rc;
 
 	m->name = rec_xstrdup(stdin_ ? "(stdin)" : path);
@@ -488,9 +600,17 @@ static struct rec_model *open_model(const char *path, int manifest_only)
 		rec_error("cannot open '%s': %s", m->name, archive_error_string(a));
 		rc = -1;
 	} else {
-		rc = manifest_only ? read_manifest(m, a) : read_all(m, a);
+		rc = read_manifest(m, a);
+		if (rc == 0 && how != READ_MANIFEST)
+			rc = read_members(m, a, how == READ_LAZY, &pending);
 	}
-	archive_read_free(a);
+	if (rc == 1) {
+		m->rest = rec_xmalloc(sizeof(*m->rest));
+		m->rest->a = a;
+		m->rest->e = pending;
+	} else {
+		archive_read_free(a);
+	}
 	if (rc < 0) {
 		rec_model_close(m);
 		return NULL;
@@ -500,12 +620,17 @@ static struct rec_model *open_model(const char *path, int manifest_only)
 
 struct rec_model *rec_model_open(const char *path)
 {
-	return open_model(path, 0);
+	return open_model(path, READ_ALL);
+}
+
+struct rec_model *rec_model_open_lazy(const char *path)
+{
+	return open_model(path, READ_LAZY);
 }
 
 struct rec_model *rec_model_peek(const char *path)
 {
-	return open_model(path, 1);
+	return open_model(path, READ_MANIFEST);
 }
 
 const struct rec_tensor *rec_model_tensor(const struct rec_model *m, const char *name)
@@ -525,6 +650,7 @@ void rec_model_close(struct rec_model *m)
 		free(m->t[i].owned);
 	}
 	free(m->t);
+	rest_free(m);
 	rec_kv_free(&m->manifest);
 	free(m->name);
 	free(m);
@@ -535,7 +661,9 @@ const void *rec_model_expect(const struct rec_model *m, const char *name, const 
 {
 	const struct rec_tensor *t = rec_model_tensor(m, name);
 
-	if (!t || strcmp(t->dtype, dtype) != 0 || t->bytes != count * rec_dtype_size(dtype)) {
+	if (t && !t->data && !t->streamed && m->rest && read_rest(m) < 0)
+		return NULL;
+	if (!t || !t->data || strcmp(t->dtype, dtype) != 0 || t->bytes != count * rec_dtype_size(dtype)) {
 		rec_error("'%s': tensor '%s' missing or not %zu x %s", m->name, name, count, dtype);
 		return NULL;
 	}

@@ -33,6 +33,7 @@ struct rec_tensor {
 	size_t bytes;
 	const void *data;
 	void *owned;               /* read tensors own their data */
+	int streamed;              /* read piece by piece (rec_model_stream), not kept */
 	/* written tensors without data: their bytes come from fill */
 	void (*fill)(const void *ctx, size_t r0, size_t n, void *out);
 	const void *ctx;
@@ -67,17 +68,32 @@ struct rec_model {
 	struct rec_kv manifest;    /* without the tensor lines */
 	struct rec_tensor *t;
 	size_t nt;
+	struct rec_model_rest *rest; /* a lazy model's archive, still open */
 };
 
 /* Reads a whole model, checking every member against the manifest. NULL
  * after a one-line message naming the file and what was wrong. */
 struct rec_model *rec_model_open(const char *path);
+/* The same up to the first embedding member (embd.*): the rest is read when
+ * a tensor there is asked for (rec_model_expect), or streamed into a table
+ * (rec_model_stream), so that loading needs no second copy of the table. A
+ * damaged or missing member is then found there, and it is the same error. */
+struct rec_model *rec_model_open_lazy(const char *path);
+/* When tensor name is a lazy model's next member: its rows (along the first
+ * dimension) r0 .. r0+n-1 to take(ctx, r0, n, rows) a megabyte or so at a
+ * time, its size and checksum checked; a nonzero take stops it (having
+ * said why). 0, -1 after a message, or 1 when name is not next (read it
+ * with rec_model_expect then). */
+int rec_model_stream(const struct rec_model *m, const char *name,
+		     int (*take)(void *ctx, size_t r0, size_t n, const void *rows), void *ctx);
 /* The MANIFEST alone, no tensor read (what kind of model a file holds). */
 struct rec_model *rec_model_peek(const char *path);
 const struct rec_tensor *rec_model_tensor(const struct rec_model *m, const char *name);
 void rec_model_close(struct rec_model *m);
-/* The data of tensor name if it holds count elements of dtype; NULL after a
- * message otherwise. */
+/* The data of tensor name if it holds count elements of dtype (read now
+ * when a lazy model has not yet); NULL after a message otherwise.
+ * rec_model_tensor gives the declaration, whose data a lazy model may not
+ * have read. */
 const void *rec_model_expect(const struct rec_model *m, const char *name, const char *dtype,
 			     size_t count);
 

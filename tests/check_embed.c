@@ -1,8 +1,10 @@
 /* check_embed.c - the embedding store: identity of rows, order-independent
- * initial values, admission, expiry, fp16 rounding, Adagrad, bytes per row. */
+ * initial values, admission, expiry, fp16 rounding, Adagrad, bytes per row,
+ * and model files, read whole or streamed into the table. */
 #include "config.h"
 #include "tests.h"
 #include "embed.h"
+#include "model.h"
 #include "rng.h"
 
 #include <math.h>
@@ -305,6 +307,48 @@ START_TEST(test_bytes_per_row)
 }
 END_TEST
 
+/* A table saved and loaded again, from a model read whole and from one
+ * read lazily (the table streamed in): the same IDs, rows and Adagrad
+ * state, rows in the same order. */
+START_TEST(test_save_load)
+{
+	const char *path = test_tmpfile("embd.recm");
+	struct rec_embed_opts o = REC_EMBED_OPTS_INIT;
+	struct rec_embed *e, *back;
+	struct rec_model_writer *w;
+	size_t n = 90000;
+	float a[7], b[7];
+
+	o.dim = 7;
+	e = rec_embed_new(&o);
+	for (uint64_t i = 0; i < n; i++) {
+		uint32_t r = rec_embed_find(e, nth_id(i), 1);
+		rec_embed_set_state(e, r, (float)i / 3);
+	}
+	w = rec_model_create(path, 0);
+	ck_assert_int_eq(rec_embed_save(e, w), 0);
+	ck_assert_int_eq(rec_model_commit(w, NULL), 0);
+	for (int lazy = 0; lazy <= 1; lazy++) {
+		struct rec_model *m = lazy ? rec_model_open_lazy(path) : rec_model_open(path);
+		ck_assert_ptr_nonnull(m);
+		back = rec_embed_new(&o);
+		ck_assert_int_eq(rec_embed_load(back, m), 0);
+		ck_assert_ptr_null(m->rest);  /* read to the end */
+		rec_model_close(m);
+		ck_assert_uint_eq(rec_embed_rows(back), n);
+		for (uint32_t r = 0; r < n; r++) {
+			ck_assert_uint_eq(rec_embed_id(back, r), rec_embed_id(e, r));
+			ck_assert(rec_embed_state(back, r) == rec_embed_state(e, r));
+			rec_embed_read(e, r, a);
+			rec_embed_read(back, r, b);
+			ck_assert(memcmp(a, b, sizeof(a)) == 0);
+		}
+		rec_embed_free(back);
+	}
+	rec_embed_free(e);
+}
+END_TEST
+
 Suite *suite_embed(void)
 {
 	Suite *s = suite_create("embed");
@@ -313,6 +357,7 @@ Suite *suite_embed(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_rows_by_id);
 	tcase_add_test(tc, test_same_slot_and_tag);
+	tcase_add_test(tc, test_save_load);
 	tcase_add_test(tc, test_init_independent_of_order);
 	tcase_add_test(tc, test_admission_after_n_sightings);
 	tcase_add_test(tc, test_expiry);

@@ -1,5 +1,6 @@
 /* check_model.c - model files: round trips, manifest checks, truncation,
- * atomic writes, tensors filled piece by piece, and that tar lists them. */
+ * atomic writes, tensors filled or read piece by piece, and that tar lists
+ * them. */
 #include "config.h"
 #include "tests.h"
 #include "model.h"
@@ -85,6 +86,47 @@ START_TEST(test_tar_lists_it)
 }
 END_TEST
 
+/* Streams a lazy model's tensors as they come, counting bytes. */
+struct taken {
+	const unsigned char *want;  /* the tensor's expected bytes, or NULL */
+	size_t row, next, calls;
+};
+
+static int take_rows(void *ctx, size_t r0, size_t n, const void *rows)
+{
+	struct taken *t = ctx;
+
+	ck_assert_uint_eq(r0, t->next);  /* in order, no gap */
+	if (t->want)
+		ck_assert(memcmp(rows, t->want + r0 * t->row, n * t->row) == 0);
+	t->next = r0 + n;
+	t->calls++;
+	return 0;
+}
+
+/* Reads all of a model lazily, the embedding members streamed: 0 when it
+ * is whole, -1 when refused somewhere. */
+static int read_lazily(const char *path)
+{
+	struct rec_model *m = rec_model_open_lazy(path);
+	int rc = 0;
+
+	if (!m)
+		return -1;
+	for (size_t i = 0; rc == 0 && i < m->nt; i++) {
+		const struct rec_tensor *t = &m->t[i];
+		struct taken tk = { NULL, t->shape[0] ? t->bytes / t->shape[0] : 1, 0, 0 };
+		int s = strncmp(t->name, "embd.", 5) == 0 ? rec_model_stream(m, t->name, take_rows, &tk) : 1;
+		if (s == 1)
+			s = rec_model_expect(m, t->name, t->dtype, t->bytes / rec_dtype_size(t->dtype)) ? 0 : -1;
+		rc = s;
+	}
+	if (rc == 0 && m->rest)
+		rc = -1;  /* the end of the archive not reached */
+	rec_model_close(m);
+	return rc;
+}
+
 START_TEST(test_truncation_and_corruption)
 {
 	const char *path = test_tmpfile("c.recm"), *cut = test_tmpfile("cut.recm");
@@ -102,7 +144,9 @@ START_TEST(test_truncation_and_corruption)
 		fwrite(buf, 1, len, fp);
 		fclose(fp);
 		ck_assert_msg(rec_model_open(cut) == NULL, "cut at %zu of %zu accepted", len, n);
+		ck_assert_msg(read_lazily(cut) < 0, "cut at %zu of %zu read lazily", len, n);
 	}
+	ck_assert_int_eq(read_lazily(path), 0);  /* the whole file reads */
 	fclose(stderr);
 	stderr = saved;
 	free(buf);
@@ -156,6 +200,11 @@ START_TEST(test_manifest_checks)
 	struct rec_model *m = rec_model_open(path);
 	ck_assert_ptr_nonnull(m); /* the control case loads */
 	rec_model_close(m);
+	/* a checksum that does not match, read whole or streamed */
+	raw_archive(path, "rec.format_version = 1\ntensor.embd.ids = u64 2\nchecksum.embd.ids = 1\n",
+		    "embd.ids", 16);
+	ck_assert_ptr_null(rec_model_open(path));
+	ck_assert_int_eq(read_lazily(path), -1);
 	fclose(stderr);
 	stderr = saved;
 }
@@ -173,6 +222,61 @@ START_TEST(test_abort_leaves_nothing)
 	rec_model_abort(w);
 	ck_assert_int_ne(access(path, F_OK), 0);
 	ck_assert_int_eq(rmdir(dir), 0); /* empty: no temporary file either */
+}
+END_TEST
+
+/* A lazy model reads up to its first embedding member; those are streamed
+ * in order, in pieces, or read into memory when asked for, and the end of
+ * the archive is checked once the last is read. */
+START_TEST(test_lazy_streams_embeddings)
+{
+	const char *path = test_tmpfile("lazy.recm");
+	size_t n = 70000, dim = 5;
+	uint64_t *id = malloc(n * sizeof(uint64_t));
+	float *rows = malloc(n * dim * sizeof(float)), *state = malloc(n * sizeof(float)), tail[4] = { 1, 2, 3, 4 };
+	struct rec_model_writer *w = rec_model_create(path, 0);
+	struct rec_model *m;
+	struct taken ti = { NULL, 8, 0, 0 }, tr = { NULL, dim * sizeof(float), 0, 0 };
+	const float *st;
+
+	for (size_t i = 0; i < n; i++) {
+		id[i] = i * 7919 + 3;
+		state[i] = (float)i / 8;
+		for (size_t d = 0; d < dim; d++)
+			rows[i * dim + d] = (float)(i % 977) - (float)d / 4;
+	}
+	ti.want = (const unsigned char *)id;
+	tr.want = (const unsigned char *)rows;
+	ck_assert_int_eq(rec_model_add(w, "mlp.w", "f32", (size_t[]){ 3, 16 }, 2, small), 0);
+	ck_assert_int_eq(rec_model_add(w, "embd.ids", "u64", (size_t[]){ n }, 1, id), 0);
+	ck_assert_int_eq(rec_model_add(w, "embd.rows", "f32", (size_t[]){ n, dim }, 2, rows), 0);
+	ck_assert_int_eq(rec_model_add(w, "embd.state", "f32", (size_t[]){ n }, 1, state), 0);
+	ck_assert_int_eq(rec_model_add(w, "tail", "f32", (size_t[]){ 4 }, 1, tail), 0);
+	ck_assert_int_eq(rec_model_commit(w, NULL), 0);
+
+	m = rec_model_open_lazy(path);
+	ck_assert_ptr_nonnull(m);
+	ck_assert_ptr_nonnull(m->rest);
+	ck_assert_ptr_nonnull(rec_model_tensor(m, "mlp.w")->data);
+	ck_assert_ptr_null(rec_model_tensor(m, "embd.rows")->data);
+	ck_assert_int_eq(rec_model_stream(m, "embd.rows", take_rows, &tr), 1);  /* ids come first */
+	ck_assert_int_eq(rec_model_stream(m, "embd.ids", take_rows, &ti), 0);
+	ck_assert_uint_eq(ti.next, n);
+	ck_assert_int_eq(rec_model_stream(m, "embd.rows", take_rows, &tr), 0);
+	ck_assert_uint_eq(tr.next, n);
+	ck_assert_uint_ge(tr.calls, 2);
+	ck_assert_ptr_null(rec_model_tensor(m, "embd.rows")->data);  /* not kept */
+	st = rec_model_expect(m, "embd.state", "f32", n);  /* the rest into memory */
+	ck_assert_ptr_nonnull(st);
+	ck_assert(memcmp(st, state, n * sizeof(float)) == 0);
+	ck_assert(memcmp(rec_model_tensor(m, "tail")->data, tail, sizeof(tail)) == 0);
+	ck_assert_ptr_null(m->rest);
+	ck_assert_int_eq(rec_model_stream(m, "embd.state", take_rows, &tr), 1);
+	rec_model_close(m);
+	ck_assert_int_eq(read_lazily(path), 0);
+	free(id);
+	free(rows);
+	free(state);
 }
 END_TEST
 
@@ -265,6 +369,7 @@ Suite *suite_model(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_round_trip);
 	tcase_add_test(tc, test_filled_same_bytes);
+	tcase_add_test(tc, test_lazy_streams_embeddings);
 	tcase_add_test(tc, test_tar_lists_it);
 	tcase_add_test(tc, test_truncation_and_corruption);
 	tcase_add_test(tc, test_manifest_checks);

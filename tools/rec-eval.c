@@ -657,7 +657,7 @@ static int run_scaling(const struct eval_opts *o)
 
 static int run_eval(const struct eval_opts *o)
 {
-	struct rec_model *mf = rec_model_open(o->model);
+	struct rec_model *mf = rec_model_open_lazy(o->model);
 	const char *kind = mf ? rec_kv_get(&mf->manifest, "model.kind") : NULL;
 	struct rec_ctr *m = NULL;
 	struct scores s = { 0 };

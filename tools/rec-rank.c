@@ -708,7 +708,7 @@ static int open_stream(struct rank_state *st, const struct rank_opts *o)
 /* The model: a sasrec one, or one behind rec_ctr. */
 static int load_model(struct rank_state *st, const char *path)
 {
-	struct rec_model *mf = rec_model_open(path);
+	struct rec_model *mf = rec_model_open_lazy(path);
 	const char *kind = mf ? rec_kv_get(&mf->manifest, "model.kind") : NULL;
 
 	if (kind && strcmp(kind, "sasrec") == 0) {

@@ -948,7 +948,7 @@ static int end_epoch(struct rec_ctr *m, const struct train_opts *o, struct progr
 /* --resume: the checkpoint's model and where it stood. */
 static struct rec_ctr *resume(const struct train_opts *o, struct progress *p, uint64_t *skip)
 {
-	struct rec_model *mf = rec_model_open(o->checkpoint);
+	struct rec_model *mf = rec_model_peek(o->checkpoint);
 	const char *e, *i, *r, *x;
 	struct rec_ctr *m;
 
