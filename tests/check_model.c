@@ -299,7 +299,7 @@ static void fill_from(const void *ctx, size_t r0, size_t n, void *out)
 static void write_tensors(const char *path, struct filled *t, size_t nt, int filled)
 {
 	struct rec_model_writer *w = rec_model_create(path, 0);
-	char name[16];
+	char name[32];
 
 	ck_assert_ptr_nonnull(w);
 	for (size_t i = 0; i < nt; i++) {
