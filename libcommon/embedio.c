@@ -4,9 +4,6 @@
 #include "err.h"
 #include "model.h"
 
-#include <string.h>
-
-
 /* The table's columns for rec_model_add_filled, rows r0 .. r0+n-1. */
 static void fill_ids(const void *e, size_t r0, size_t n, void *out)
 {
@@ -76,17 +73,6 @@ static int take_state(void *ctx, size_t r0, size_t n, const void *p)
 	return 0;
 }
 
-/* Whether the model declares tensor name as count x dtype; -1 after the
- * message rec_model_expect gives. */
-static int declared(const struct rec_model *mf, const char *name, const char *dtype, size_t count)
-{
-	const struct rec_tensor *t = rec_model_tensor(mf, name);
-
-	if (!t || strcmp(t->dtype, dtype) != 0 || t->bytes != count * rec_dtype_size(dtype))
-		return rec_error("'%s': tensor '%s' missing or not %zu x %s", mf->name, name, count, dtype);
-	return 0;
-}
-
 /* Tensor name (count x dtype, declared) into the table: streamed when it
  * comes next in a lazy model and holds a row of the table per element of
  * its first dimension, else from memory. */
@@ -109,8 +95,9 @@ int rec_embed_load(struct rec_embed *e, const struct rec_model *mf)
 	size_t n = t ? t->bytes / 8 : 0, dim = rec_embed_opts(e)->dim;
 	struct load l = { e, mf->name, dim };
 
-	if (declared(mf, "embd.ids", "u64", n) < 0 || declared(mf, "embd.rows", "f32", n * dim) < 0 ||
-	    declared(mf, "embd.state", "f32", n) < 0)
+	if (!rec_model_declared(mf, "embd.ids", "u64", n) ||
+	    !rec_model_declared(mf, "embd.rows", "f32", n * dim) ||
+	    !rec_model_declared(mf, "embd.state", "f32", n))
 		return -1;
 	if (fill_from(mf, "embd.ids", "u64", n, take_ids, &l, n) < 0 ||
 	    fill_from(mf, "embd.rows", "f32", n * dim, take_rows, &l, n) < 0 ||

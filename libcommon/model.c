@@ -157,6 +157,12 @@ int rec_model_add_filled(struct rec_model_writer *w, const char *name, const cha
  * a buffer of about this size. */
 #define PIECE ((size_t)1 << 20)
 
+/* Rows of row bytes in a piece: at least one. */
+static size_t piece_rows(size_t row)
+{
+	return PIECE / row ? PIECE / row : 1;
+}
+
 /* The tensor's bytes a piece at a time, to put(arg, bytes, len); stops at
  * the first nonzero return. */
 static int for_each_piece(const struct rec_tensor *t, int (*put)(void *arg, const void *p, size_t len),
@@ -170,7 +176,7 @@ static int for_each_piece(const struct rec_tensor *t, int (*put)(void *arg, cons
 		return 0;
 	if (!t->fill)
 		return put(arg, t->data, t->bytes);
-	step = PIECE / row ? PIECE / row : 1;
+	step = piece_rows(row);
 	buf = rec_xmalloc(step * row);
 	for (size_t r = 0; rc == 0 && r < t->shape[0]; r += step) {
 		size_t n = t->shape[0] - r < step ? t->shape[0] - r : step;
@@ -557,7 +563,7 @@ int rec_model_stream(const struct rec_model *m, const char *name,
 	if (!(t = member_tensor(m, r->e)))
 		return -1;
 	row = t->shape[0] ? t->bytes / t->shape[0] : 1;
-	step = PIECE / row ? PIECE / row : 1;
+	step = piece_rows(row);
 	buf = rec_xmalloc(step * row);
 	if (!(h = XXH3_createState()))
 		rec_die("out of memory");
@@ -656,18 +662,30 @@ void rec_model_close(struct rec_model *m)
 	free(m);
 }
 
-const void *rec_model_expect(const struct rec_model *m, const char *name, const char *dtype,
-			     size_t count)
+const struct rec_tensor *rec_model_declared(const struct rec_model *m, const char *name, const char *dtype,
+					   size_t count)
 {
 	const struct rec_tensor *t = rec_model_tensor(m, name);
 
-	if (t && !t->data && !t->streamed && m->rest && read_rest(m) < 0)
-		return NULL;
-	if (!t || !t->data || strcmp(t->dtype, dtype) != 0 || t->bytes != count * rec_dtype_size(dtype)) {
+	if (!t || strcmp(t->dtype, dtype) != 0 || t->bytes != count * rec_dtype_size(dtype)) {
 		rec_error("'%s': tensor '%s' missing or not %zu x %s", m->name, name, count, dtype);
 		return NULL;
 	}
-	return t->data;
+	return t;
+}
+
+const void *rec_model_expect(const struct rec_model *m, const char *name, const char *dtype,
+			     size_t count)
+{
+	const struct rec_tensor *t = rec_model_declared(m, name, dtype, count);
+
+	if (t && !t->data && !t->streamed && m->rest && read_rest(m) < 0)
+		return NULL;
+	if (t && !t->data) {
+		rec_error("'%s': tensor '%s' was streamed, not kept", m->name, name);
+		return NULL;
+	}
+	return t ? t->data : NULL;
 }
 
 void rec_schema_to_kv(const struct rec_schema *s, struct rec_kv *kv)

@@ -90,6 +90,10 @@ int rec_model_stream(const struct rec_model *m, const char *name,
 struct rec_model *rec_model_peek(const char *path);
 const struct rec_tensor *rec_model_tensor(const struct rec_model *m, const char *name);
 void rec_model_close(struct rec_model *m);
+/* Tensor name's declaration if it holds count elements of dtype; NULL
+ * after a message otherwise. */
+const struct rec_tensor *rec_model_declared(const struct rec_model *m, const char *name, const char *dtype,
+					   size_t count);
 /* The data of tensor name if it holds count elements of dtype (read now
  * when a lazy model has not yet); NULL after a message otherwise.
  * rec_model_tensor gives the declaration, whose data a lazy model may not
