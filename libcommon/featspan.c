@@ -114,26 +114,43 @@ static size_t count(struct rec_featspan *sp, const struct rec_block *b, size_t r
 	return at[nr];
 }
 
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+
 /* Scalar column c, field f, into the span, its rows row (REC_EMBED_NONE:
  * to be found): each record writes, one that keeps nothing into the
- * place past the span's end. */
-static void gather_scalar(struct rec_featspan *sp, const struct rec_col *c, const struct rec_field *fd,
-			  uint32_t f, size_t r0, size_t r1, uint64_t numeric_id, uint32_t row, size_t *cur)
+ * place past the span's end. numeric and valued are constants in each
+ * inlined copy, so that the loop carries no test of the field's kind. */
+ALWAYS_INLINE void gather_scalar_as(struct rec_featspan *sp, const struct rec_col *c, uint32_t f, size_t r0,
+				    size_t r1, uint64_t numeric_id, uint32_t row, size_t *cur, int numeric,
+				    int valued)
 {
-	int numeric = fd->kind == REC_NUMERIC, valued = has_values(fd);
 	uint32_t end = c->off[r1], j;
 	size_t past = sp->at[r1 - r0];
+	uint64_t *restrict id = sp->id;
+	uint32_t *restrict rows = sp->rows, *restrict fld = sp->fld;
+	float *restrict x = sp->x;
 
 	for (size_t r = r0; r < r1; r++) {
 		int keep = scalar_keep(c, r, end, valued, &j);
 		size_t p = keep ? cur[r - r0] : past;
 		float v = valued && keep ? c->val[j] : 1;
-		sp->id[p] = numeric ? numeric_id : c->id[j];
-		sp->rows[p] = row;
-		sp->fld[p] = f;
-		sp->x[p] = numeric ? squash(v) : v;
+		id[p] = numeric ? numeric_id : c->id[j];
+		rows[p] = row;
+		fld[p] = f;
+		x[p] = numeric ? squash(v) : v;
 		cur[r - r0] += keep;
 	}
+}
+
+static void gather_scalar(struct rec_featspan *sp, const struct rec_col *c, const struct rec_field *fd,
+			  uint32_t f, size_t r0, size_t r1, uint64_t numeric_id, uint32_t row, size_t *cur)
+{
+	if (fd->kind == REC_NUMERIC)
+		gather_scalar_as(sp, c, f, r0, r1, numeric_id, row, cur, 1, 1);
+	else if (has_values(fd))
+		gather_scalar_as(sp, c, f, r0, r1, 0, row, cur, 0, 1);
+	else
+		gather_scalar_as(sp, c, f, r0, r1, 0, row, cur, 0, 0);
 }
 
 /* List column c, field f, into the span. */

@@ -151,6 +151,9 @@ START_TEST(test_round_trip)
 	static const struct { uint32_t flags; unsigned bits; size_t block; } cases[] = {
 		{ 0, 64, 1u << 20 }, { REC_HASHED, 64, 1u << 20 }, { REC_HASHED, 24, 100 },
 		{ REC_HASHED, 1, 1u << 20 }, { REC_HASHED, 63, 1 }, { 0, 64, 50 },
+		/* IDs of 3 and 5 bytes read 8 at a time; dictionaries past 128
+		 * entries, whose indices take two varint bytes */
+		{ REC_HASHED, 24, 1u << 20 }, { REC_HASHED, 40, 1u << 20 }, { REC_HASHED, 17, 3000 },
 	};
 	const char *path = test_tmpfile("rt.rec");
 
