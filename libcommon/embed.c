@@ -4,9 +4,16 @@
  * seen u32, only with expiry][values], so a row costs exactly its bytes (no
  * per-row allocation, no padding) and a lookup touches the row's one or two
  * cache lines rather than one line per array. The index is open addressing
- * over 4-byte row numbers with linear probing, kept between 40% and 80% full,
+ * over 4-byte slots with linear probing, kept between 40% and 80% full,
  * which bounds its cost at 10 bytes per row. fp32 at dim 16: 8 + 4 + 64 = 76
- * bytes of row, fp16: 8 + 4 + 32 = 44. */
+ * bytes of row, fp16: 8 + 4 + 32 = 44.
+ *
+ * A slot holds row + 1 in its low bits and, in the bits that row numbers
+ * cannot reach before the index next doubles, a tag: more bits of the ID's
+ * hash. A probe reads a row only where the tag matches, so a collision
+ * costs a compare in the slot's cache line rather than a miss on a row
+ * that is not the one sought. Tags cost no memory; with 2^22 slots they
+ * are 9 bits, and they vanish as the index nears 2^32 slots. */
 #include "config.h"
 #include "embed.h"
 #include "rng.h"
@@ -40,9 +47,11 @@ struct rec_embed {
 	size_t nrows, nchunks;
 	unsigned chunk_bits;      /* rows per chunk: a power of two */
 	unsigned char **chunk;
-	uint32_t *slot;           /* row + 1; 0 = empty */
+	uint32_t *slot;           /* row + 1 | tag; 0 = empty */
 	size_t nslots;
 	unsigned shift;           /* 64 - log2(nslots) */
+	unsigned tag_shift;       /* a slot's tag: hash >> tag_shift & tag_mask */
+	uint32_t tag_mask;
 	uint8_t *cms;             /* count-min sketch, only with min_count > 1 */
 	uint32_t now;
 };
@@ -194,24 +203,34 @@ static inline uint64_t hash_of(uint64_t id)
 	return id * UINT64_C(0x9e3779b97f4a7c15);
 }
 
-static inline size_t slot_of(const struct rec_embed *e, uint64_t id)
+/* The tag of a hash: its bits just below those that pick the slot, moved
+ * to the slot's bits above the largest row + 1 (at most nslots, as the
+ * index doubles past 80% full). */
+static inline uint32_t tag_of(uint64_t hash, unsigned tag_shift, uint32_t tag_mask)
 {
-	return (size_t)(hash_of(id) >> e->shift);
+	return (uint32_t)(hash >> tag_shift) & tag_mask;
 }
 
 static void index_reset(struct rec_embed *e, size_t nslots)
 {
+	unsigned bits = 0; /* log2(nslots) */
+
 	free(e->slot);
+	while (((size_t)1 << bits) < nslots)
+		bits++;
 	e->nslots = nslots;
-	e->shift = 64;
-	for (size_t n = nslots; n > 1; n >>= 1)
-		e->shift--;
+	e->shift = 64 - bits;
+	/* rows + 1 take bits + 1 bits; the tag the rest of 32, taken from the
+	 * hash's bits 33 .. 63 - bits */
+	e->tag_shift = bits < 31 ? 32 - bits : 0;
+	e->tag_mask = bits < 31 ? ~((UINT32_C(2) << bits) - 1) : 0;
 	e->slot = rec_xcalloc_huge(nslots * sizeof(uint32_t));
 	for (uint32_t r = 0; r < e->nrows; r++) {
-		size_t i = slot_of(e, row_id(e, r));
+		uint64_t h = hash_of(row_id(e, r));
+		size_t i = (size_t)(h >> e->shift);
 		while (e->slot[i])
 			i = (i + 1) & (e->nslots - 1);
-		e->slot[i] = r + 1;
+		e->slot[i] = (r + 1) | tag_of(h, e->tag_shift, e->tag_mask);
 	}
 }
 
@@ -289,31 +308,86 @@ static __attribute__((noinline)) uint32_t insert(struct rec_embed *e, uint64_t i
 	if (e->nrows >= REC_EMBED_NONE - 1 || (e->cms && !admit(e, id)))
 		return REC_EMBED_NONE;
 	row = append_row(e, id);
-	e->slot[i] = row + 1;
+	e->slot[i] = (row + 1) | tag_of(hash_of(id), e->tag_shift, e->tag_mask);
 	if (e->nrows * 5 > e->nslots * 4)
 		index_reset(e, e->nslots * 2);
 	return row;
 }
 
-static inline uint32_t find_hashed(struct rec_embed *e, uint64_t id, uint64_t hash, int create)
-{
-	size_t i = (size_t)(hash >> e->shift), mask = e->nslots - 1;
-	uint32_t row;
+/* What a lookup reads of the table, copied into registers: a store to the
+ * caller's uint32_t rows may alias any unsigned field, and would make the
+ * compiler load each again after every lookup. Taken afresh after an
+ * insert, which may grow the index or add a chunk. */
+struct view {
+	const uint32_t *slot;
+	size_t mask;
+	unsigned shift, chunk_bits, tag_shift;
+	uint32_t tag_mask;
+	unsigned char *const *chunk;
+	size_t row_bytes;
+};
 
-	for (; e->slot[i]; i = (i + 1) & mask) {
-		row = e->slot[i] - 1;
-		if (row_id(e, row) == id) {
-			if (e->o.expire_after)
-				*row_seen(e, row) = e->now;
-			return row;
-		}
+static inline struct view view_of(const struct rec_embed *e)
+{
+	return (struct view){ e->slot, e->nslots - 1, e->shift, e->chunk_bits, e->tag_shift, e->tag_mask,
+			      e->chunk, e->row_bytes };
+}
+
+static inline const unsigned char *view_row(const struct view *v, uint32_t row)
+{
+	return v->chunk[row >> v->chunk_bits] + (row & ((UINT32_C(1) << v->chunk_bits) - 1)) * v->row_bytes;
+}
+
+/* From slot i on, the first slot whose tag is tag, or the empty one that
+ * ends the run; *at gets its place. */
+static inline uint32_t next_tagged(const struct view *v, size_t i, uint32_t tag, size_t *at)
+{
+	uint32_t s;
+
+	while ((s = v->slot[i]) && (s & v->tag_mask) != tag)
+		i = (i + 1) & v->mask;
+	*at = i;
+	return s;
+}
+
+static inline uint32_t row_in(const struct view *v, uint32_t s)
+{
+	return (s & ~v->tag_mask) - 1;
+}
+
+/* The row of id, or REC_EMBED_NONE with *empty the slot where it would go. */
+static inline uint32_t probe(const struct view *v, uint64_t id, uint64_t hash, size_t *empty)
+{
+	uint32_t tag = tag_of(hash, v->tag_shift, v->tag_mask), s;
+	size_t i = (size_t)(hash >> v->shift);
+
+	for (; (s = next_tagged(v, i, tag, &i)); i = (i + 1) & v->mask) {
+		uint64_t have;
+		memcpy(&have, view_row(v, row_in(v, s)) + ID_OFF, 8);
+		if (have == id)
+			return row_in(v, s);
 	}
-	return create ? insert(e, id, i) : REC_EMBED_NONE;
+	*empty = i;
+	return REC_EMBED_NONE;
+}
+
+/* A found row is marked seen; a missing one is inserted with create. */
+static inline uint32_t found_or_insert(struct rec_embed *e, uint32_t row, uint64_t id, size_t empty, int create)
+{
+	if (row == REC_EMBED_NONE)
+		return create ? insert(e, id, empty) : REC_EMBED_NONE;
+	if (e->o.expire_after)
+		*row_seen(e, row) = e->now;
+	return row;
 }
 
 uint32_t rec_embed_find(struct rec_embed *e, uint64_t id, int create)
 {
-	return find_hashed(e, id, hash_of(id), create);
+	struct view v = view_of(e);
+	size_t empty = 0;
+	uint32_t row = probe(&v, id, hash_of(id), &empty);
+
+	return found_or_insert(e, row, id, empty, create);
 }
 
 /* How far ahead find_many fetches: index slots LEAD_SLOT lookups ahead, the
@@ -327,25 +401,35 @@ uint32_t rec_embed_find(struct rec_embed *e, uint64_t id, int create)
 size_t rec_embed_find_many(struct rec_embed *e, const uint64_t *ids, size_t n, int create, uint32_t *rows)
 {
 	uint64_t h[RING];
-	size_t none = 0;
+	size_t none = 0, empty = 0;
+	struct view v = view_of(e);
+	int expire = e->o.expire_after != 0;
 
 	for (size_t i = 0; i < n + LEAD_SLOT; i++) {
 		size_t j = i - (LEAD_SLOT - LEAD_ROW), k = i - LEAD_SLOT;
 		if (i < n && rows[i] == REC_EMBED_NONE) {
 			h[i % RING] = hash_of(ids[i]);
-			__builtin_prefetch(&e->slot[h[i % RING] >> e->shift]);
+			__builtin_prefetch(&v.slot[h[i % RING] >> v.shift]);
 		}
 		if (i >= LEAD_SLOT - LEAD_ROW && j < n && rows[j] == REC_EMBED_NONE) {
-			uint32_t s = e->slot[h[j % RING] >> e->shift];
+			uint64_t hj = h[j % RING];
+			size_t at;
+			uint32_t s = next_tagged(&v, hj >> v.shift, tag_of(hj, v.tag_shift, v.tag_mask), &at);
 			if (s) {
-				const unsigned char *p = row_base(e, s - 1);
+				const unsigned char *p = view_row(&v, row_in(&v, s));
 				__builtin_prefetch(p);
-				__builtin_prefetch(p + e->row_bytes - 1);
+				__builtin_prefetch(p + v.row_bytes - 1);
 			}
 		}
 		if (i >= LEAD_SLOT && rows[k] == REC_EMBED_NONE) {
-			rows[k] = find_hashed(e, ids[k], h[k % RING], create);
+			uint32_t row = probe(&v, ids[k], h[k % RING], &empty);
+			if (row != REC_EMBED_NONE && !expire) {
+				rows[k] = row;
+				continue;
+			}
+			rows[k] = found_or_insert(e, row, ids[k], empty, create);
 			none += rows[k] == REC_EMBED_NONE;
+			v = view_of(e);
 		}
 	}
 	return none;
@@ -469,7 +553,8 @@ void rec_embed_adagrad(struct rec_embed *e, uint32_t row, const float *grad, flo
 }
 
 /* How many rows ahead adagrad_many fetches: a batch's rows were read at
- * its start, and many have left the cache by its update. */
+ * its start, and many have left the cache by its update. A call on fewer
+ * rows than a run (one example's) finds them where its read left them. */
 #define LEAD_UPDATE 8
 /* Rows adagrad_many takes a pass at a time. */
 #define ADAGRAD_RUN 256
@@ -479,35 +564,49 @@ void rec_embed_adagrad(struct rec_embed *e, uint32_t row, const float *grad, flo
  * square root and a division each are a chain of latency), then the rows
  * in order. Each row gets rec_embed_adagrad's arithmetic in its order, a
  * row met twice included: no accumulator depends on a row's values. */
-static void adagrad_run(struct rec_embed *e, const uint32_t *rows, size_t n, size_t ahead, const float *grad,
-			float lr, float eps)
+static void adagrad_run(struct rec_embed *e, const uint32_t *rows, size_t n, size_t ahead, int fetch,
+			const float *grad, float lr, float eps)
 {
 	float step[ADAGRAD_RUN];
+	unsigned char *base[ADAGRAD_RUN];
 	unsigned dim = e->o.dim;
 
 	for (size_t i = 0; i < n; i++) {
-		float *acc = row_acc(e, rows[i]);
-		if (i + LEAD_UPDATE < ahead) {
+		base[i] = row_base(e, rows[i]);
+		if (fetch && i + LEAD_UPDATE < ahead) {
 			const unsigned char *p = row_base(e, rows[i + LEAD_UPDATE]);
 			__builtin_prefetch(p, 1);
 			__builtin_prefetch(p + e->row_bytes - 1, 1);
 		}
+		float *acc = (float *)(void *)(base[i] + ACC_OFF);
 		*acc += sum_sq(grad + i * dim, dim) / (float)dim;
 		step[i] = *acc;
 	}
 	SIMD
 	for (size_t i = 0; i < n; i++)
 		step[i] = lr / (sqrtf(step[i]) + eps);
-	for (size_t i = 0; i < n; i++)
-		row_step(e, rows[i], step[i], grad + i * dim);
+	if (e->elt == 2) {
+		for (size_t i = 0; i < n; i++)
+			half_axpy(e, rows[i], step[i], grad + i * dim);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		float *restrict w = (float *)(void *)(base[i] + e->val_off);
+		const float *restrict g = grad + i * dim;
+		SIMD
+		for (unsigned k = 0; k < dim; k++)
+			w[k] -= step[i] * g[k];
+	}
 }
 
 void rec_embed_adagrad_many(struct rec_embed *e, const uint32_t *rows, size_t n, const float *grad,
 			    float lr, float eps)
 {
+	int fetch = n > ADAGRAD_RUN;
+
 	for (size_t i = 0; i < n; i += ADAGRAD_RUN) {
 		size_t m = n - i < ADAGRAD_RUN ? n - i : ADAGRAD_RUN;
-		adagrad_run(e, rows + i, m, n - i, grad + i * e->o.dim, lr, eps);
+		adagrad_run(e, rows + i, m, n - i, fetch, grad + i * e->o.dim, lr, eps);
 	}
 }
 
