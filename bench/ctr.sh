@@ -49,11 +49,16 @@ t_start=$(date +%s)
 notes=$out/notes
 : > "$notes"
 : > "$out/rows"
+: > "$out/flops"
 
 have_torch=1
 if ! "$py" -c 'import torch, sklearn, numpy' 2>/dev/null; then
 	have_torch=0
 	echo "- PyTorch: not importable by $py (\`sh scripts/setup.sh --bench\` installs python3-torch): its cells are n/a." >> "$notes"
+elif ! "$py" "$tpy" --self-test > "$out/torch-self-test" 2>&1; then
+	# the reference's forwards, Adagrad step and FLOP counts against numpy
+	have_torch=0
+	echo "- PyTorch: bench/torch_ctr.py --self-test failed ($(tail -n 1 "$out/torch-self-test")): its cells are n/a." >> "$notes"
 fi
 # shellcheck source=bench/blas-env.sh
 . "$here/blas-env.sh"
@@ -196,7 +201,7 @@ EOF
 
 # torchrun DATASET MODEL: sets t_eps t_rss t_auc t_ll
 torchrun() {
-	t_eps=n/a t_rss=n/a t_auc=n/a t_ll=n/a
+	t_eps=n/a t_rss=n/a t_auc=n/a t_ll=n/a t_flops=n/a
 	[ "$have_torch" = 1 ] || return 0
 	w=$out/$1/$2
 	echo "ctr: $1 $2 torch" >&2
@@ -210,6 +215,7 @@ torchrun() {
 	t_rss=$(json peak_rss_mib "$w.torch.json")
 	t_auc=$(json auc "$w.torch.json")
 	t_ll=$(json logloss "$w.torch.json")
+	t_flops=$(json dense_flops "$w.torch.json")
 }
 
 for ds in $datasets; do
@@ -234,10 +240,36 @@ for ds in $datasets; do
 			"$(fmt "$r_rss" %.0f)" "$(fmt "$t_rss" %.0f)" \
 			"$(fmt "$r_auc" %.4f)" "$(fmt "$t_auc" %.4f)" \
 			"$(fmt "$r_ll" %.4f)" "$(fmt "$t_ll" %.4f)" >> "$out/rows"
+		case "$m:$t_flops" in deepfm:[1-9]* | dlrm:[1-9]*)
+			echo "$label|$m|$t_flops|$r_eps|$t_eps" >> "$out/flops" ;;
+		esac
 	done
 done
 
 # ---- the table -------------------------------------------------------------
+
+# dense_table: the deep models' dense arithmetic against what the cores can
+# do: 5x PyTorch is a target only where the cores have that many FLOP/s.
+dense_table() {
+	[ -s "$out/flops" ] || return 0
+	peak=""
+	[ ! -x "$peakbin" ] || peak=$($pin "$peakbin" | awk '$1 == "avx512_fma" && $2 + 0 > 0 { print $2 }')
+	echo "Dense layers (MLPs; dlrm's pairwise dots too) per training example: one multiply-add"
+	echo "forward and two backward per weight, 2 flops each; GFLOP/s = that x examples/s."
+	if [ -n "$peak" ]; then
+		echo "Peak: $threads x $peak GFLOP/s, one core's fp32 AVX-512 FMA throughput (bench/peak)."
+	fi
+	echo
+	echo "| data | model | MFLOP/example | recpipe GFLOP/s | PyTorch GFLOP/s | 5x PyTorch needs | of peak |"
+	echo "|---|---|---:|---:|---:|---:|---:|"
+	awk -F'|' -v peak="${peak:-0}" -v threads="$threads" '{
+		f = $3 / 1e9; need = 5 * $5 * f
+		r = ($4 + 0 > 0) ? sprintf("%.1f", $4 * f) : "n/a"
+		share = peak > 0 ? sprintf("%.0f%%", 100 * need / (peak * threads)) : "n/a"
+		printf "| %s | %s | %.3f | %s | %.1f | %.1f | %s |\n", $1, $2, $3 / 1e6, r, $5 * f, need, share
+	}' "$out/flops"
+	echo
+}
 
 info=""
 # shellcheck disable=SC2086
@@ -256,6 +288,7 @@ minutes=$(( ($(date +%s) - t_start + 59) / 60 ))
 	echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 	cat "$out/rows"
 	echo
+	dense_table
 	echo "Data:"
 	for ds in $datasets; do
 		case $ds in
