@@ -252,8 +252,7 @@ done
 # do: 5x PyTorch is a target only where the cores have that many FLOP/s.
 dense_table() {
 	[ -s "$out/flops" ] || return 0
-	peak=""
-	[ ! -x "$peakbin" ] || peak=$($pin "$peakbin" | awk '$1 == "avx512_fma" && $2 + 0 > 0 { print $2 }')
+	peak=$(printf '%s\n' "$peak_out" | awk '$1 == "avx512_fma" && $2 + 0 > 0 { print $2 }')
 	echo "Dense layers (MLPs; dlrm's pairwise dots too) per training example: one multiply-add"
 	echo "forward and two backward per weight, 2 flops each; GFLOP/s = that x examples/s."
 	if [ -n "$peak" ]; then
@@ -271,6 +270,10 @@ dense_table() {
 	echo
 }
 
+# what one core can do, and the kernels rec-train runs (bench/peak)
+peak_out=""
+# shellcheck disable=SC2086
+[ ! -x "$peakbin" ] || peak_out=$($pin "$peakbin")
 info=""
 # shellcheck disable=SC2086
 [ "$have_torch" = 0 ] || info=$(env $torch_env $pin "$py" "$tpy" info --threads "$threads" 2> /dev/null || true)
@@ -316,7 +319,11 @@ minutes=$(( ($(date +%s) - t_start + 59) / 60 ))
 	echo "Notes:"
 	echo "- recpipe examples/s is rec-train's own epoch figure (it includes reading and decoding the zstd stream);"
 	echo "  recpipe RSS is \`/usr/bin/time -f %M\`; AUC and logloss from \`rec-eval --json\`."
-	[ ! -x "$peakbin" ] || echo "  rec-train's GEMMs: $("$peakbin" | sed -n 's/^sgemm_kernels //p'), one BLAS thread inside each of its own threads."
+	if [ -n "$peak_out" ]; then
+		smm=$(printf '%s\n' "$peak_out" | sed -n 's/^smm_kernels //p')
+		blas=$(printf '%s\n' "$peak_out" | sed -n 's/^sgemm_kernels //p')
+		echo "  rec-train's MLP products: ${smm:-on its BLAS}; its BLAS: $blas, one BLAS thread inside each of its own threads."
+	fi
 	echo "- PyTorch examples/s times the training loop only (batches sliced from numpy arrays in memory, the"
 	echo "  forward, backward and both optimizers); its RSS (getrusage ru_maxrss) includes those arrays and"
 	echo "  the torch runtime. lr/fm's bias w0 is a one-element row of Adagrad without L2, as in rec-train."
