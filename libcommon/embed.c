@@ -480,6 +480,18 @@ float *rec_embed_values(struct rec_embed *e, uint32_t row)
 	return e->elt == 4 ? (float *)(void *)row_ptr(e, row) : NULL;
 }
 
+int rec_embed_places(struct rec_embed *e, const uint32_t *rows, size_t n, float **values, float **acc)
+{
+	if (e->elt != 4)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char *p = row_base(e, rows[i]);
+		values[i] = (float *)(void *)(p + e->val_off);
+		acc[i] = (float *)(void *)(p + ACC_OFF);
+	}
+	return 0;
+}
+
 void rec_embed_axpy(const struct rec_embed *e, uint32_t row, float scale, float *out)
 {
 	const unsigned char *p = row_ptr(e, row);

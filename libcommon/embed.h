@@ -50,6 +50,10 @@ void rec_embed_read_many(const struct rec_embed *e, const uint32_t *rows, size_t
  * NULL for fp16. Rows never move while the store only grows (until
  * rec_embed_expire). */
 float *rec_embed_values(struct rec_embed *e, uint32_t row);
+/* fp32 rows: values[i] and acc[i] point at rows[i]'s values and Adagrad
+ * accumulator in place, for a caller's own fused update (valid while the
+ * store only grows); -1, setting nothing, for fp16 rows. */
+int rec_embed_places(struct rec_embed *e, const uint32_t *rows, size_t n, float **values, float **acc);
 /* out += row * scale, without a temporary (pooling). */
 void rec_embed_axpy(const struct rec_embed *e, uint32_t row, float scale, float *out);
 /* row . v (dim floats); fp32 rows sum in vector lanes, not index order. */

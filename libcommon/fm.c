@@ -20,28 +20,27 @@ static inline float hsum4(v4f a)
 
 /* sum_i w_i x_i in four partial sums: one chain of n adds is the latency
  * of n adds. */
-static float linear_term(const float *R, const float *x, size_t n, size_t stride)
+static float linear_term(const float *const *P, const float *x, size_t n)
 {
 	float lin[4] = { 0 };
 	size_t i = 0;
 
 	for (; i + 4 <= n; i += 4)
 		for (int j = 0; j < 4; j++)
-			lin[j] += R[(i + j) * stride] * x[i + j];
+			lin[j] += P[i + j][0] * x[i + j];
 	for (; i < n; i++)
-		lin[0] += R[i * stride] * x[i];
+		lin[0] += P[i][0] * x[i];
 	return (lin[0] + lin[1]) + (lin[2] + lin[3]);
 }
 
 /* Factors f .. f+3: sum_v there, and sum_f ((sum_i v_if x_i)^2 -
  * sum_i (v_if x_i)^2) over them. */
-static inline float pair_block4(float *sum_v, const float *R, const float *x, size_t n, size_t stride,
-				unsigned f)
+static inline float pair_block4(float *sum_v, const float *const *P, const float *x, size_t n, unsigned f)
 {
 	v4f s = { 0 }, q = { 0 };
 
 	for (size_t i = 0; i < n; i++) {
-		v4f a = LOAD4(R + i * stride + 1 + f) * x[i];
+		v4f a = LOAD4(P[i] + 1 + f) * x[i];
 		s += a;
 		q += a * a;
 	}
@@ -50,13 +49,12 @@ static inline float pair_block4(float *sum_v, const float *R, const float *x, si
 }
 
 /* The same for factors f .. f+7, two chains side by side. */
-static inline float pair_block8(float *sum_v, const float *R, const float *x, size_t n, size_t stride,
-				unsigned f)
+static inline float pair_block8(float *sum_v, const float *const *P, const float *x, size_t n, unsigned f)
 {
 	v4f s0 = { 0 }, s1 = { 0 }, q0 = { 0 }, q1 = { 0 };
 
 	for (size_t i = 0; i < n; i++) {
-		const float *v = R + i * stride + 1 + f;
+		const float *v = P[i] + 1 + f;
 		v4f a = LOAD4(v) * x[i], b = LOAD4(v + 4) * x[i];
 		s0 += a;
 		s1 += b;
@@ -68,36 +66,35 @@ static inline float pair_block8(float *sum_v, const float *R, const float *x, si
 	return hsum4(s0 * s0 - q0) + hsum4(s1 * s1 - q1);
 }
 
-float rec_fm_forward(float *sum_v, const float *R, const float *x, size_t n, unsigned k, float w0)
+float rec_fm_forward(float *sum_v, const float *const *P, const float *x, size_t n, unsigned k, float w0)
 {
-	size_t stride = (size_t)k + 1;
 	float pair = 0;
 	unsigned f = 0;
 
 	for (; f + 8 <= k; f += 8)
-		pair += pair_block8(sum_v, R, x, n, stride, f);
+		pair += pair_block8(sum_v, P, x, n, f);
 	for (; f + 4 <= k; f += 4)
-		pair += pair_block4(sum_v, R, x, n, stride, f);
+		pair += pair_block4(sum_v, P, x, n, f);
 	for (; f < k; f++) {
 		float s = 0, q = 0;
 		for (size_t i = 0; i < n; i++) {
-			float a = R[i * stride + 1 + f] * x[i];
+			float a = P[i][1 + f] * x[i];
 			s += a;
 			q += a * a;
 		}
 		sum_v[f] = s;
 		pair += s * s - q;
 	}
-	return w0 + linear_term(R, x, n, stride) + 0.5f * pair;
+	return w0 + linear_term(P, x, n) + 0.5f * pair;
 }
 
-void rec_fm_backward(float *dR, const float *R, const float *x, const float *sum_v, size_t n,
+void rec_fm_backward(float *dR, const float *const *P, const float *x, const float *sum_v, size_t n,
 		     unsigned k, float dlogit)
 {
 	size_t stride = (size_t)k + 1;
 
 	for (size_t i = 0; i < n; i++) {
-		const float *row = R + i * stride + 1;
+		const float *row = P[i] + 1;
 		float *d = dR + i * stride, xi = x[i], gx = dlogit * xi;
 		unsigned f = 0;
 		d[0] = gx;

@@ -12,13 +12,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Returns the logit. R (n, 1+k), x (n); sum_v (k) receives sum_i v_i x_i,
- * which backward needs. */
-float rec_fm_forward(float *sum_v, const float *R, const float *x, size_t n, unsigned k, float w0);
+/* Returns the logit. P[i] points at feature i's row (1+k floats: the
+ * store's own fp32 rows, or a copy), x (n); sum_v (k) receives
+ * sum_i v_i x_i, which backward needs. */
+float rec_fm_forward(float *sum_v, const float *const *P, const float *x, size_t n, unsigned k, float w0);
 
-/* dR (n, 1+k) = dlogit * d logit / d R (overwritten, not accumulated: each
- * row is updated on its own). d logit / d w0 is 1. */
-void rec_fm_backward(float *dR, const float *R, const float *x, const float *sum_v, size_t n,
+/* dR (n, 1+k) = dlogit * d logit / d (the rows P points at), overwritten,
+ * not accumulated: each row is updated on its own. d logit / d w0 is 1. */
+void rec_fm_backward(float *dR, const float *const *P, const float *x, const float *sum_v, size_t n,
 		     unsigned k, float dlogit);
 
 /* Field-aware FM (Juan et al. 2016). With F fields, a feature's row holds

@@ -92,6 +92,9 @@ void rec_fm_free(struct rec_fm_model *m)
 	free(m->numeric_id);
 	free(m->R);
 	free(m->dR);
+	free(m->P);
+	free(m->acc);
+	free(m->step);
 	rec_featspan_free(&m->span);
 	free(m->sum_v);
 	free(m);
@@ -136,7 +139,12 @@ static void reserve_rows(struct rec_fm_model *m, size_t n)
 	m->cap = n * 2;
 	m->R = rec_xrealloc(m->R, m->cap * m->dim * sizeof(float));
 	m->dR = rec_xrealloc(m->dR, m->cap * m->dim * sizeof(float));
+	m->P = rec_xrealloc(m->P, m->cap * sizeof(*m->P));
+	m->acc = rec_xrealloc(m->acc, m->cap * sizeof(*m->acc));
+	m->step = rec_xrealloc(m->step, m->cap * sizeof(*m->step));
 }
+
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
 
 /* Records trained between two batches of lookups: their rows stay in the
  * L2 cache from lookup to update. */
@@ -163,12 +171,23 @@ static void feats_of(struct rec_fm_model *m, size_t i)
 	fs->n = sp->at[i + 1] - sp->at[i];
 }
 
-/* Reads the rows of fs into R; returns how many. */
+/* Copies the rows of fs into R, P pointing at the copies; returns how
+ * many. */
 static size_t read_rows(struct rec_fm_model *m, const struct rec_fm_feats *fs)
 {
 	reserve_rows(m, fs->n);
 	rec_embed_read_many(m->table, fs->rows, fs->n, m->R);
+	for (size_t i = 0; i < fs->n; i++)
+		m->P[i] = m->R + i * m->dim;
 	return fs->n;
+}
+
+/* Points P and acc at the rows of fs in the store; -1 when they are fp16
+ * and must be copied. */
+static int rows_in_place(struct rec_fm_model *m, const struct rec_fm_feats *fs)
+{
+	reserve_rows(m, fs->n);
+	return rec_embed_places(m->table, fs->rows, fs->n, (float **)m->P, m->acc);
 }
 
 /* The logit of the n features gathered; opt is the model's optimizer. */
@@ -184,7 +203,7 @@ static inline float logit(struct rec_fm_model *m, size_t n, int opt)
 	}
 	if (m->o.ffm)
 		return rec_ffm_forward(m->sum_v, m->R, fs->x, fs->fld, n, m->nf, m->o.k, z);
-	return rec_fm_forward(m->sum_v, m->R, fs->x, n, m->o.k, z);
+	return rec_fm_forward(m->sum_v, m->P, fs->x, n, m->o.k, z);
 }
 
 float rec_fm_predict(struct rec_fm_model *m, const struct rec_block *b, size_t r)
@@ -217,6 +236,58 @@ static void step_adagrad(struct rec_fm_model *m, size_t n, float dz, float lr)
 		dR[j] += l2 * R[j];
 	rec_embed_adagrad_many(m->table, m->feats.rows, n, m->dR, lr, m->o.eps);
 	bias_adagrad(m, dz, lr);
+}
+
+/* step_adagrad on the store's fp32 rows, which P and acc point at: no
+ * copy of the rows before, and the L2 term, the squares and each row's
+ * accumulator in one pass over the gradients rather than three. The
+ * arithmetic, and so the model, is step_adagrad's; the rows change only
+ * in the last loop, after every gradient and its L2 term has read them. */
+ALWAYS_INLINE void step_adagrad_in_place_dim(struct rec_fm_model *m, size_t n, float dz, float lr,
+					    unsigned dim)
+{
+	float *restrict step = m->step, l2 = m->o.l2, eps = m->o.eps;
+
+	for (size_t i = 0; i < n; i++) {
+		float *restrict g = m->dR + i * dim, sq = 0;
+		const float *restrict w = m->P[i];
+#ifdef _OPENMP
+#pragma omp simd
+#endif
+		for (unsigned k = 0; k < dim; k++)
+			g[k] += l2 * w[k];
+		for (unsigned k = 0; k < dim; k++) /* in index order, as rec_embed_adagrad sums */
+			sq += g[k] * g[k];
+		*m->acc[i] += sq / (float)dim;
+		step[i] = *m->acc[i];
+	}
+#ifdef _OPENMP
+#pragma omp simd
+#endif
+	for (size_t i = 0; i < n; i++)
+		step[i] = lr / (sqrtf(step[i]) + eps);
+	for (size_t i = 0; i < n; i++) {
+		float *restrict w = (float *)m->P[i];
+		const float *restrict g = m->dR + i * dim;
+#ifdef _OPENMP
+#pragma omp simd
+#endif
+		for (unsigned k = 0; k < dim; k++)
+			w[k] -= step[i] * g[k];
+	}
+	bias_adagrad(m, dz, lr);
+}
+
+/* The common row widths (lr, fm with k = 8 or 16) get loops of a known
+ * length, unrolled. */
+static void step_adagrad_in_place(struct rec_fm_model *m, size_t n, float dz, float lr)
+{
+	switch (m->dim) {
+	case 1: step_adagrad_in_place_dim(m, n, dz, lr, 1); break;
+	case 9: step_adagrad_in_place_dim(m, n, dz, lr, 9); break;
+	case 17: step_adagrad_in_place_dim(m, n, dz, lr, 17); break;
+	default: step_adagrad_in_place_dim(m, n, dz, lr, m->dim); break;
+	}
 }
 
 /* Plain SGD; the bias has no L2, as under Adagrad. */
@@ -260,14 +331,15 @@ static void step_ftrl(struct rec_fm_model *m, size_t n, float dz, float lr)
 
 /* opt is a constant in each inlined copy: the optimizer costs a branch per
  * block, not per example or coordinate. */
-#define ALWAYS_INLINE static inline __attribute__((always_inline))
 
 /* Trains on record r, whose rows feats_of() gathered. */
 ALWAYS_INLINE void train_record(struct rec_fm_model *m, const struct rec_block *b, size_t r,
 				double *loss, int opt)
 {
 	const struct rec_fm_feats *fs = &m->feats;
-	size_t n = read_rows(m, fs);
+	/* fm and lr under Adagrad on fp32 rows read and update them in place */
+	int in_place = opt == REC_OPT_ADAGRAD && !m->o.ffm && rows_in_place(m, fs) == 0;
+	size_t n = in_place ? fs->n : read_rows(m, fs);
 	float dz, z = logit(m, n, opt), lr = lr_at(m->o.lr, m->o.warmup, m->o.decay, m->t++);
 	float w = (b->schema->flags & REC_HAS_WEIGHT) ? b->weight[r] : 1;
 
@@ -282,9 +354,11 @@ ALWAYS_INLINE void train_record(struct rec_fm_model *m, const struct rec_block *
 	if (m->o.ffm)
 		rec_ffm_backward(m->dR, m->R, fs->x, fs->fld, n, m->nf, m->o.k, dz);
 	else
-		rec_fm_backward(m->dR, m->R, fs->x, m->sum_v, n, m->o.k, dz);
+		rec_fm_backward(m->dR, m->P, fs->x, m->sum_v, n, m->o.k, dz);
 	if (opt == REC_OPT_SGD)
 		step_sgd(m, n, dz, lr);
+	else if (in_place)
+		step_adagrad_in_place(m, n, dz, lr);
 	else
 		step_adagrad(m, n, dz, lr);
 }

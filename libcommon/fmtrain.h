@@ -48,8 +48,11 @@ struct rec_fm_model {
 	uint64_t *numeric_id;         /* per field: the row ID of a numeric field */
 	float w0, w0_acc;
 	uint64_t t;                   /* examples trained: the lr schedule's clock */
-	/* scratch for one example: its rows' values and gradients */
+	/* scratch for one example: its rows' values (a copy, or the store's
+	 * own fp32 rows in place), gradients, accumulators and steps */
 	float *R, *dR, *sum_v;
+	const float **P;
+	float **acc, *step;
 	size_t cap;
 	struct rec_featspan span;         /* the features of records trained together */
 	/* the example being trained or scored: a slice of the span */

@@ -32,6 +32,14 @@ static double fm_direct(const float *R, const float *x, size_t n, unsigned k, fl
 	return z;
 }
 
+/* P[i] = row i of R (n rows of 1 + k floats), as the kernels take them. */
+static const float *const *rows_of(const float **P, const float *R, size_t n, unsigned k)
+{
+	for (size_t i = 0; i < n; i++)
+		P[i] = R + i * (k + 1);
+	return P;
+}
+
 /* Every k takes the kernel's 8- and 4-factor blocks and its one-by-one
  * tail in some mix; k = 0 is logistic regression. */
 START_TEST(test_forward_matches_definition)
@@ -40,6 +48,7 @@ START_TEST(test_forward_matches_definition)
 	static const size_t ns[] = { 1, 5, 13 };
 	unsigned seed = 7;
 	float R[13 * 22], x[13], sum_v[21];
+	const float *P[13];
 
 	for (size_t a = 0; a < sizeof(ks) / sizeof(ks[0]); a++)
 		for (size_t b = 0; b < sizeof(ns) / sizeof(ns[0]); b++) {
@@ -49,8 +58,8 @@ START_TEST(test_forward_matches_definition)
 				R[i] = (float)frand(&seed);
 			for (size_t i = 0; i < n; i++)
 				x[i] = i % 3 ? 1.0f : (float)(2 * frand(&seed));
-			ck_assert_double_eq_tol(rec_fm_forward(sum_v, R, x, n, k, 0.3f), fm_direct(R, x, n, k, 0.3f),
-						1e-5);
+			ck_assert_double_eq_tol(rec_fm_forward(sum_v, rows_of(P, R, n, k), x, n, k, 0.3f),
+						fm_direct(R, x, n, k, 0.3f), 1e-5);
 			/* sum_v, which backward takes */
 			for (unsigned f = 0; f < k; f++) {
 				double sv = 0;
@@ -68,14 +77,15 @@ START_TEST(test_backward_finite_differences)
 	unsigned seed = 11, k = 6;
 	size_t n = 9, m = n * (k + 1);
 	float R[9 * 7], dR[9 * 7], x[9], sum_v[6], h = 1e-2f;
+	const float *P[9];
 	double worst = 0;
 
 	for (size_t i = 0; i < m; i++)
 		R[i] = (float)frand(&seed);
 	for (size_t i = 0; i < n; i++)
 		x[i] = (float)(1 + frand(&seed));
-	rec_fm_forward(sum_v, R, x, n, k, 0);
-	rec_fm_backward(dR, R, x, sum_v, n, k, 1.0f);
+	rec_fm_forward(sum_v, rows_of(P, R, n, k), x, n, k, 0);
+	rec_fm_backward(dR, P, x, sum_v, n, k, 1.0f);
 	for (size_t i = 0; i < m; i++) {
 		float keep = R[i];
 		R[i] = keep + h;
@@ -528,6 +538,135 @@ START_TEST(test_sgd_learns)
 }
 END_TEST
 
+/* One example's Adagrad step, worked in double from fmtrain.c's rules:
+ * gradients at the rows' values before the step, L2 on every row the
+ * example touches, then each feature's row-wise step in feature order (a
+ * value twice in a list steps its row twice). Four records of a number,
+ * a categorical value and a list, one with a repeated value and rows
+ * shared across records; fp32 rows (updated in place) and fp16 (through a
+ * copy) against the same arithmetic. */
+#define STEP_K 3
+struct ref_row {
+	uint64_t id;
+	double v[1 + STEP_K], acc;
+};
+
+static struct ref_row *ref_row(struct ref_row *t, size_t *n, uint64_t id, const struct rec_fm_model *fresh)
+{
+	float init[1 + STEP_K];
+
+	for (size_t i = 0; i < *n; i++)
+		if (t[i].id == id)
+			return &t[i];
+	/* a new row starts where the store starts it: from (seed, ID) alone */
+	rec_embed_read(fresh->table, rec_embed_find(fresh->table, id, 1), init);
+	t[*n].id = id;
+	for (int k = 0; k <= STEP_K; k++)
+		t[*n].v[k] = init[k];
+	t[*n].acc = 0;
+	return &t[(*n)++];
+}
+
+START_TEST(test_adagrad_step_matches_reference)
+{
+	static const float num[4] = { 3, 0, 17.5f, 1 };
+	static const unsigned cat[4] = { 1, 2, 1, 3 }, list[4][3] = { { 5, 6 }, { 5 }, { 7, 7, 5 }, { 0 } };
+	static const size_t nlist[4] = { 2, 1, 3, 0 };
+	static const float label[4] = { 1, 0, 1, 0 };
+
+	for (int prec = REC_FP32; prec <= REC_FP16; prec++) {
+		struct rec_schema *s = rec_schema_new(REC_HASHED);
+		struct rec_fm_opts o = REC_FM_OPTS_INIT;
+		struct rec_fm_model *m, *fresh;
+		struct rec_block *b;
+		struct ref_row t[16];
+		size_t nt = 0;
+		double w0 = 0, w0_acc = 0, loss = 0, worst = 0;
+
+		s->id_bits = 64;
+		ck_assert_int_eq(rec_schema_add(s, "n", REC_NUMERIC, 0), 0);
+		ck_assert_int_eq(rec_schema_add(s, "c", REC_CATEGORICAL, 0), 1);
+		ck_assert_int_eq(rec_schema_add(s, "l", REC_LIST, 0), 2);
+		o.k = STEP_K;
+		o.lr = 0.1f;
+		o.l2 = 0.05f;
+		o.init_scale = 0.3f;
+		o.precision = prec;
+		o.seed = 9;
+		ck_assert_ptr_nonnull(m = rec_fm_new(s, &o));
+		ck_assert_ptr_nonnull(fresh = rec_fm_new(s, &o));
+		b = rec_block_new(s);
+		for (size_t r = 0; r < 4; r++) {
+			struct { struct ref_row *row; double x; } f[5];
+			size_t nf = 0;
+			double sum[STEP_K] = { 0 }, z = w0, sq = 0, dz, g[5][1 + STEP_K];
+
+			if (num[r] != 0) { /* a number 0 is no feature */
+				rec_block_add_num(b, 0, num[r]);
+				f[nf].row = ref_row(t, &nt, m->numeric_id[0], fresh);
+				f[nf++].x = rec_squash(num[r]);
+			}
+			rec_block_add_id(b, 1, vid(1, cat[r]), 0);
+			f[nf].row = ref_row(t, &nt, vid(1, cat[r]), fresh);
+			f[nf++].x = 1;
+			for (size_t j = 0; j < nlist[r]; j++) {
+				rec_block_add_id(b, 2, vid(2, list[r][j]), 0);
+				f[nf].row = ref_row(t, &nt, vid(2, list[r][j]), fresh);
+				f[nf++].x = 1;
+			}
+			rec_block_end_record(b, label[r], 1, NULL, 0);
+			for (size_t i = 0; i < nf; i++) {
+				z += f[i].row->v[0] * f[i].x;
+				for (int k = 0; k < STEP_K; k++) {
+					double a = f[i].row->v[1 + k] * f[i].x;
+					sum[k] += a;
+					sq += a * a;
+				}
+			}
+			for (int k = 0; k < STEP_K; k++)
+				z += 0.5 * sum[k] * sum[k];
+			z -= 0.5 * sq;
+			dz = 1 / (1 + exp(-z)) - label[r];
+			for (size_t i = 0; i < nf; i++) { /* every gradient before any step */
+				const double *v = f[i].row->v;
+				g[i][0] = dz * f[i].x + o.l2 * v[0];
+				for (int k = 0; k < STEP_K; k++)
+					g[i][1 + k] = dz * f[i].x * (sum[k] - v[1 + k] * f[i].x) + o.l2 * v[1 + k];
+			}
+			for (size_t i = 0; i < nf; i++) {
+				double mean = 0;
+				for (int k = 0; k <= STEP_K; k++)
+					mean += g[i][k] * g[i][k] / (1 + STEP_K);
+				f[i].row->acc += mean;
+				for (int k = 0; k <= STEP_K; k++)
+					f[i].row->v[k] -= o.lr * g[i][k] / (sqrt(f[i].row->acc) + o.eps);
+			}
+			w0_acc += dz * dz;
+			w0 -= o.lr * dz / (sqrt(w0_acc) + o.eps);
+		}
+		rec_fm_train_block(m, b, &loss);
+		ck_assert_uint_eq(rec_embed_rows(m->table), nt);
+		for (size_t i = 0; i < nt; i++) {
+			uint32_t row = rec_embed_find(m->table, t[i].id, 0);
+			float got[1 + STEP_K];
+			ck_assert_uint_ne(row, REC_EMBED_NONE);
+			rec_embed_read(m->table, row, got);
+			for (int k = 0; k <= STEP_K; k++)
+				worst = fmax(worst, fabs(got[k] - t[i].v[k]));
+			worst = fmax(worst, fabs(rec_embed_state(m->table, row) - t[i].acc) / fmax(t[i].acc, 1e-3));
+		}
+		worst = fmax(worst, fabs(m->w0 - w0));
+		/* fp16 rows round every stored value to 11 bits */
+		ck_assert_msg(worst < (prec == REC_FP32 ? 2e-6 : 2e-3), "precision %d: worst error %g", prec,
+			      worst);
+		rec_block_free(b);
+		rec_fm_free(m);
+		rec_fm_free(fresh);
+		rec_schema_free(s);
+	}
+}
+END_TEST
+
 START_TEST(test_lr_schedule)
 {
 	ck_assert_float_eq(rec_lr_at(0.1f, 0, 0, 0), 0.1f);
@@ -655,6 +794,7 @@ Suite *suite_fm(void)
 	tcase_add_test(tr, test_ffm_save_load);
 	tcase_add_test(tr, test_ftrl_sparsity);
 	tcase_add_test(tr, test_sgd_learns);
+	tcase_add_test(tr, test_adagrad_step_matches_reference);
 	tcase_add_test(tr, test_lr_schedule);
 	tcase_add_loop_test(tr, test_warmup_first_example, 0, 3);
 	tcase_add_test(tr, test_refused_options);
