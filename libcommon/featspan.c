@@ -96,6 +96,11 @@ static size_t count(struct rec_featspan *sp, const struct rec_block *b, size_t r
 		if ((take && !take[f]) || end == c->off[r0])
 			continue;
 		*all += end - c->off[r0];
+		if (is_scalar(fd) && !has_values(fd) && end - c->off[r0] == nr) {
+			for (size_t i = 1; i <= nr; i++) /* a value every record, all kept */
+				at[i]++;
+			continue;
+		}
 		if (is_scalar(fd)) {
 			for (size_t r = r0; r < r1; r++)
 				at[r - r0 + 1] += scalar_keep(c, r, end, has_values(fd), &j);
@@ -118,11 +123,12 @@ static size_t count(struct rec_featspan *sp, const struct rec_block *b, size_t r
 
 /* Scalar column c, field f, into the span, its rows row (REC_EMBED_NONE:
  * to be found): each record writes, one that keeps nothing into the
- * place past the span's end. numeric and valued are constants in each
- * inlined copy, so that the loop carries no test of the field's kind. */
+ * place past the span's end. numeric, valued and dense (every record has
+ * a value, none 0) are constants in each inlined copy, so that the loop
+ * carries no test of the field's kind. */
 ALWAYS_INLINE void gather_scalar_as(struct rec_featspan *sp, const struct rec_col *c, uint32_t f, size_t r0,
 				    size_t r1, uint64_t numeric_id, uint32_t row, size_t *cur, int numeric,
-				    int valued)
+				    int valued, int dense)
 {
 	uint32_t end = c->off[r1], j;
 	size_t past = sp->at[r1 - r0];
@@ -131,7 +137,9 @@ ALWAYS_INLINE void gather_scalar_as(struct rec_featspan *sp, const struct rec_co
 	float *restrict x = sp->x;
 
 	for (size_t r = r0; r < r1; r++) {
-		int keep = scalar_keep(c, r, end, valued, &j);
+		int keep = dense ? 1 : scalar_keep(c, r, end, valued, &j);
+		if (dense)
+			j = c->off[r0] + (uint32_t)(r - r0);
 		size_t p = keep ? cur[r - r0] : past;
 		float v = valued && keep ? c->val[j] : 1;
 		id[p] = numeric ? numeric_id : c->id[j];
@@ -146,11 +154,13 @@ static void gather_scalar(struct rec_featspan *sp, const struct rec_col *c, cons
 			  uint32_t f, size_t r0, size_t r1, uint64_t numeric_id, uint32_t row, size_t *cur)
 {
 	if (fd->kind == REC_NUMERIC)
-		gather_scalar_as(sp, c, f, r0, r1, numeric_id, row, cur, 1, 1);
+		gather_scalar_as(sp, c, f, r0, r1, numeric_id, row, cur, 1, 1, 0);
 	else if (has_values(fd))
-		gather_scalar_as(sp, c, f, r0, r1, 0, row, cur, 0, 1);
+		gather_scalar_as(sp, c, f, r0, r1, 0, row, cur, 0, 1, 0);
+	else if (c->off[r1] - c->off[r0] == r1 - r0)
+		gather_scalar_as(sp, c, f, r0, r1, 0, row, cur, 0, 0, 1);
 	else
-		gather_scalar_as(sp, c, f, r0, r1, 0, row, cur, 0, 0);
+		gather_scalar_as(sp, c, f, r0, r1, 0, row, cur, 0, 0, 0);
 }
 
 /* List column c, field f, into the span. */

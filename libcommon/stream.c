@@ -896,7 +896,7 @@ static int take_ids(struct cur *c, uint64_t *dst, size_t n, unsigned idb)
 }
 
 /* n dictionary indices into dst as IDs. The indices are varints, nearly
- * all of one byte: those take a compare, not a call. */
+ * all of one or two bytes: those take a compare or two, not a call. */
 static int take_coded(struct cur *c, const uint64_t *dict, uint64_t ndict, uint64_t *restrict dst, size_t n)
 {
 	const unsigned char *p = c->p, *end = c->end;
@@ -905,6 +905,9 @@ static int take_coded(struct cur *c, const uint64_t *dict, uint64_t ndict, uint6
 		uint64_t k;
 		if (p < end && *p < 0x80) {
 			k = *p++;
+		} else if (end - p >= 2 && p[1] < 0x80) {
+			k = (p[0] & 0x7fu) | (uint64_t)p[1] << 7;
+			p += 2;
 		} else {
 			c->p = p;
 			k = take_varint(c);

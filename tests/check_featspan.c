@@ -8,7 +8,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-enum { NUM1, CAT, VCAT, LIST, NUM2, NFIELDS };
+enum { NUM1, CAT, VCAT, LIST, NUM2, DENSE, NFIELDS };
 
 static struct rec_schema *mixed_schema(void)
 {
@@ -19,6 +19,7 @@ static struct rec_schema *mixed_schema(void)
 	rec_schema_add(s, "vc", REC_CATEGORICAL, REC_FIELD_VALUED);
 	rec_schema_add(s, "l", REC_LIST, REC_FIELD_VALUED);
 	rec_schema_add(s, "n2", REC_NUMERIC, 0);
+	rec_schema_add(s, "d", REC_CATEGORICAL, 0); /* in every record */
 	return s;
 }
 
@@ -39,6 +40,7 @@ static void random_records(struct rec_block *b, size_t n, uint64_t seed)
 			rec_block_add_id(b, LIST, 300 + k, k == 1 ? 0 : 2.0f);
 		if (u & 8)
 			rec_block_add_num(b, NUM2, nums[(u >> 48) % 9]);
+		rec_block_add_id(b, DENSE, 400 + (u >> 56) % 30, 0);
 		rec_block_end_record(b, 0, 1, NULL, 0);
 	}
 }
@@ -56,7 +58,7 @@ static size_t expect(const struct rec_block *b, size_t r, const uint64_t *numeri
 		if (take && !take[f])
 			continue;
 		for (uint32_t i = c->off[r]; i < c->off[r + 1]; i++, all++) {
-			float x = numeric ? rec_squash(c->val[i]) : f == CAT ? 1 : c->val[i];
+			float x = numeric ? rec_squash(c->val[i]) : f == CAT || f == DENSE ? 1 : c->val[i];
 			if (x == 0)
 				continue;
 			want->id[*nwant] = numeric ? numeric_id[f] : c->id[i];
@@ -120,7 +122,7 @@ END_TEST
 
 START_TEST(test_span_of_taken_fields)
 {
-	static const unsigned char take[NFIELDS] = { [CAT] = 1, [LIST] = 1, [NUM2] = 1 };
+	static const unsigned char take[NFIELDS] = { [CAT] = 1, [LIST] = 1, [NUM2] = 1, [DENSE] = 1 };
 
 	check_spans(take);
 }
