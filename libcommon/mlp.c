@@ -156,10 +156,11 @@ static void smm_blocks(int transa, size_t m, size_t n, size_t k, const float *A,
 /* y = x W^T + b: libxsmm has no B^T, so W^T is copied first, a few tens
  * of microseconds a layer against milliseconds of product a batch, and
  * never stale, however the parameters were set. */
-const float *rec_mlp_forward(struct rec_mlp *n, size_t t, size_t b)
+static const float *run(struct rec_mlp *n, size_t t, size_t b, const float *x)
 {
 	struct rec_mlp_ws *w = &n->ws[t];
 
+	w->in = x;
 	for (size_t l = 0; l < n->nlayers; l++) {
 		size_t in = n->dim[l], out = n->dim[l + 1];
 		const float *bias = n->param + n->b_off[l];
@@ -167,13 +168,24 @@ const float *rec_mlp_forward(struct rec_mlp *n, size_t t, size_t b)
 		for (size_t r = 0; r < b; r++)
 			memcpy(y + r * out, bias, out * sizeof(float));
 		rec_transpose(w->wt, n->param + n->w_off[l], out, in);
-		smm_blocks(0, b, out, in, w->act[l], in, w->wt, out, 1, y, out);
+		smm_blocks(0, b, out, in, l ? w->act[l] : x, in, w->wt, out, 1, y, out);
 		if (has_relu(n, l))
 #pragma omp simd
 			for (size_t i = 0; i < b * out; i++)
 				y[i] = y[i] > 0 ? y[i] : 0;
 	}
 	return w->act[n->nlayers];
+}
+
+const float *rec_mlp_forward(struct rec_mlp *n, size_t t, size_t b)
+{
+	return run(n, t, b, n->ws[t].act[0]);
+}
+
+const float *rec_mlp_forward_from(struct rec_mlp *n, size_t t, size_t b, const float *x)
+{
+	rec_mlp_input(n, t, b); /* the other layers' room */
+	return run(n, t, b, x);
 }
 
 void rec_mlp_backward(struct rec_mlp *n, size_t t, size_t b, const float *dout, float *din)
@@ -194,7 +206,7 @@ void rec_mlp_backward(struct rec_mlp *n, size_t t, size_t b, const float *dout, 
 #pragma omp simd
 			for (size_t j = 0; j < out; j++)
 				gb[j] += d[r * out + j];
-		smm_blocks(1, out, in, b, d, out, w->act[l], in, 1, w->grad + n->w_off[l], in);
+		smm_blocks(1, out, in, b, d, out, l ? w->act[l] : w->in, in, 1, w->grad + n->w_off[l], in);
 		if (l == 0 && !din)
 			break;
 		smm_blocks(0, b, in, out, d, out, n->param + n->w_off[l], in, 0, l == 0 ? din : dprev, in);

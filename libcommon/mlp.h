@@ -16,6 +16,7 @@
  * backward scratch, and its own gradient sums. */
 struct rec_mlp_ws {
 	float *act[REC_MLP_MAX_LAYERS + 1], *delta[2];
+	const float *in;           /* the last forward's input: act[0] or the caller's */
 	float *wt;                 /* a layer's W^T, the forward's B operand */
 	float *grad;               /* workspace 0 uses the MLP's own */
 	size_t cap;
@@ -46,6 +47,9 @@ void rec_mlp_threads(struct rec_mlp *n, size_t threads);
 float *rec_mlp_input(struct rec_mlp *n, size_t t, size_t b);
 /* Runs workspace t's input; returns its outputs (b x out). */
 const float *rec_mlp_forward(struct rec_mlp *n, size_t t, size_t b);
+/* The same on b rows of x read in place, not copied: x must stay as it is
+ * until the backward of this forward, which reads it again. */
+const float *rec_mlp_forward_from(struct rec_mlp *n, size_t t, size_t b, const float *x);
 /* The outputs of workspace t's last forward. */
 const float *rec_mlp_output(const struct rec_mlp *n, size_t t);
 /* dout (b x out): gradient of the loss with respect to the outputs of

@@ -452,8 +452,7 @@ static void deepfm_forward(struct rec_net *n, size_t t, size_t lo, size_t hi)
 	float *s = rec_xmalloc(2 * k * sizeof(float)), *sq = s + k;
 	const float *out;
 
-	memcpy(rec_mlp_input(&n->deep, t, hi - lo), bt->E + lo * in, (hi - lo) * in * sizeof(float));
-	out = rec_mlp_forward(&n->deep, t, hi - lo);
+	out = rec_mlp_forward_from(&n->deep, t, hi - lo, bt->E + lo * in);
 	for (size_t i = lo; i < hi; i++) {
 		float fm = 0;
 		field_sums(bt->E + i * in, n->nslot, k, s, sq);
