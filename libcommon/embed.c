@@ -580,35 +580,23 @@ static void adagrad_run(struct rec_embed *e, const uint32_t *rows, size_t n, siz
 			const float *grad, float lr, float eps)
 {
 	float step[ADAGRAD_RUN];
-	unsigned char *base[ADAGRAD_RUN];
 	unsigned dim = e->o.dim;
 
 	for (size_t i = 0; i < n; i++) {
-		base[i] = row_base(e, rows[i]);
+		float *acc = row_acc(e, rows[i]);
 		if (fetch && i + LEAD_UPDATE < ahead) {
 			const unsigned char *p = row_base(e, rows[i + LEAD_UPDATE]);
 			__builtin_prefetch(p, 1);
 			__builtin_prefetch(p + e->row_bytes - 1, 1);
 		}
-		float *acc = (float *)(void *)(base[i] + ACC_OFF);
 		*acc += sum_sq(grad + i * dim, dim) / (float)dim;
 		step[i] = *acc;
 	}
 	SIMD
 	for (size_t i = 0; i < n; i++)
 		step[i] = lr / (sqrtf(step[i]) + eps);
-	if (e->elt == 2) {
-		for (size_t i = 0; i < n; i++)
-			half_axpy(e, rows[i], step[i], grad + i * dim);
-		return;
-	}
-	for (size_t i = 0; i < n; i++) {
-		float *restrict w = (float *)(void *)(base[i] + e->val_off);
-		const float *restrict g = grad + i * dim;
-		SIMD
-		for (unsigned k = 0; k < dim; k++)
-			w[k] -= step[i] * g[k];
-	}
+	for (size_t i = 0; i < n; i++)
+		row_step(e, rows[i], step[i], grad + i * dim);
 }
 
 void rec_embed_adagrad_many(struct rec_embed *e, const uint32_t *rows, size_t n, const float *grad,
