@@ -60,6 +60,13 @@ static int is_scalar(const struct rec_field *fd)
 	return fd->kind == REC_NUMERIC || fd->kind == REC_CATEGORICAL;
 }
 
+/* Whether every record of r0 .. r1-1 keeps a feature in column c of
+ * field fd: a categorical field without values, a value in each record. */
+static int all_kept(const struct rec_field *fd, const struct rec_col *c, size_t r0, size_t r1)
+{
+	return is_scalar(fd) && !has_values(fd) && c->off[r1] - c->off[r0] == r1 - r0;
+}
+
 /* Whether record r keeps a feature in scalar column c, its value index
  * going to *j. No branch on the record: a missing value or a zero, in a
  * random pattern (Criteo's numbers have both), is a mispredicted branch.
@@ -96,8 +103,8 @@ static size_t count(struct rec_featspan *sp, const struct rec_block *b, size_t r
 		if ((take && !take[f]) || end == c->off[r0])
 			continue;
 		*all += end - c->off[r0];
-		if (is_scalar(fd) && !has_values(fd) && end - c->off[r0] == nr) {
-			for (size_t i = 1; i <= nr; i++) /* a value every record, all kept */
+		if (all_kept(fd, c, r0, r1)) {
+			for (size_t i = 1; i <= nr; i++)
 				at[i]++;
 			continue;
 		}
@@ -123,9 +130,9 @@ static size_t count(struct rec_featspan *sp, const struct rec_block *b, size_t r
 
 /* Scalar column c, field f, into the span, its rows row (REC_EMBED_NONE:
  * to be found): each record writes, one that keeps nothing into the
- * place past the span's end. numeric, valued and dense (every record has
- * a value, none 0) are constants in each inlined copy, so that the loop
- * carries no test of the field's kind. */
+ * place past the span's end. numeric, valued and dense (all_kept) are
+ * constants in each inlined copy, so that the loop carries no test of the
+ * field's kind. */
 ALWAYS_INLINE void gather_scalar_as(struct rec_featspan *sp, const struct rec_col *c, uint32_t f, size_t r0,
 				    size_t r1, uint64_t numeric_id, uint32_t row, size_t *cur, int numeric,
 				    int valued, int dense)
@@ -157,7 +164,7 @@ static void gather_scalar(struct rec_featspan *sp, const struct rec_col *c, cons
 		gather_scalar_as(sp, c, f, r0, r1, numeric_id, row, cur, 1, 1, 0);
 	else if (has_values(fd))
 		gather_scalar_as(sp, c, f, r0, r1, 0, row, cur, 0, 1, 0);
-	else if (c->off[r1] - c->off[r0] == r1 - r0)
+	else if (all_kept(fd, c, r0, r1))
 		gather_scalar_as(sp, c, f, r0, r1, 0, row, cur, 0, 0, 1);
 	else
 		gather_scalar_as(sp, c, f, r0, r1, 0, row, cur, 0, 0, 0);
