@@ -4,6 +4,7 @@
 #include "err.h"
 #include "fm.h"
 #include "hash.h"
+#include "lanes.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -249,16 +250,14 @@ ALWAYS_INLINE void step_adagrad_in_place_dim(struct rec_fm_model *m, size_t n, f
 	float *restrict step = m->step, l2 = m->o.l2, eps = m->o.eps;
 
 	for (size_t i = 0; i < n; i++) {
-		float *restrict g = m->dR + i * dim, sq = 0;
+		float *restrict g = m->dR + i * dim;
 		const float *restrict w = m->P[i];
 #ifdef _OPENMP
 #pragma omp simd
 #endif
 		for (unsigned k = 0; k < dim; k++)
 			g[k] += l2 * w[k];
-		for (unsigned k = 0; k < dim; k++) /* in index order, as rec_embed_adagrad sums */
-			sq += g[k] * g[k];
-		*m->acc[i] += sq / (float)dim;
+		*m->acc[i] += rec_dot_lanes(g, g, dim) / (float)dim; /* as rec_embed_adagrad sums */
 		step[i] = *m->acc[i];
 	}
 #ifdef _OPENMP

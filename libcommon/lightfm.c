@@ -9,6 +9,7 @@
  * dotted with an item's [q_i, b_i] is the score, as rec-rank's GEMM has it. */
 #include "config.h"
 #include "lightfm.h"
+#include "lanes.h"
 #include "rng.h"
 #include "err.h"
 
@@ -18,8 +19,8 @@
 
 /* GCC's -O2 vectorizes no loop whose trip count it doesn't know: the
  * elementwise row loops below ask for it, and the sums are written in
- * 4-float vectors (dot()), in lanes, not index order, the same bits
- * with or without OpenMP, SSE2 or AVX. */
+ * 4-float lanes (lanes.h), not index order, the same bits with or without
+ * OpenMP, SSE2 or AVX. */
 #ifdef _OPENMP
 #define SIMD _Pragma("omp simd")
 #else
@@ -599,30 +600,6 @@ static uint32_t item_row(struct rec_lightfm *m, uint32_t v)
 	return it->row[v];
 }
 
-typedef float v4sf __attribute__((vector_size(16)));
-
-/* a . b in the order GCC gave the omp simd sum it replaces (as it gives
- * the store's rec_embed_dot): four lanes over whole vectors, what is left
- * into lane 0, then 0 + lane 0 + lane 1 + lane 2 + lane 3; spelled out,
- * the lanes stay in a register instead of going through memory. */
-static float dot(const float *a, const float *b, size_t n)
-{
-	v4sf acc = { 0, 0, 0, 0 };
-	size_t d = 0;
-	float s0;
-
-	for (; d + 4 <= n; d += 4) {
-		v4sf x, y;
-		memcpy(&x, a + d, sizeof(x));
-		memcpy(&y, b + d, sizeof(y));
-		acc += x * y;
-	}
-	s0 = acc[0];
-	for (; d < n; d++)
-		s0 += a[d] * b[d];
-	return (((0.0f + s0) + acc[1]) + acc[2]) + acc[3];
-}
-
 /* Item i's shortcut, once its one row valued 1 has been found. */
 static void note_shortcut(struct rec_lightfm *m, size_t i)
 {
@@ -658,7 +635,7 @@ static float item_score(struct rec_lightfm *m, size_t i)
 	float s = 0;
 
 	if (it->q[i])  /* 0 + 1 (row . p), as below */
-		return dot(it->q[i], p, m->rowdim);
+		return rec_dot_lanes(it->q[i], p, m->rowdim);
 	for (uint32_t v = it->off[i]; v < it->off[i + 1]; v++) {
 		uint32_t row = item_row(m, v);
 		const float *q;
@@ -667,7 +644,7 @@ static float item_score(struct rec_lightfm *m, size_t i)
 		/* fp32: the shortcut's dot, whatever order rec_embed_dot's
 		 * vector sum has in this build */
 		q = rec_embed_values(m->table, row);
-		s += it->val[v] * (q ? dot(q, p, m->rowdim) : rec_embed_dot(m->table, row, p));
+		s += it->val[v] * (q ? rec_dot_lanes(q, p, m->rowdim) : rec_embed_dot(m->table, row, p));
 	}
 	note_shortcut(m, i);
 	return s;
@@ -730,14 +707,14 @@ static void backward(struct rec_lightfm *m, float a, float c)
 	struct rec_lightfm_scratch *sc = m->sc;
 	const float *qi = sc->in[PART_POS], *qj = sc->in[PART_NEG];
 	const float *p = sc->vec[PART_USER], coef[NPARTS] = { 0, a, c };
-	v4sf vw = { 0, 0, 0, 0 }, vp = { 0, 0, 0, 0 };
+	rec_v4sf vw = { 0, 0, 0, 0 }, vp = { 0, 0, 0, 0 };
 	float ww, pp;
 	size_t d = 1;
 
-	/* from 1: w has no b, and [1, p_u] a 1 there; the sums in dot()'s
+	/* from 1: w has no b, and [1, p_u] a 1 there; the sums in rec_dot_lanes()'s
 	 * lanes and order */
 	for (; d + 4 <= m->rowdim; d += 4) {
-		v4sf x, y, z;
+		rec_v4sf x, y, z;
 		memcpy(&x, qi + d, sizeof(x));
 		memcpy(&y, qj + d, sizeof(y));
 		memcpy(&z, p + d, sizeof(z));
@@ -807,7 +784,7 @@ static void update(struct rec_lightfm *m)
 			for (size_t d = 0; d < m->rowdim; d++)
 				G[d] += m->o.l2 * sc->row[d];
 		}
-		rec_embed_adagrad_scaled(m->table, g->row, G, 1, dot(G, G, m->rowdim), m->o.lr, m->o.eps);
+		rec_embed_adagrad_scaled(m->table, g->row, G, 1, rec_dot_lanes(G, G, m->rowdim), m->o.lr, m->o.eps);
 	}
 }
 
@@ -815,20 +792,20 @@ static void update(struct rec_lightfm *m)
  * when k is. */
 static float score(const struct rec_lightfm *m, int part)
 {
-	return m->sc->in[part][0] + dot(m->sc->vec[PART_USER] + 1, m->sc->in[part] + 1, m->o.k);
+	return m->sc->in[part][0] + rec_dot_lanes(m->sc->vec[PART_USER] + 1, m->sc->in[part] + 1, m->o.k);
 }
 
 /* BPR's two scores in one pass. */
 static void score_pair(const struct rec_lightfm *m, float *si, float *sj)
 {
 	const float *p = m->sc->vec[PART_USER], *qi = m->sc->in[PART_POS], *qj = m->sc->in[PART_NEG];
-	v4sf va = { 0, 0, 0, 0 }, vb = { 0, 0, 0, 0 };
+	rec_v4sf va = { 0, 0, 0, 0 }, vb = { 0, 0, 0, 0 };
 	float a, b;
 	size_t d = 1;
 
-	/* dot()'s lanes and order */
+	/* rec_dot_lanes()'s lanes and order */
 	for (; d + 4 <= m->rowdim; d += 4) {
-		v4sf x, y, z;
+		rec_v4sf x, y, z;
 		memcpy(&x, p + d, sizeof(x));
 		memcpy(&y, qi + d, sizeof(y));
 		memcpy(&z, qj + d, sizeof(z));
