@@ -169,18 +169,30 @@ static void add_chunk(struct rec_embed *e)
 	e->chunk[e->nchunks++] = rec_xmalloc_huge(((size_t)1 << e->chunk_bits) * e->row_bytes);
 }
 
+/* Uniform in [-scale, scale) from 24 random bits: exact in a float. */
+static inline float uniform24(uint32_t bits, float scale)
+{
+	return scale * ((float)(bits & 0xffffff) * 0x1.0p-23f - 1.0f);
+}
+
 /* Initial values depend on (seed, id) only: the same in any arrival order
- * and any number of threads. */
+ * and any number of threads. Values 2j and 2j + 1 take the two halves of
+ * the jth number of a splitmix64 sequence keyed by the ID; the numbers do
+ * not wait on one another, so their multiplies overlap. */
 static void init_row(struct rec_embed *e, uint32_t row, uint64_t id)
 {
-	float tmp[1024];
-	uint64_t state = rec_mix64(id ^ rec_mix64(e->o.seed + UINT64_C(0x9e3779b97f4a7c15)));
+	float tmp[1024], *out = e->elt == 4 ? (float *)(void *)row_ptr(e, row) : tmp;
+	uint64_t base = rec_mix64(id ^ rec_mix64(e->o.seed + UINT64_C(0x9e3779b97f4a7c15)));
+	unsigned dim = e->o.dim;
 
-	for (unsigned k = 0; k < e->o.dim; k++) {
-		state = rec_mix64(state + UINT64_C(0x9e3779b97f4a7c15));
-		tmp[k] = e->o.init_scale * (2.0f * (float)((double)(state >> 11) * 0x1.0p-53) - 1.0f);
+	for (unsigned k = 0; k < dim; k += 2) {
+		uint64_t x = rec_mix64(base + (k / 2 + 1) * UINT64_C(0x9e3779b97f4a7c15));
+		out[k] = uniform24((uint32_t)(x >> 40), e->o.init_scale);
+		if (k + 1 < dim)
+			out[k + 1] = uniform24((uint32_t)x >> 8, e->o.init_scale);
 	}
-	rec_embed_write(e, row, tmp);
+	if (out == tmp)
+		rec_embed_write(e, row, tmp);
 }
 
 static uint32_t append_row(struct rec_embed *e, uint64_t id)
@@ -212,6 +224,9 @@ static inline uint32_t tag_of(uint64_t hash, unsigned tag_shift, uint32_t tag_ma
 	return (uint32_t)(hash >> tag_shift) & tag_mask;
 }
 
+/* How many rows ahead a rebuild of the index fetches their slots. */
+#define LEAD_RESET 16
+
 static void index_reset(struct rec_embed *e, size_t nslots)
 {
 	unsigned bits = 0; /* log2(nslots) */
@@ -228,6 +243,8 @@ static void index_reset(struct rec_embed *e, size_t nslots)
 	e->slot = rec_xcalloc_huge(nslots * sizeof(uint32_t));
 	for (uint32_t r = 0; r < e->nrows; r++) {
 		uint64_t h = hash_of(row_id(e, r));
+		if (r + LEAD_RESET < e->nrows) /* rows in order land on slots at random */
+			__builtin_prefetch(&e->slot[hash_of(row_id(e, r + LEAD_RESET)) >> e->shift], 1);
 		size_t i = (size_t)(h >> e->shift);
 		while (e->slot[i])
 			i = (i + 1) & (e->nslots - 1);

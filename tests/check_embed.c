@@ -90,6 +90,41 @@ START_TEST(test_init_independent_of_order)
 }
 END_TEST
 
+/* Initial values are uniform on [-s, s): mean 0, variance s^2 / 3, and the
+ * two values cut from one random number (k even, k + 1) uncorrelated. An
+ * odd dim has a last value with no partner. */
+START_TEST(test_init_uniform)
+{
+	struct rec_embed_opts o = REC_EMBED_OPTS_INIT;
+	enum { ROWS = 20000, DIM = 5 };
+	double sum[DIM] = { 0 }, sq[DIM] = { 0 }, cross[DIM] = { 0 };
+	float r[DIM];
+	struct rec_embed *e;
+
+	o.dim = DIM;
+	o.init_scale = 0.5f;
+	e = rec_embed_new(&o);
+	for (uint64_t i = 0; i < ROWS; i++) {
+		rec_embed_read(e, rec_embed_find(e, nth_id(i), 1), r);
+		for (int k = 0; k < DIM; k++) {
+			ck_assert(r[k] >= -o.init_scale && r[k] < o.init_scale);
+			sum[k] += r[k];
+			sq[k] += (double)r[k] * r[k];
+			if (k + 1 < DIM)
+				cross[k] += (double)r[k] * r[k + 1];
+		}
+	}
+	double var = 0.25 / 3, sd_mean = sqrt(var / ROWS);
+	for (int k = 0; k < DIM; k++) {
+		ck_assert_double_lt(fabs(sum[k] / ROWS), 4 * sd_mean);
+		ck_assert_double_lt(fabs(sq[k] / ROWS / var - 1), 0.03);
+		if (k + 1 < DIM) /* sd of the mean product: var / sqrt(ROWS) */
+			ck_assert_double_lt(fabs(cross[k] / ROWS), 4 * var / sqrt(ROWS));
+	}
+	rec_embed_free(e);
+}
+END_TEST
+
 START_TEST(test_admission_after_n_sightings)
 {
 	struct rec_embed_opts o = REC_EMBED_OPTS_INIT;
@@ -357,6 +392,7 @@ Suite *suite_embed(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_rows_by_id);
 	tcase_add_test(tc, test_same_slot_and_tag);
+	tcase_add_test(tc, test_init_uniform);
 	tcase_add_test(tc, test_save_load);
 	tcase_add_test(tc, test_init_independent_of_order);
 	tcase_add_test(tc, test_admission_after_n_sightings);
