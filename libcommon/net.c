@@ -33,6 +33,7 @@ struct rec_net_batch {
 	size_t hcap;
 	float *E, *dE;           /* b x nslot x width: field vectors */
 	float *logit, *dlogit;   /* b */
+	float *fsum;             /* deepfm: b x k, each example's sum of field vectors */
 	float *din;              /* b x deep inputs: gradient of the deep part's input */
 	float *dhead;            /* ncf: b x head inputs */
 	float *dtower;           /* ncf: b x tower outputs */
@@ -214,6 +215,7 @@ static void free_batch(struct rec_net_batch *bt)
 	free(bt->dE);
 	free(bt->logit);
 	free(bt->dlogit);
+	free(bt->fsum);
 	free(bt->din);
 	free(bt->dhead);
 	free(bt->dtower);
@@ -259,6 +261,8 @@ static void reserve_examples(struct rec_net *n, size_t b)
 	bt->logit = rec_xrealloc(bt->logit, b * sizeof(float));
 	bt->dlogit = rec_xrealloc(bt->dlogit, b * sizeof(float));
 	bt->din = rec_xrealloc(bt->din, b * n->deep.dim[0] * sizeof(float));
+	if (n->o.kind == REC_DEEPFM)
+		bt->fsum = rec_xrealloc(bt->fsum, b * n->o.k * sizeof(float));
 	if (n->o.kind == REC_NCF) {
 		bt->dhead = rec_xrealloc(bt->dhead, b * n->head.dim[0] * sizeof(float));
 		bt->dtower = rec_xrealloc(bt->dtower, b * rec_mlp_out(&n->deep) * sizeof(float));
@@ -424,62 +428,55 @@ static void scatter(struct rec_net *n, size_t count)
 /* Each model runs a thread's share of the batch, examples [lo, hi), through
  * the thread's MLP workspace t: row i - lo there is example i. */
 
-/* s = the sum of the example's field vectors e (fields x k), sq (when not
- * NULL) that of their squares: a vector loop over the k dimensions, each
- * summing the fields in order as a loop per dimension would. */
+/* s = the sum of the example's field vectors e (fields x k), sq that of
+ * their squares: a vector loop over the k dimensions, each summing the
+ * fields in order as a loop per dimension would. */
 static void field_sums(const float *restrict e, size_t fields, size_t k, float *restrict s, float *restrict sq)
 {
 	memset(s, 0, k * sizeof(float));
-	if (sq)
-		memset(sq, 0, k * sizeof(float));
-	for (size_t f = 0; f < fields; f++, e += k) {
+	memset(sq, 0, k * sizeof(float));
+	for (size_t f = 0; f < fields; f++, e += k)
 #pragma omp simd
-		for (size_t d = 0; d < k; d++)
+		for (size_t d = 0; d < k; d++) {
 			s[d] += e[d];
-		if (!sq)
-			continue;
-#pragma omp simd
-		for (size_t d = 0; d < k; d++)
 			sq[d] += e[d] * e[d];
-	}
+		}
 }
 
-/* deepfm: FM over the field vectors plus the deep part over their concat. */
+/* deepfm: FM over the field vectors plus the deep part over their concat;
+ * the field sums wait in fsum for the backward pass. */
 static void deepfm_forward(struct rec_net *n, size_t t, size_t lo, size_t hi)
 {
 	struct rec_net_batch *bt = n->bt;
 	size_t k = n->o.k, in = n->nslot * k;
-	float *s = rec_xmalloc(2 * k * sizeof(float)), *sq = s + k;
+	float *sq = rec_xmalloc(k * sizeof(float));
 	const float *out;
 
 	out = rec_mlp_forward_from(&n->deep, t, hi - lo, bt->E + lo * in);
 	for (size_t i = lo; i < hi; i++) {
-		float fm = 0;
+		float fm = 0, *s = bt->fsum + i * k;
 		field_sums(bt->E + i * in, n->nslot, k, s, sq);
 		for (size_t d = 0; d < k; d++)
 			fm += s[d] * s[d] - sq[d];
 		bt->logit[i] += 0.5f * fm + out[i - lo];
 	}
-	free(s);
+	free(sq);
 }
 
 static void deepfm_backward(struct rec_net *n, size_t t, size_t lo, size_t hi)
 {
 	struct rec_net_batch *bt = n->bt;
 	size_t k = n->o.k, in = n->nslot * k;
-	float *s = rec_xmalloc(k * sizeof(float));
 
 	rec_mlp_backward(&n->deep, t, hi - lo, bt->dlogit + lo, bt->dE + lo * in);
 	for (size_t i = lo; i < hi; i++) {
-		const float *restrict e = bt->E + i * in;
+		const float *restrict e = bt->E + i * in, *restrict s = bt->fsum + i * k;
 		float *restrict de = bt->dE + i * in, g = bt->dlogit[i];
-		field_sums(e, n->nslot, k, s, NULL);
 		for (size_t f = 0; f < n->nslot; f++)
 #pragma omp simd
 			for (size_t d = 0; d < k; d++)
 				de[f * k + d] += g * (s[d] - e[f * k + d]);
 	}
-	free(s);
 }
 
 /* dlrm's vectors z_0 .. z_{c-1} of example i into z: its bottom output b
