@@ -112,6 +112,13 @@ START_TEST(test_logistic_loss)
 	/* large logits stay finite */
 	ck_assert(isfinite(rec_logistic_loss(100, 0, &d)) && fabs(rec_logistic_loss(100, 0, &d) - 100) < 1e-3);
 	ck_assert(isfinite(rec_logistic_loss(-100, 0, &d)));
+	/* both signs of the logit, both labels, against double precision */
+	for (float z = -30; z <= 30; z += 0.7f)
+		for (int y = 0; y <= 1; y++) {
+			double loss = fmax(z, 0) - z * y + log1p(exp(-fabs(z))), g = 1 / (1 + exp(-z)) - y;
+			ck_assert_double_eq_tol(rec_logistic_loss(z, (float)y, &d), loss, 1e-6 * (1 + loss));
+			ck_assert_double_eq_tol(d, g, 1e-7);
+		}
 }
 END_TEST
 
