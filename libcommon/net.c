@@ -503,51 +503,69 @@ typedef float v8f __attribute__((vector_size(32), aligned(4), may_alias));   /* 
 #define load8(p) (*(const v8f *)(const void *)(p))
 #define store8(p, v) (*(v8f *)(void *)(p) = (v))
 
-/* Stores the first m lanes of a at out. Always inlined: called out of
- * line from the AVX2 clone, a vector argument would change its ABI. */
-static inline __attribute__((always_inline)) void store_lanes(float *out, v8f a, size_t m)
+/* The forward's scratch, in floats: Z^T with rows padded to whole tiles
+ * (cp = c rounded up to TILE) and a tile more, then two rows of dots. */
+static size_t dots_scratch(size_t c, size_t k)
 {
-	float last[TILE];
+	size_t cp = (c + TILE - 1) / TILE * TILE;
 
-	if (m == TILE) {
-		store8(out, a);
-		return;
-	}
-	store8(last, a);
-	memcpy(out, last, m * sizeof(float));
+	return k * cp + TILE + 2 * cp;
 }
 
-/* The dots z_u . z_v, u < v, in that order into out. Through zt = Z^T
- * (k x c, then 2 TILE zeros), 8 of the v are lanes, and every dot still
- * sums its k products in order from 0. Two tiles of v at a time: a
- * tile's k adds are a chain of latency, two chains overlap. */
-KERNEL_CLONES static void dlrm_dots(float *const *z, size_t c, size_t k, float *restrict zt,
+/* Rows u and u + 1 of Z Z^T over the ntile tiles of v from tile t, into
+ * r0 and r1: each tile's k adds are a chain of latency, and the 2 ntile
+ * chains overlap (with ntile 4, eight). A constant ntile in each inlined
+ * copy keeps the sums in registers. */
+static inline __attribute__((always_inline)) void dot_tiles(const float *zt, size_t cp, size_t k, size_t u,
+							    size_t t, float *r0, float *r1, int ntile)
+{
+	v8f a0[4] = { { 0 } }, a1[4] = { { 0 } };
+
+	for (size_t d = 0; d < k; d++) {
+		const float *row = zt + d * cp;
+		float x0 = row[u], x1 = row[u + 1];
+#pragma GCC unroll 4
+		for (int j = 0; j < ntile; j++) {
+			v8f y = load8(row + (t + (size_t)j) * TILE);
+			a0[j] += x0 * y;
+			a1[j] += x1 * y;
+		}
+	}
+#pragma GCC unroll 4
+	for (int j = 0; j < ntile; j++) {
+		store8(r0 + (t + (size_t)j) * TILE, a0[j]);
+		store8(r1 + (t + (size_t)j) * TILE, a1[j]);
+	}
+}
+
+/* The dots z_u . z_v, u < v, in that order into out; scratch holds
+ * dots_scratch(c, k) floats, zeroed. Through zt = Z^T the v are lanes, two
+ * rows u at a time over every tile that holds a v > u, and every dot
+ * still sums its k products in order from 0. Lanes at or below the
+ * diagonal, and past c, are computed and dropped; a row u + 1 = c reads
+ * the padding. */
+KERNEL_CLONES static void dlrm_dots(float *const *z, size_t c, size_t k, float *restrict scratch,
 				    float *restrict out)
 {
+	size_t cp = (c + TILE - 1) / TILE * TILE, nt = cp / TILE;
+	float *zt = scratch, *r0 = zt + k * cp + TILE, *r1 = r0 + cp;
+
 	for (size_t u = 0; u < c; u++)
 		for (size_t d = 0; d < k; d++)
-			zt[d * c + u] = z[u][d];
-	for (size_t u = 0; u + 1 < c; u++) {
-		size_t v0 = u + 1;
-		/* lanes past c read on into the next row or zt's zeroed
-		 * tail: their sums are dropped */
-		for (; v0 + TILE < c; v0 += 2 * TILE) {
-			size_t m = c - v0 - TILE < TILE ? c - v0 - TILE : TILE;
-			v8f a0 = { 0 }, a1 = { 0 };
-			for (size_t d = 0; d < k; d++) {
-				a0 += zt[d * c + u] * load8(zt + d * c + v0);
-				a1 += zt[d * c + u] * load8(zt + d * c + v0 + TILE);
-			}
-			store8(out, a0);
-			store_lanes(out + TILE, a1, m);
-			out += TILE + m;
-		}
-		if (v0 < c) {
-			v8f a0 = { 0 };
-			for (size_t d = 0; d < k; d++)
-				a0 += zt[d * c + u] * load8(zt + d * c + v0);
-			store_lanes(out, a0, c - v0);
-			out += c - v0;
+			zt[d * cp + u] = z[u][d];
+	for (size_t u = 0; u + 1 < c; u += 2) {
+		size_t t = (u + 1) / TILE;
+		for (; t + 4 <= nt; t += 4)
+			dot_tiles(zt, cp, k, u, t, r0, r1, 4);
+		for (; t + 2 <= nt; t += 2)
+			dot_tiles(zt, cp, k, u, t, r0, r1, 2);
+		if (t < nt)
+			dot_tiles(zt, cp, k, u, t, r0, r1, 1);
+		memcpy(out, r0 + u + 1, (c - u - 1) * sizeof(float));
+		out += c - u - 1;
+		if (u + 2 < c) {
+			memcpy(out, r1 + u + 2, (c - u - 2) * sizeof(float));
+			out += c - u - 2;
 		}
 	}
 }
@@ -573,38 +591,48 @@ static inline __attribute__((always_inline)) void dots_backward_tail(float *cons
 	}
 }
 
+/* Rows dlrm_dots_backward takes at a time: each row's two tiles of
+ * dimensions are chains of c adds, and four rows' eight chains overlap. */
+#define BACK_ROWS 4
+
 /* dz_w += sum over x != w, in order, of g_wx z_x, where g holds the dots'
  * gradients in dlrm_dots' order (gs: c x c scratch). The sum's order is
- * the one of adding each pair's two terms in pair order. */
+ * the one of adding each pair's two terms in pair order. Past the last
+ * row, a group repeats it: the same sums, stored again. */
 KERNEL_CLONES static void dlrm_dots_backward(float *const *z, float *const *dz, const float *g, size_t c,
 					     size_t k, float *gs)
 {
 	for (size_t u = 0; u < c; u++)
 		for (size_t v = u + 1; v < c; v++, g++)
 			gs[u * c + v] = gs[v * c + u] = *g;
-	for (size_t w = 0; w < c; w += 2) {
-		size_t d0 = 0, w1 = w + 1 < c ? w + 1 : w;   /* w1 == w: one row left */
-		const float *gw = gs + w * c, *gv = gs + w1 * c;
-		for (; d0 + 2 * TILE <= k; d0 += 2 * TILE) {   /* rows w and w1: four chains */
-			v8f a0 = load8(dz[w] + d0), a1 = load8(dz[w] + d0 + TILE);
-			v8f b0 = load8(dz[w1] + d0), b1 = load8(dz[w1] + d0 + TILE);
+	for (size_t w = 0; w < c; w += BACK_ROWS) {
+		size_t d0 = 0, r[BACK_ROWS];
+#pragma GCC unroll 4
+		for (int j = 0; j < BACK_ROWS; j++)
+			r[j] = w + (size_t)j < c ? w + (size_t)j : c - 1;
+		for (; d0 + 2 * TILE <= k; d0 += 2 * TILE) {
+			v8f a0[BACK_ROWS], a1[BACK_ROWS];
+#pragma GCC unroll 4
+			for (int j = 0; j < BACK_ROWS; j++) {
+				a0[j] = load8(dz[r[j]] + d0);
+				a1[j] = load8(dz[r[j]] + d0 + TILE);
+			}
 			for (size_t x = 0; x < c; x++) {
 				v8f z0 = load8(z[x] + d0), z1 = load8(z[x] + d0 + TILE);
-				if (x != w) {
-					a0 += gw[x] * z0;
-					a1 += gw[x] * z1;
-				}
-				if (x != w1) {
-					b0 += gv[x] * z0;
-					b1 += gv[x] * z1;
-				}
+#pragma GCC unroll 4
+				for (int j = 0; j < BACK_ROWS; j++)
+					if (x != r[j]) {
+						a0[j] += gs[r[j] * c + x] * z0;
+						a1[j] += gs[r[j] * c + x] * z1;
+					}
 			}
-			store8(dz[w1] + d0, b0);   /* w's last: it is w1 when one row is left */
-			store8(dz[w1] + d0 + TILE, b1);
-			store8(dz[w] + d0, a0);
-			store8(dz[w] + d0 + TILE, a1);
+#pragma GCC unroll 4
+			for (int j = 0; j < BACK_ROWS; j++) {
+				store8(dz[r[j]] + d0, a0[j]);
+				store8(dz[r[j]] + d0 + TILE, a1[j]);
+			}
 		}
-		for (size_t v = w; v <= w1; v++)
+		for (size_t v = w; v < w + BACK_ROWS && v < c; v++)
 			dots_backward_tail(z, dz, gs + v * c, c, k, v, d0);
 	}
 }
@@ -619,7 +647,7 @@ static void dlrm_forward(struct rec_net *n, size_t t, size_t lo, size_t hi)
 	struct rec_net_batch *bt = n->bt;
 	size_t k = n->o.k, c = dlrm_count(n), in = n->deep.dim[0];
 	float *bot = NULL, *top, **z = rec_xmalloc(c * sizeof(float *));
-	float *zt = rec_xcalloc(c * k + 2 * TILE, sizeof(float));
+	float *zt = rec_xcalloc(dots_scratch(c, k), sizeof(float));
 
 	if (n->ndense) {
 		memcpy(rec_mlp_input(&n->bottom, t, hi - lo), bt->dense + lo * n->ndense,

@@ -298,6 +298,11 @@ START_TEST(test_dlrm_gradients_wide) { gradient_check_wide(REC_DLRM, 10, 13); }
 END_TEST
 START_TEST(test_dlrm_gradients) { gradient_check(REC_DLRM); }
 END_TEST
+/* 27 vectors of 19 (Criteo's shape, k past two tiles): the forward's four
+ * tiles at once and the backward's groups of four rows, the last group
+ * short, besides the tails */
+START_TEST(test_dlrm_gradients_criteo_shape) { gradient_check_wide(REC_DLRM, 23, 19); }
+END_TEST
 START_TEST(test_ncf_gradients) { gradient_check(REC_NCF); }
 END_TEST
 
@@ -433,6 +438,7 @@ Suite *suite_net(void)
 	tcase_add_test(tc, test_dlrm_gradients);
 	tcase_add_test(tc, test_deepfm_gradients_wide);
 	tcase_add_test(tc, test_dlrm_gradients_wide);
+	tcase_add_test(tc, test_dlrm_gradients_criteo_shape);
 	tcase_add_test(tc, test_ncf_gradients);
 	tcase_add_test(tc, test_dlrm_without_numbers);
 	tcase_add_test(tc, test_ncf_needs_user_and_item);
