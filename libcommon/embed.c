@@ -414,9 +414,16 @@ uint32_t rec_embed_find(struct rec_embed *e, uint64_t id, int create)
 #define LEAD_ROW 48
 #define RING 128 /* > LEAD_SLOT, a power of two */
 
+/* Lookups find_many_at pipelines at a time: the positions to look up are
+ * listed first, so that those with a row already (dlrm's and the FMs'
+ * numbers, a third of Criteo's features) cost no turn of the pipeline and
+ * no mispredicted test in each of its stages. */
+#define FIND_PIECE 4096
+
 /* The hash, not the slot, waits in the ring: a lookup that grows the index
- * changes every slot. An entry given a row skips all three stages. */
-size_t rec_embed_find_many(struct rec_embed *e, const uint64_t *ids, size_t n, int create, uint32_t *rows)
+ * changes every slot. */
+static size_t find_many_at(struct rec_embed *e, const uint64_t *ids, const size_t *at, size_t n, int create,
+			   uint32_t *rows)
 {
 	uint64_t h[RING];
 	size_t none = 0, empty = 0;
@@ -425,30 +432,47 @@ size_t rec_embed_find_many(struct rec_embed *e, const uint64_t *ids, size_t n, i
 
 	for (size_t i = 0; i < n + LEAD_SLOT; i++) {
 		size_t j = i - (LEAD_SLOT - LEAD_ROW), k = i - LEAD_SLOT;
-		if (i < n && rows[i] == REC_EMBED_NONE) {
-			h[i % RING] = hash_of(ids[i]);
+		if (i < n) {
+			h[i % RING] = hash_of(ids[at[i]]);
 			__builtin_prefetch(&v.slot[h[i % RING] >> v.shift]);
 		}
-		if (i >= LEAD_SLOT - LEAD_ROW && j < n && rows[j] == REC_EMBED_NONE) {
+		if (i >= LEAD_SLOT - LEAD_ROW && j < n) {
 			uint64_t hj = h[j % RING];
-			size_t at;
-			uint32_t s = next_tagged(&v, hj >> v.shift, tag_of(hj, v.tag_shift, v.tag_mask), &at);
+			size_t slot;
+			uint32_t s = next_tagged(&v, hj >> v.shift, tag_of(hj, v.tag_shift, v.tag_mask), &slot);
 			if (s) {
 				const unsigned char *p = view_row(&v, row_in(&v, s));
 				__builtin_prefetch(p);
 				__builtin_prefetch(p + v.row_bytes - 1);
 			}
 		}
-		if (i >= LEAD_SLOT && rows[k] == REC_EMBED_NONE) {
-			uint32_t row = probe(&v, ids[k], h[k % RING], &empty);
+		if (i >= LEAD_SLOT) {
+			uint64_t id = ids[at[k]];
+			uint32_t row = probe(&v, id, h[k % RING], &empty);
 			if (row != REC_EMBED_NONE && !expire) {
-				rows[k] = row;
+				rows[at[k]] = row;
 				continue;
 			}
-			rows[k] = found_or_insert(e, row, ids[k], empty, create);
-			none += rows[k] == REC_EMBED_NONE;
+			rows[at[k]] = row = found_or_insert(e, row, id, empty, create);
+			none += row == REC_EMBED_NONE;
 			v = view_of(e);
 		}
+	}
+	return none;
+}
+
+size_t rec_embed_find_many(struct rec_embed *e, const uint64_t *ids, size_t n, int create, uint32_t *rows)
+{
+	size_t at[FIND_PIECE];
+	size_t none = 0;
+
+	for (size_t i = 0; i < n;) {
+		size_t m = 0;
+		for (; i < n && m < FIND_PIECE; i++) {
+			at[m] = i;
+			m += rows[i] == REC_EMBED_NONE;
+		}
+		none += find_many_at(e, ids, at, m, create, rows);
 	}
 	return none;
 }
