@@ -132,9 +132,10 @@ static int has_relu(const struct rec_mlp *n, size_t l)
 	return l + 1 < n->nlayers || n->relu_last;
 }
 
-/* Rows a product takes at a time, then 64, 32, ... 1 for the rest: a few
- * shapes for libxsmm to compile, whatever the batch or a thread's share. */
-#define SMM_ROWS 128
+/* Rows a product takes at a time, then 128, 64, ... 1 for the rest: a few
+ * shapes for libxsmm to compile, whatever the batch or a thread's share.
+ * 256 rather than 128: deepfm and dlrm 2% faster, the same sums. */
+#define SMM_ROWS 256
 
 /* C = A B (+ C with beta) in blocks of A's and C's rows; with transa,
  * C += A^T B in blocks of A's and B's rows (of the sum over k). */
