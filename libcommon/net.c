@@ -7,6 +7,7 @@
  * gradient summed over the batch). The loss is the batch mean. */
 #include "config.h"
 #include "net.h"
+#include "rowset.h"
 #include "featspan.h"
 #include "err.h"
 #include "fm.h"
@@ -22,15 +23,12 @@
 
 struct rec_net_batch {
 	size_t cap_b, cap_f, cap_u;
-	size_t nf, nu;
+	size_t nf;
 	uint32_t *foff;          /* b + 1: each example's features */
 	uint32_t *fslot, *fu;    /* per feature: slot, distinct-row index */
 	float *fx;               /* per feature: value */
-	uint32_t *urow;          /* distinct rows */
-	uint64_t *uid;           /* and their IDs */
-	float *R, *dR;           /* nu x rowdim: values, gradients */
-	uint32_t *hrow, *hu, *hgen, gen;  /* row -> distinct index, this batch */
-	size_t hcap;
+	struct rec_rowset rs;    /* the batch's distinct rows */
+	float *R, *dR;           /* rs.n x rowdim: values, gradients */
 	float *E, *dE;           /* b x nslot x width: field vectors */
 	float *logit, *dlogit;   /* b */
 	float *fsum;             /* deepfm: b x k, each example's sum of field vectors */
@@ -204,13 +202,9 @@ static void free_batch(struct rec_net_batch *bt)
 	free(bt->fslot);
 	free(bt->fu);
 	free(bt->fx);
-	free(bt->urow);
-	free(bt->uid);
+	rec_rowset_free(&bt->rs);
 	free(bt->R);
 	free(bt->dR);
-	free(bt->hrow);
-	free(bt->hu);
-	free(bt->hgen);
 	free(bt->E);
 	free(bt->dE);
 	free(bt->logit);
@@ -284,41 +278,17 @@ static void reserve_features(struct rec_net_batch *bt, size_t nf)
 }
 
 /* Sizes the row -> distinct index table for up to nf distinct rows. */
-static void reserve_distinct(struct rec_net *n, size_t nf)
+/* Empties the distinct rows for a batch of up to nf of them. */
+static void clear_distinct(struct rec_net *n, size_t nf)
 {
 	struct rec_net_batch *bt = n->bt;
 
-	if (nf <= bt->cap_u)
+	rec_rowset_clear(&bt->rs, nf);
+	if (bt->rs.cap <= bt->cap_u)
 		return;
-	bt->cap_u = nf * 2;
-	bt->urow = rec_xrealloc(bt->urow, bt->cap_u * sizeof(uint32_t));
-	bt->uid = rec_xrealloc(bt->uid, bt->cap_u * sizeof(uint64_t));
+	bt->cap_u = bt->rs.cap;
 	bt->R = rec_xrealloc(bt->R, bt->cap_u * n->rowdim * sizeof(float));
 	bt->dR = rec_xrealloc(bt->dR, bt->cap_u * n->rowdim * sizeof(float));
-	/* at most half full (cap_u is twice the features); larger spilled
-	 * from the L2 cache and made the dedup a fifth slower */
-	for (bt->hcap = 64; bt->hcap < bt->cap_u; bt->hcap *= 2)
-		;
-	free(bt->hgen);
-	bt->hrow = rec_xrealloc(bt->hrow, bt->hcap * sizeof(uint32_t));
-	bt->hu = rec_xrealloc(bt->hu, bt->hcap * sizeof(uint32_t));
-	bt->hgen = rec_xcalloc(bt->hcap, sizeof(uint32_t));
-	bt->gen = 0;
-}
-
-static uint32_t distinct(struct rec_net *n, uint32_t row, uint64_t id)
-{
-	struct rec_net_batch *bt = n->bt;
-	size_t mask = bt->hcap - 1, h = (row * UINT32_C(0x9e3779b1)) & mask;
-
-	for (; bt->hgen[h] == bt->gen; h = (h + 1) & mask)
-		if (bt->hrow[h] == row)
-			return bt->hu[h];
-	bt->hgen[h] = bt->gen;
-	bt->hrow[h] = row;
-	bt->urow[bt->nu] = row;
-	bt->uid[bt->nu] = id;
-	return bt->hu[h] = (uint32_t)bt->nu++;
 }
 
 /* Record r's numbers, dlrm's bottom MLP input. */
@@ -361,22 +331,18 @@ static void gather(struct rec_net *n, const struct rec_block *b, size_t first, s
 				   slotted_fields(n), create);
 	n->found += sp->at[count];
 	reserve_features(bt, sp->at[count]);
-	reserve_distinct(n, sp->at[count] + 1);
-	bt->nf = bt->nu = 0;
-	if (++bt->gen == 0) {
-		memset(bt->hgen, 0, bt->hcap * sizeof(uint32_t));
-		bt->gen = 1;
-	}
+	clear_distinct(n, sp->at[count] + 1);
+	bt->nf = 0;
 	for (size_t i = 0; i < count; i++) {
 		bt->foff[i] = (uint32_t)bt->nf;
 		for (size_t j = sp->at[i]; j < sp->at[i + 1]; j++) {
 			bt->fslot[bt->nf] = (uint32_t)n->slot[sp->fld[j]];
 			bt->fx[bt->nf] = sp->x[j];
-			bt->fu[bt->nf++] = distinct(n, sp->rows[j], sp->id[j]);
+			bt->fu[bt->nf++] = rec_rowset_add(&bt->rs, sp->rows[j]);
 		}
 	}
 	bt->foff[count] = (uint32_t)bt->nf;
-	rec_embed_read_many(n->table, bt->urow, bt->nu, bt->R);
+	rec_embed_read_many(n->table, bt->rs.row, bt->rs.n, bt->R);
 }
 
 /* Field vectors of example i (and deepfm's first-order sum in logit[i]). */
@@ -407,7 +373,7 @@ static void scatter(struct rec_net *n, size_t count)
 	struct rec_net_batch *bt = n->bt;
 	size_t w = n->width;
 
-	memset(bt->dR, 0, bt->nu * n->rowdim * sizeof(float));
+	memset(bt->dR, 0, bt->rs.n * n->rowdim * sizeof(float));
 	for (size_t i = 0; i < count; i++) {
 		const float *de = bt->dE + i * n->nslot * w;
 		for (uint32_t j = bt->foff[i]; j < bt->foff[i + 1]; j++) {
@@ -840,19 +806,19 @@ static void update_rows(struct rec_net *n, float scale)
 
 	if (n->o.freeze & REC_FREEZE_EMBED)
 		return;
-	size_t parts = n->threads > 1 && bt->nu >= 4096 ? n->threads : 1;
+	size_t parts = n->threads > 1 && bt->rs.n >= 4096 ? n->threads : 1;
 
 	/* distinct rows: no two threads touch the same one */
 #pragma omp parallel for num_threads(parts) if (parts > 1)
 	for (size_t t = 0; t < parts; t++) {
 		size_t lo, hi, w = n->rowdim;
-		share(bt->nu, t, parts, &lo, &hi);
+		share(bt->rs.n, t, parts, &lo, &hi);
 		float *restrict g = bt->dR + lo * w;
 		const float *restrict row = bt->R + lo * w;
 #pragma omp simd
 		for (size_t d = 0; d < (hi - lo) * w; d++)
 			g[d] += n->o.l2 * row[d];
-		rec_embed_adagrad_many(n->table, bt->urow + lo, hi - lo, g, n->o.lr * scale, n->o.eps);
+		rec_embed_adagrad_many(n->table, bt->rs.row + lo, hi - lo, g, n->o.lr * scale, n->o.eps);
 	}
 }
 
@@ -912,8 +878,10 @@ double rec_net_loss(struct rec_net *n, const struct rec_block *b, size_t first, 
 
 const float *rec_net_row_grad(const struct rec_net *n, uint64_t id)
 {
-	for (size_t u = 0; u < n->bt->nu; u++)
-		if (n->bt->uid[u] == id)
+	uint32_t row = rec_embed_find(n->table, id, 0);
+
+	for (size_t u = 0; row != REC_EMBED_NONE && u < n->bt->rs.n; u++)
+		if (n->bt->rs.row[u] == row)
 			return n->bt->dR + u * n->rowdim;
 	return NULL;
 }
