@@ -97,6 +97,9 @@ void rec_fm_free(struct rec_fm_model *m)
 	free(m->acc);
 	free(m->step);
 	rec_featspan_free(&m->span);
+	rec_rowset_free(&m->rs);
+	free(m->G);
+	free(m->fu);
 	free(m->sum_v);
 	free(m);
 }
@@ -239,19 +242,25 @@ static void step_adagrad(struct rec_fm_model *m, size_t n, float dz, float lr)
 	bias_adagrad(m, dz, lr);
 }
 
+/* How many rows ahead the in-place step fetches a row: an example's rows
+ * are in cache already, a batch's distinct rows not. */
+#define LEAD_IN_PLACE 8
+
 /* step_adagrad on the store's fp32 rows, which P and acc point at: no
  * copy of the rows before, and the L2 term, the squares and each row's
  * accumulator in one pass over the gradients rather than three. The
  * arithmetic, and so the model, is step_adagrad's; the rows change only
  * in the last loop, after every gradient and its L2 term has read them. */
-ALWAYS_INLINE void step_adagrad_in_place_dim(struct rec_fm_model *m, size_t n, float dz, float lr,
+ALWAYS_INLINE void step_adagrad_in_place_dim(struct rec_fm_model *m, float *dR, size_t n, float dz, float lr,
 					    unsigned dim)
 {
 	float *restrict step = m->step, l2 = m->o.l2, eps = m->o.eps;
 
 	for (size_t i = 0; i < n; i++) {
-		float *restrict g = m->dR + i * dim;
+		float *restrict g = dR + i * dim;
 		const float *restrict w = m->P[i];
+		if (i + LEAD_IN_PLACE < n) /* a batch's rows: many, and spread */
+			__builtin_prefetch(m->P[i + LEAD_IN_PLACE], 1);
 #ifdef _OPENMP
 #pragma omp simd
 #endif
@@ -267,7 +276,7 @@ ALWAYS_INLINE void step_adagrad_in_place_dim(struct rec_fm_model *m, size_t n, f
 		step[i] = lr / (sqrtf(step[i]) + eps);
 	for (size_t i = 0; i < n; i++) {
 		float *restrict w = (float *)m->P[i];
-		const float *restrict g = m->dR + i * dim;
+		const float *restrict g = dR + i * dim;
 #ifdef _OPENMP
 #pragma omp simd
 #endif
@@ -279,13 +288,13 @@ ALWAYS_INLINE void step_adagrad_in_place_dim(struct rec_fm_model *m, size_t n, f
 
 /* The common row widths (lr, fm with k = 8 or 16) get loops of a known
  * length, unrolled. */
-static void step_adagrad_in_place(struct rec_fm_model *m, size_t n, float dz, float lr)
+static void step_adagrad_in_place(struct rec_fm_model *m, float *dR, size_t n, float dz, float lr)
 {
 	switch (m->dim) {
-	case 1: step_adagrad_in_place_dim(m, n, dz, lr, 1); break;
-	case 9: step_adagrad_in_place_dim(m, n, dz, lr, 9); break;
-	case 17: step_adagrad_in_place_dim(m, n, dz, lr, 17); break;
-	default: step_adagrad_in_place_dim(m, n, dz, lr, m->dim); break;
+	case 1: step_adagrad_in_place_dim(m, dR, n, dz, lr, 1); break;
+	case 9: step_adagrad_in_place_dim(m, dR, n, dz, lr, 9); break;
+	case 17: step_adagrad_in_place_dim(m, dR, n, dz, lr, 17); break;
+	default: step_adagrad_in_place_dim(m, dR, n, dz, lr, m->dim); break;
 	}
 }
 
@@ -357,7 +366,7 @@ ALWAYS_INLINE void train_record(struct rec_fm_model *m, const struct rec_block *
 	if (opt == REC_OPT_SGD)
 		step_sgd(m, n, dz, lr);
 	else if (in_place)
-		step_adagrad_in_place(m, n, dz, lr);
+		step_adagrad_in_place(m, m->dR, n, dz, lr);
 	else
 		step_adagrad(m, n, dz, lr);
 }
@@ -377,17 +386,201 @@ ALWAYS_INLINE void train_records(struct rec_fm_model *m, const struct rec_block 
 	}
 }
 
+/* ---- mini-batches ------------------------------------------------------ */
+
+/* The loss of a batch is the mean of its records' (weighted) losses. Each
+ * record's gradients are taken at the rows as they were when the batch
+ * began and summed per distinct row (G, in rs order); then each distinct
+ * row gets one update, L2 included once, and the bias one with the summed
+ * dz: as the deep models and PyTorch's row-wise Adagrad do. */
+
+/* A feature's row in the batch is first there: its gradient starts G's. */
+#define NEW_IN_BATCH (UINT32_C(1) << 31)
+
+/* Room in G for every distinct row of a batch of nf features. */
+static void clear_batch(struct rec_fm_model *m, size_t nf)
+{
+	rec_rowset_clear(&m->rs, nf);
+	if (nf > m->cap_fu) {
+		m->cap_fu = nf * 2;
+		m->fu = rec_xrealloc(m->fu, m->cap_fu * sizeof(uint32_t));
+	}
+	if (m->rs.cap <= m->cap_g)
+		return;
+	m->cap_g = m->rs.cap;
+	m->G = rec_xrealloc(m->G, m->cap_g * m->dim * sizeof(float));
+}
+
+/* The batch rows of the span's record i into fu, a record ahead of its
+ * gradients: their places in G are fetched meanwhile, and the table's
+ * slots of the record after (of count in the span). */
+static void place_record(struct rec_fm_model *m, size_t i, size_t count)
+{
+	const struct rec_featspan *sp = &m->span;
+
+	for (size_t j = sp->at[i]; j < sp->at[i + 1]; j++) {
+		size_t n = m->rs.n, u = rec_rowset_add(&m->rs, sp->rows[j]);
+		m->fu[j] = (uint32_t)u | (u == n ? NEW_IN_BATCH : 0);
+		__builtin_prefetch(m->G + u * m->dim, 1);
+	}
+	if (i + 1 < count)
+		for (size_t j = sp->at[i + 1]; j < sp->at[i + 2]; j++)
+			rec_rowset_prefetch(&m->rs, sp->rows[j]);
+}
+
+/* G of the feature's batch row += g (dim floats), or = g where first. */
+static inline void add_grad(struct rec_fm_model *m, uint32_t fu, const float *restrict g)
+{
+	size_t dim = m->dim;
+	float *restrict G = m->G + (size_t)(fu & ~NEW_IN_BATCH) * dim;
+
+	if (fu & NEW_IN_BATCH) {
+		memcpy(G, g, dim * sizeof(float));
+		return;
+	}
+#ifdef _OPENMP
+#pragma omp simd
+#endif
+	for (size_t k = 0; k < dim; k++)
+		G[k] += g[k];
+}
+
+/* Record r's logit and weighted loss (added to *loss); returns its dz for
+ * the batch's mean loss over count records, and leaves its rows' values in
+ * P (and R when copied). */
+ALWAYS_INLINE float batch_record(struct rec_fm_model *m, const struct rec_block *b, size_t r, size_t count,
+				 double *loss, int opt, size_t *n)
+{
+	const struct rec_fm_feats *fs = &m->feats;
+	int in_place = opt == REC_OPT_ADAGRAD && !m->o.ffm && rows_in_place(m, fs) == 0;
+	float dz, w = (b->schema->flags & REC_HAS_WEIGHT) ? b->weight[r] : 1;
+
+	*n = in_place ? fs->n : read_rows(m, fs);
+	*loss += w * rec_logistic_loss(logit(m, *n, opt), b->label[r], &dz);
+	return w * dz / (float)count;
+}
+
+/* Adds the row gradients of the span's record i, for dz, to the batch's. */
+ALWAYS_INLINE void batch_grads(struct rec_fm_model *m, size_t i, size_t n, float dz, int opt)
+{
+	const struct rec_fm_feats *fs = &m->feats;
+	const uint32_t *fu = m->fu + m->span.at[i];
+
+	if (opt == REC_OPT_FTRL) { /* FTRL's rows [w, z]: the gradient of w */
+		for (size_t j = 0; j < n; j++) {
+			float g[2] = { dz * fs->x[j], 0 };
+			add_grad(m, fu[j], g);
+		}
+		return;
+	}
+	if (m->o.ffm)
+		rec_ffm_backward(m->dR, m->R, fs->x, fs->fld, n, m->nf, m->o.k, dz);
+	else
+		rec_fm_backward(m->dR, m->P, fs->x, m->sum_v, n, m->o.k, dz);
+	for (size_t j = 0; j < n; j++)
+		add_grad(m, fu[j], m->dR + j * m->dim);
+}
+
+/* One update of each distinct row of the batch, and of the bias. */
+static void batch_update(struct rec_fm_model *m, float dz, float lr, int opt)
+{
+	const uint32_t *rows = m->rs.row;
+	size_t nu = m->rs.n, dim = m->dim;
+
+	if (opt == REC_OPT_FTRL) {
+		for (size_t u = 0; u < nu; u++)
+			ftrl_update(m, rows[u], m->G[u * dim], lr);
+		bias_adagrad(m, dz, lr);
+		return;
+	}
+	if (opt == REC_OPT_SGD) {
+		for (size_t u = 0; u < nu; u++)
+			rec_embed_sgd(m->table, rows[u], m->G + u * dim, lr, m->o.l2);
+		m->w0 -= lr * dz;
+		return;
+	}
+	reserve_rows(m, nu);
+	if (rec_embed_places(m->table, rows, nu, (float **)m->P, m->acc) == 0) {
+		step_adagrad_in_place(m, m->G, nu, dz, lr);
+		return;
+	}
+	rec_embed_read_many(m->table, rows, nu, m->R);
+	float *restrict G = m->G, l2 = m->o.l2;
+	const float *restrict R = m->R;
+#ifdef _OPENMP
+#pragma omp simd
+#endif
+	for (size_t j = 0; j < nu * dim; j++)
+		G[j] += l2 * R[j];
+	rec_embed_adagrad_many(m->table, rows, nu, G, lr, m->o.eps);
+	bias_adagrad(m, dz, lr);
+}
+
+/* Values of records first .. first+count-1 in all: at least their
+ * features, so at least their distinct rows. */
+static size_t batch_values(const struct rec_block *b, size_t first, size_t count)
+{
+	size_t n = 0;
+
+	for (size_t f = 0; f < b->schema->nfields; f++)
+		n += b->col[f].off[first + count] - b->col[f].off[first];
+	return n;
+}
+
+/* Records first .. first+count-1 of b as one batch, looked up a span of
+ * records at a time as when training after every example. */
+ALWAYS_INLINE void train_batch(struct rec_fm_model *m, const struct rec_block *b, size_t first, size_t count,
+			       double *loss, int opt)
+{
+	float lr = lr_at(m->o.lr, m->o.warmup, m->o.decay, m->t), dz_sum = 0;
+
+	clear_batch(m, batch_values(b, first, count) + 1);
+	for (size_t s0 = 0; s0 < count; s0 += SPAN) {
+		size_t ns = count - s0 < SPAN ? count - s0 : SPAN;
+		lookup_span(m, b, first + s0, first + s0 + ns, 1);
+		if (lr != 0)
+			place_record(m, 0, ns);
+		for (size_t i = 0; i < ns; i++) {
+			size_t n;
+			if (lr != 0 && i + 1 < ns)
+				place_record(m, i + 1, ns);
+			feats_of(m, i);
+			float dz = batch_record(m, b, first + s0 + i, count, loss, opt, &n);
+			dz_sum += dz;
+			if (lr != 0) /* the start of warm-up: nothing moves */
+				batch_grads(m, i, n, dz, opt);
+		}
+	}
+	m->t += count;
+	if (lr != 0)
+		batch_update(m, dz_sum, lr, opt);
+}
+
+ALWAYS_INLINE void train_batches(struct rec_fm_model *m, const struct rec_block *b, double *loss, int opt)
+{
+	for (size_t r = 0; r < b->n; r += m->o.batch)
+		train_batch(m, b, r, b->n - r < m->o.batch ? b->n - r : m->o.batch, loss, opt);
+}
+
+static void train_block_as(struct rec_fm_model *m, const struct rec_block *b, double *loss, int opt)
+{
+	if (m->o.batch)
+		train_batches(m, b, loss, opt);
+	else
+		train_records(m, b, loss, opt);
+}
+
 void rec_fm_train_block(struct rec_fm_model *m, const struct rec_block *b, double *loss)
 {
 	switch (m->o.optimizer) {
 	case REC_OPT_SGD:
-		train_records(m, b, loss, REC_OPT_SGD);
+		train_block_as(m, b, loss, REC_OPT_SGD);
 		break;
 	case REC_OPT_FTRL:
-		train_records(m, b, loss, REC_OPT_FTRL);
+		train_block_as(m, b, loss, REC_OPT_FTRL);
 		break;
 	default:
-		train_records(m, b, loss, REC_OPT_ADAGRAD);
+		train_block_as(m, b, loss, REC_OPT_ADAGRAD);
 		break;
 	}
 }
@@ -434,6 +627,7 @@ static void optim_to_kv(const struct rec_fm_model *m, struct rec_kv *kv)
 	rec_kv_setf(kv, "optim.warmup", "%llu", (unsigned long long)m->o.warmup);
 	rec_kv_setf(kv, "optim.decay", "%d", m->o.decay);
 	rec_kv_setf(kv, "optim.examples", "%llu", (unsigned long long)m->t);
+	rec_kv_setf(kv, "optim.batch", "%zu", m->o.batch);
 }
 
 int rec_fm_save(const struct rec_fm_model *m, const char *path, const struct rec_kv *extra)
@@ -486,13 +680,13 @@ static int load_rows(struct rec_fm_model *m, const struct rec_model *mf)
 static int optim_from_kv(const struct rec_model *mf, struct rec_fm_opts *o, uint64_t *t)
 {
 	const char *opt = rec_kv_get(&mf->manifest, "model.optimizer");
-	uint64_t decay = 0;
+	uint64_t decay = 0, batch = 0;
 	const struct rec_model_number k[] = {
 		{ "model.init_scale", &o->init_scale, NULL }, { "optim.lr", &o->lr, NULL },
 		{ "optim.l2", &o->l2, NULL }, { "optim.eps", &o->eps, NULL }, { "optim.l1", &o->l1, NULL },
 		{ "optim.ftrl_beta", &o->ftrl_beta, NULL }, { "model.seed", NULL, &o->seed },
 		{ "optim.warmup", NULL, &o->warmup }, { "optim.decay", NULL, &decay },
-		{ "optim.examples", NULL, t },
+		{ "optim.examples", NULL, t }, { "optim.batch", NULL, &batch },
 	};
 
 	o->optimizer = opt ? rec_optimizer_parse(opt) : REC_OPT_ADAGRAD;
@@ -501,6 +695,9 @@ static int optim_from_kv(const struct rec_model *mf, struct rec_fm_opts *o, uint
 	if (rec_model_numbers(mf, k, sizeof(k) / sizeof(k[0])) < 0)
 		return -1;
 	o->decay = decay != 0;
+	if (batch > (1u << 20))
+		return rec_error("'%s': optim.batch %llu is over 1048576", mf->name, (unsigned long long)batch);
+	o->batch = (size_t)batch;
 	return 0;
 }
 

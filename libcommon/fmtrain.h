@@ -1,8 +1,7 @@
 /* fmtrain.h - training and scoring logistic regression, factorization
  * machines and field-aware FMs on a hashed feature stream, one example at a
- * time, the rows updated in the embedding store by Adagrad (row-wise), SGD
- * or, for logistic regression, FTRL-Proximal (Hogwild-friendly: each example
- * touches only its own rows). */
+ * time or in mini-batches, the rows updated in the embedding store by
+ * Adagrad (row-wise), SGD or, for logistic regression, FTRL-Proximal. */
 #ifndef REC_FMTRAIN_H
 #define REC_FMTRAIN_H
 
@@ -12,6 +11,7 @@
 #include "embed.h"
 #include "model.h"
 #include "featspan.h"
+#include "rowset.h"
 #include "stream.h"
 
 enum rec_optimizer {
@@ -33,6 +33,7 @@ struct rec_fm_opts {
 	int precision;            /* REC_FP32 or REC_FP16 rows (FTRL: fp32 only) */
 	uint32_t min_count;       /* admission after N sightings (1) */
 	uint64_t warmup;          /* lr ramps up from 0 over this many examples (0) */
+	size_t batch;             /* examples per update; 0: after every example (0) */
 	int decay;                /* after warm-up, lr sqrt(warmup / t) (0 = constant) */
 	uint64_t seed;
 };
@@ -55,6 +56,12 @@ struct rec_fm_model {
 	float **acc, *step;
 	size_t cap;
 	struct rec_featspan span;         /* the features of records trained together */
+	/* a batch (o.batch > 0): its distinct rows, their summed gradients,
+	 * and each feature's row there (| REC_FM_NEW where it comes first) */
+	struct rec_rowset rs;
+	float *G;
+	uint32_t *fu;
+	size_t cap_g, cap_fu;
 	/* the example being trained or scored: a slice of the span */
 	struct rec_fm_feats {
 		const uint32_t *rows, *fld;

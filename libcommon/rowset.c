@@ -17,15 +17,14 @@ void rec_rowset_clear(struct rec_rowset *s, size_t most)
 		 * the L2 cache and made the deep models' dedup a fifth slower */
 		for (s->hcap = 64; s->hcap < s->cap; s->hcap *= 2)
 			;
-		free(s->hgen);
-		s->hrow = rec_xrealloc(s->hrow, s->hcap * sizeof(uint32_t));
-		s->hu = rec_xrealloc(s->hu, s->hcap * sizeof(uint32_t));
-		s->hgen = rec_xcalloc(s->hcap, sizeof(uint32_t));
+		free(s->slot);
+		s->slot = rec_xcalloc(s->hcap, sizeof(*s->slot));
 		s->gen = 0;
 	}
 	s->n = 0;
 	if (++s->gen == 0) {
-		memset(s->hgen, 0, s->hcap * sizeof(uint32_t));
+		for (size_t h = 0; h < s->hcap; h++)
+			s->slot[h].gen = 0;
 		s->gen = 1;
 	}
 }
@@ -33,8 +32,6 @@ void rec_rowset_clear(struct rec_rowset *s, size_t most)
 void rec_rowset_free(struct rec_rowset *s)
 {
 	free(s->row);
-	free(s->hrow);
-	free(s->hu);
-	free(s->hgen);
+	free(s->slot);
 	memset(s, 0, sizeof(*s));
 }

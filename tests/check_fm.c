@@ -545,13 +545,59 @@ START_TEST(test_sgd_learns)
 }
 END_TEST
 
+/* A batch of one is an update after every example, to the bit, where no
+ * example holds a row twice (a batch sums those, an example steps twice):
+ * Adagrad on fp32 rows (in place) and fp16 (through a copy), SGD, FTRL and
+ * an FFM. */
+START_TEST(test_batch_of_one_is_per_example)
+{
+	static const struct { int opt, prec, ffm; unsigned k; } cases[] = {
+		{ REC_OPT_ADAGRAD, REC_FP32, 0, 4 }, { REC_OPT_ADAGRAD, REC_FP16, 0, 4 },
+		{ REC_OPT_SGD, REC_FP32, 0, 4 }, { REC_OPT_FTRL, REC_FP32, 0, 0 },
+		{ REC_OPT_ADAGRAD, REC_FP32, 1, 2 },
+	};
+	struct rec_schema *s = cat_schema(3);
+	struct rec_block *b = rec_block_new(s);
+	float *p = malloc(3000 * sizeof(float));
+
+	planted_ffm(b, 3000, 4, p);
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		struct rec_fm_opts o = REC_FM_OPTS_INIT;
+		struct rec_fm_model *one, *each;
+		o.optimizer = cases[c].opt;
+		o.precision = cases[c].prec;
+		o.ffm = cases[c].ffm;
+		o.k = cases[c].k;
+		o.l1 = cases[c].opt == REC_OPT_FTRL ? 0.01f : 0;
+		ck_assert_ptr_nonnull(each = rec_fm_new(s, &o));
+		o.batch = 1;
+		ck_assert_ptr_nonnull(one = rec_fm_new(s, &o));
+		train(each, b, 2);
+		train(one, b, 2);
+		ck_assert_msg(memcmp(&each->w0, &one->w0, sizeof(float)) == 0, "case %zu: bias", c);
+		for (size_t r = 0; r < b->n; r++) {
+			float pe = rec_fm_predict(each, b, r), p1 = rec_fm_predict(one, b, r);
+			ck_assert_msg(memcmp(&pe, &p1, sizeof(float)) == 0, "case %zu, record %zu: %.9g != %.9g", c,
+				      r, pe, p1);
+		}
+		rec_fm_free(one);
+		rec_fm_free(each);
+	}
+	free(p);
+	rec_block_free(b);
+	rec_schema_free(s);
+}
+END_TEST
+
 /* One example's Adagrad step, worked in double from fmtrain.c's rules:
  * gradients at the rows' values before the step, L2 on every row the
  * example touches, then each feature's row-wise step in feature order (a
  * value twice in a list steps its row twice). Four records of a number,
  * a categorical value and a list, one with a repeated value and rows
  * shared across records; fp32 rows (updated in place) and fp16 (through a
- * copy) against the same arithmetic. */
+ * copy) against the same arithmetic. And batches of 3 (records 0-2, then
+ * 3): each row's gradients of the batch's mean loss summed, then one step
+ * per distinct row, L2 once, the bias's with the summed dz. */
 #define STEP_K 3
 struct ref_row {
 	uint64_t id;
@@ -581,14 +627,16 @@ START_TEST(test_adagrad_step_matches_reference)
 	static const size_t nlist[4] = { 2, 1, 3, 0 };
 	static const float label[4] = { 1, 0, 1, 0 };
 
-	for (int prec = REC_FP32; prec <= REC_FP16; prec++) {
+	for (int prec = REC_FP32; prec <= REC_FP16; prec++)
+	for (size_t batch = 0; batch <= 3; batch += 3) {
 		struct rec_schema *s = rec_schema_new(REC_HASHED);
 		struct rec_fm_opts o = REC_FM_OPTS_INIT;
 		struct rec_fm_model *m, *fresh;
 		struct rec_block *b;
 		struct ref_row t[16];
 		size_t nt = 0;
-		double w0 = 0, w0_acc = 0, loss = 0, worst = 0;
+		double w0 = 0, w0_acc = 0, loss = 0, worst = 0, G[16][1 + STEP_K] = { { 0 } }, dz_sum = 0;
+		int touched[16] = { 0 };
 
 		s->id_bits = 64;
 		ck_assert_int_eq(rec_schema_add(s, "n", REC_NUMERIC, 0), 0);
@@ -600,6 +648,7 @@ START_TEST(test_adagrad_step_matches_reference)
 		o.init_scale = 0.3f;
 		o.precision = prec;
 		o.seed = 9;
+		o.batch = batch;
 		ck_assert_ptr_nonnull(m = rec_fm_new(s, &o));
 		ck_assert_ptr_nonnull(fresh = rec_fm_new(s, &o));
 		b = rec_block_new(s);
@@ -634,6 +683,38 @@ START_TEST(test_adagrad_step_matches_reference)
 				z += 0.5 * sum[k] * sum[k];
 			z -= 0.5 * sq;
 			dz = 1 / (1 + exp(-z)) - label[r];
+			if (batch) { /* records 0-2 and 3: the mean loss's gradients, summed */
+				dz /= r < 3 ? 3 : 1;
+				dz_sum += dz;
+				for (size_t i = 0; i < nf; i++) {
+					double *gi = G[f[i].row - t];
+					touched[f[i].row - t] = 1;
+					const double *v = f[i].row->v;
+					gi[0] += dz * f[i].x;
+					for (int k = 0; k < STEP_K; k++)
+						gi[1 + k] += dz * f[i].x * (sum[k] - v[1 + k] * f[i].x);
+				}
+				if (r != 2 && r != 3)
+					continue;
+				for (size_t j = 0; j < nt; j++) { /* each row the batch touched, once */
+					double mean = 0, *gj = G[j];
+					if (!touched[j])
+						continue;
+					touched[j] = 0;
+					for (int k = 0; k <= STEP_K; k++) {
+						gj[k] += o.l2 * t[j].v[k];
+						mean += gj[k] * gj[k] / (1 + STEP_K);
+					}
+					t[j].acc += mean;
+					for (int k = 0; k <= STEP_K; k++)
+						t[j].v[k] -= o.lr * gj[k] / (sqrt(t[j].acc) + o.eps);
+					memset(gj, 0, sizeof(G[j]));
+				}
+				w0_acc += dz_sum * dz_sum;
+				w0 -= o.lr * dz_sum / (sqrt(w0_acc) + o.eps);
+				dz_sum = 0;
+				continue;
+			}
 			for (size_t i = 0; i < nf; i++) { /* every gradient before any step */
 				const double *v = f[i].row->v;
 				g[i][0] = dz * f[i].x + o.l2 * v[0];
@@ -664,8 +745,8 @@ START_TEST(test_adagrad_step_matches_reference)
 		}
 		worst = fmax(worst, fabs(m->w0 - w0));
 		/* fp16 rows round every stored value to 11 bits */
-		ck_assert_msg(worst < (prec == REC_FP32 ? 2e-6 : 2e-3), "precision %d: worst error %g", prec,
-			      worst);
+		ck_assert_msg(worst < (prec == REC_FP32 ? 2e-6 : 2e-3), "precision %d, batch %zu: worst error %g",
+			      prec, batch, worst);
 		rec_block_free(b);
 		rec_fm_free(m);
 		rec_fm_free(fresh);
@@ -802,6 +883,7 @@ Suite *suite_fm(void)
 	tcase_add_test(tr, test_ftrl_sparsity);
 	tcase_add_test(tr, test_sgd_learns);
 	tcase_add_test(tr, test_adagrad_step_matches_reference);
+	tcase_add_test(tr, test_batch_of_one_is_per_example);
 	tcase_add_test(tr, test_lr_schedule);
 	tcase_add_loop_test(tr, test_warmup_first_example, 0, 3);
 	tcase_add_test(tr, test_refused_options);

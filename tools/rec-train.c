@@ -120,8 +120,8 @@ static void usage(void)
 	       "                             FTRL's L1\n"
 	       "      --warmup <n>           ramp the learning rates up over n examples (0)\n"
 	       "      --decay                after warm-up, scale them by sqrt(warmup / t)\n"
-	       "      --batch <n>            deep models: examples per update (512); sasrec:\n"
-	       "                             sequences per update (128)\n"
+	       "      --batch <n>            examples per update (deep models: 512; lr, fm,\n"
+	       "                             ffm: 1 without it); sasrec: sequences (128)\n"
 	       "      --epochs <n>           passes over the input files (1)\n"
 	       "      --threads <n>          deep models: threads sharing each batch (1); any\n"
 	       "                             fixed count is bit-for-bit reproducible\n"
@@ -539,6 +539,8 @@ static void parse_args(struct train_opts *o, int argc, char **argv)
 	if (strcmp(o->model, "lr") == 0)
 		o->fm.k = 0;
 	o->fm.ffm = strcmp(o->model, "ffm") == 0;
+	/* lr, fm and ffm update after every example unless --batch says */
+	o->fm.batch = o->set_batch ? o->net.batch : 0;
 	if (o->fm.ffm && !o->set_dim)
 		o->fm.k = 4;
 	/* row-wise Adagrad's step grows with the row's width (ffm's rows hold
@@ -619,6 +621,7 @@ static struct rec_ctr *warm_start(const char *path, const struct train_opts *o, 
 		c->fm->o.l2 = o->fm.l2;
 		c->fm->o.warmup = o->fm.warmup;
 		c->fm->o.decay = o->fm.decay;
+		c->fm->o.batch = o->fm.batch;
 		c->fm->t = 0;
 	}
 	return c;
