@@ -52,6 +52,7 @@ t_start=$(date +%s)
 notes=$out/notes
 : > "$notes"
 : > "$out/rows"
+: > "$out/rows_pe"
 : > "$out/flops"
 
 have_torch=1
@@ -140,24 +141,26 @@ epoch_rate() {
 		END { if (t > 0) printf "%.0f", n / t }' "$1"
 }
 
-# recpipe DATASET MODEL: sets r_eps r_rss r_auc r_ll (n/a when it cannot run);
-# r_eps is the best of BENCH_RUNS runs, the rest come from the first
+# recpipe DATASET MODEL [pe]: sets r_eps r_rss r_auc r_ll (n/a when it cannot
+# run); r_eps is the best of BENCH_RUNS runs, the rest come from the first.
+# pe: without --batch (lr and fm then update after every example)
 recpipe() {
 	r_eps=n/a r_rss=n/a r_auc=n/a r_ll=n/a
-	w=$out/$1/$2
+	w=$out/$1/$2${3:+.$3}
 	if ! has_model "$2"; then
 		echo "- recpipe $2: rec-train has no --model $2 yet: n/a." >> "$notes"
 		return 0
 	fi
 	args="--model $2" dropped=""
 	while read -r o v; do
+		if [ "${3:-}" = pe ] && [ "$o" = --batch ]; then continue; fi
 		if has_opt "$o"; then args="$args $o $v"; else dropped="$dropped $o"; fi
 	done <<EOF
 $(model_opts "$2")
 EOF
-	case $2 in lr | fm)
-		if printf '%s\n' "$rec_help" | grep -e '--batch' | grep -q deep; then
-			echo "- recpipe lr, fm: rec-train's --batch and --threads apply to its deep models only (its help): lr and fm update after every example on one thread, PyTorch's after each batch of 512." >> "$notes"
+	case $2:${3:-} in lr: | fm:)
+		if ! printf '%s\n' "$rec_help" | grep -e '--batch' | grep -q 'lr, fm'; then
+			echo "- recpipe lr, fm: rec-train's --batch applies to its deep models only (its help): lr and fm update after every example, PyTorch's after each batch of 512." >> "$notes"
 		fi ;;
 	esac
 	if [ -n "$dropped" ]; then
@@ -268,6 +271,14 @@ for ds in $datasets; do
 		case "$m:$t_flops" in deepfm:[1-9]* | dlrm:[1-9]*)
 			echo "$label|$m|$t_flops|$r_eps|$t_eps" >> "$out/flops" ;;
 		esac
+		case $m in lr | fm)
+			t_batch=$t_eps
+			recpipe "$ds" "$m" pe
+			ratio=n/a
+			case "$r_eps$t_batch" in *n/a*) ;; *) ratio=$(printf '%.2f' "$(echo "$r_eps / $t_batch" | bc -l)") ;; esac
+			printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$label" "$m" "$(fmt "$r_eps" %.0f)" "$ratio" \
+				"$(fmt "$r_rss" %.0f)" "$(fmt "$r_auc" %.4f)" "$(fmt "$r_ll" %.4f)" >> "$out/rows_pe" ;;
+		esac
 	done
 done
 
@@ -316,6 +327,15 @@ minutes=$(( ($(date +%s) - t_start + 59) / 60 ))
 	echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 	cat "$out/rows"
 	echo
+	if [ -s "$out/rows_pe" ]; then
+		echo "recpipe's \`lr\` and \`fm\` as they train by default, an update after every example"
+		echo "(no \`--batch\`), against the same PyTorch run (batch 512):"
+		echo
+		echo "| data | model | recpipe ex/s | / PyTorch ex/s | recpipe RSS | recpipe AUC | recpipe logloss |"
+		echo "|---|---|---:|---:|---:|---:|---:|"
+		cat "$out/rows_pe"
+		echo
+	fi
 	dense_table
 	echo "Data:"
 	for ds in $datasets; do
