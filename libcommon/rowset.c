@@ -13,8 +13,10 @@ void rec_rowset_clear(struct rec_rowset *s, size_t most)
 	if (most > s->cap) {
 		s->cap = most * 2;
 		s->row = rec_xrealloc(s->row, s->cap * sizeof(uint32_t));
-		/* at most half full (cap is twice the rows); larger spilled from
-		 * the L2 cache and made the deep models' dedup a fifth slower */
+		/* at least cap slots, cap being twice the rows of the batch that
+		 * grew it: that batch fills at most half, and no batch, at most
+		 * cap rows, overfills it. A table twice as large spilled from the
+		 * L2 cache and made the deep models' dedup a fifth slower. */
 		for (s->hcap = 64; s->hcap < s->cap; s->hcap *= 2)
 			;
 		free(s->slot);
