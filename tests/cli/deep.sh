@@ -55,7 +55,8 @@ paste c.tsv e.tsv | awk '{ d = $1 - $3; if (d < 0) d = -d; if (d > m) m = d } EN
 head -n 20001 "$SAMPLES/ctr-train.tsv" | rec-hash $cols > half1.rec
 { head -n 1 "$SAMPLES/ctr-train.tsv"; tail -n +20002 "$SAMPLES/ctr-train.tsv"; } | rec-hash $cols > half2.rec
 # (settings other than the defaults: the checkpoint carries them)
-for m in deepfm fm; do
+for m in deepfm fm "fm --batch 256"; do
+	# shellcheck disable=SC2086
 	set -- --model $m --threads 1 --seed 2 --lr 0.03 --l2 1e-4 --dense-lr 0.002 --warmup 3000
 	rec-train -q "$@" -o whole.recm half1.rec half2.rec
 	rec-train -q "$@" --checkpoint ck.recm --checkpoint-every 5000 half1.rec
