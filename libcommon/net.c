@@ -471,11 +471,14 @@ typedef float v8f __attribute__((vector_size(32), aligned(4), may_alias));   /* 
 
 /* The forward's scratch, in floats: Z^T with rows padded to whole tiles
  * (cp = c rounded up to TILE) and a tile more, then two rows of dots. */
+static size_t whole_tiles(size_t c)
+{
+	return (c + TILE - 1) / TILE * TILE;
+}
+
 static size_t dots_scratch(size_t c, size_t k)
 {
-	size_t cp = (c + TILE - 1) / TILE * TILE;
-
-	return k * cp + TILE + 2 * cp;
+	return k * whole_tiles(c) + TILE + 2 * whole_tiles(c);
 }
 
 /* Rows u and u + 1 of Z Z^T over the ntile tiles of v from tile t, into
@@ -513,7 +516,7 @@ static inline __attribute__((always_inline)) void dot_tiles(const float *zt, siz
 KERNEL_CLONES static void dlrm_dots(float *const *z, size_t c, size_t k, float *restrict scratch,
 				    float *restrict out)
 {
-	size_t cp = (c + TILE - 1) / TILE * TILE, nt = cp / TILE;
+	size_t cp = whole_tiles(c), nt = cp / TILE;
 	float *zt = scratch, *r0 = zt + k * cp + TILE, *r1 = r0 + cp;
 
 	for (size_t u = 0; u < c; u++)
