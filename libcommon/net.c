@@ -469,13 +469,14 @@ typedef float v8f __attribute__((vector_size(32), aligned(4), may_alias));   /* 
 #define load8(p) (*(const v8f *)(const void *)(p))
 #define store8(p, v) (*(v8f *)(void *)(p) = (v))
 
-/* The forward's scratch, in floats: Z^T with rows padded to whole tiles
- * (cp = c rounded up to TILE) and a tile more, then two rows of dots. */
+/* c rounded up to whole tiles: a row of Z^T in the forward's scratch. */
 static size_t whole_tiles(size_t c)
 {
 	return (c + TILE - 1) / TILE * TILE;
 }
 
+/* The forward's scratch, in floats: Z^T with rows padded to whole tiles
+ * and a tile more, then two rows of dots. */
 static size_t dots_scratch(size_t c, size_t k)
 {
 	return k * whole_tiles(c) + TILE + 2 * whole_tiles(c);
