@@ -60,6 +60,28 @@ static size_t widest_layer(const struct rec_mlp *n)
 	return w;
 }
 
+/* Room for each workspace's gradient of the front weights. */
+static void front_grads(struct rec_mlp *n)
+{
+	for (size_t t = 0; n->front_in && t < n->nws; t++)
+		if (!n->ws[t].front_grad)
+			n->ws[t].front_grad = rec_xcalloc((size_t)n->dim[0] * n->dim[1], sizeof(float));
+}
+
+void rec_mlp_set_front(struct rec_mlp *n, unsigned in, const float *w)
+{
+	if (in > n->dim[0])
+		rec_die("an MLP's first layer takes at most %u inputs, not %u", n->dim[0], in);
+	n->front_in = in;
+	n->front = in ? w : NULL;
+	front_grads(n);
+}
+
+float *rec_mlp_front_grad(struct rec_mlp *n)
+{
+	return n->ws[0].front_grad;
+}
+
 void rec_mlp_threads(struct rec_mlp *n, size_t threads)
 {
 	if (threads <= n->nws)
@@ -71,6 +93,7 @@ void rec_mlp_threads(struct rec_mlp *n, size_t threads)
 		n->ws[t].wt = rec_xmalloc(widest_layer(n) * sizeof(float));
 	}
 	n->nws = threads;
+	front_grads(n);
 }
 
 void rec_mlp_free(struct rec_mlp *n)
@@ -82,6 +105,7 @@ void rec_mlp_free(struct rec_mlp *n)
 		free(w->delta[0]);
 		free(w->delta[1]);
 		free(w->wt);
+		free(w->front_grad);
 		if (t)
 			free(w->grad);
 	}
@@ -154,22 +178,34 @@ static void smm_blocks(int transa, size_t m, size_t n, size_t k, const float *A,
 	}
 }
 
+/* Layer l's inputs and weights: W_l's, or the front's for layer 0. */
+static size_t layer_in(const struct rec_mlp *n, size_t l)
+{
+	return l == 0 && n->front_in ? n->front_in : n->dim[l];
+}
+
+static const float *layer_w(const struct rec_mlp *n, size_t l)
+{
+	return l == 0 && n->front_in ? n->front : n->param + n->w_off[l];
+}
+
 /* y = x W^T + b: libxsmm has no B^T, so W^T is copied first, a few tens
  * of microseconds a layer against milliseconds of product a batch, and
  * never stale, however the parameters were set. */
-static const float *run(struct rec_mlp *n, size_t t, size_t b, const float *x)
+static const float *run(struct rec_mlp *n, size_t t, size_t b, const float *x, size_t ld)
 {
 	struct rec_mlp_ws *w = &n->ws[t];
 
 	w->in = x;
+	w->ld = ld;
 	for (size_t l = 0; l < n->nlayers; l++) {
-		size_t in = n->dim[l], out = n->dim[l + 1];
+		size_t in = layer_in(n, l), out = n->dim[l + 1];
 		const float *bias = n->param + n->b_off[l];
 		float *y = w->act[l + 1];
 		for (size_t r = 0; r < b; r++)
 			memcpy(y + r * out, bias, out * sizeof(float));
-		rec_transpose(w->wt, n->param + n->w_off[l], out, in);
-		smm_blocks(0, b, out, in, l ? w->act[l] : x, in, w->wt, out, 1, y, out);
+		rec_transpose(w->wt, layer_w(n, l), out, in);
+		smm_blocks(0, b, out, in, l ? w->act[l] : x, l ? in : ld, w->wt, out, 1, y, out);
 		if (has_relu(n, l))
 #pragma omp simd
 			for (size_t i = 0; i < b * out; i++)
@@ -180,13 +216,13 @@ static const float *run(struct rec_mlp *n, size_t t, size_t b, const float *x)
 
 const float *rec_mlp_forward(struct rec_mlp *n, size_t t, size_t b)
 {
-	return run(n, t, b, n->ws[t].act[0]);
+	return run(n, t, b, n->ws[t].act[0], layer_in(n, 0));
 }
 
-const float *rec_mlp_forward_from(struct rec_mlp *n, size_t t, size_t b, const float *x)
+const float *rec_mlp_forward_from(struct rec_mlp *n, size_t t, size_t b, const float *x, size_t ld)
 {
 	rec_mlp_input(n, t, b); /* the other layers' room */
-	return run(n, t, b, x);
+	return run(n, t, b, x, ld);
 }
 
 void rec_mlp_backward(struct rec_mlp *n, size_t t, size_t b, const float *dout, float *din)
@@ -196,9 +232,10 @@ void rec_mlp_backward(struct rec_mlp *n, size_t t, size_t b, const float *dout, 
 
 	memcpy(d, dout, b * rec_mlp_out(n) * sizeof(float));
 	for (size_t l = n->nlayers; l-- > 0;) {
-		size_t in = n->dim[l], out = n->dim[l + 1];
+		size_t in = layer_in(n, l), out = n->dim[l + 1];
 		const float *restrict y = w->act[l + 1];
 		float *restrict gb = w->grad + n->b_off[l], *tmp;
+		float *gw = l == 0 && n->front_in ? w->front_grad : w->grad + n->w_off[l];
 		if (has_relu(n, l))
 #pragma omp simd
 			for (size_t i = 0; i < b * out; i++)
@@ -207,10 +244,10 @@ void rec_mlp_backward(struct rec_mlp *n, size_t t, size_t b, const float *dout, 
 #pragma omp simd
 			for (size_t j = 0; j < out; j++)
 				gb[j] += d[r * out + j];
-		smm_blocks(1, out, in, b, d, out, l ? w->act[l] : w->in, in, 1, w->grad + n->w_off[l], in);
+		smm_blocks(1, out, in, b, d, out, l ? w->act[l] : w->in, l ? in : w->ld, 1, gw, in);
 		if (l == 0 && !din)
 			break;
-		smm_blocks(0, b, in, out, d, out, n->param + n->w_off[l], in, 0, l == 0 ? din : dprev, in);
+		smm_blocks(0, b, in, out, d, out, layer_w(n, l), in, 0, l ? dprev : din, l ? in : w->ld);
 		tmp = d;
 		d = dprev;
 		dprev = tmp;
@@ -222,7 +259,7 @@ double rec_mlp_flops(const struct rec_mlp *n, size_t b, int with_din)
 	double f = 0;
 
 	for (size_t l = 0; l < n->nlayers; l++)
-		f += 2.0 * (double)b * n->dim[l] * n->dim[l + 1] * (l == 0 && !with_din ? 2 : 3);
+		f += 2.0 * (double)b * layer_in(n, l) * n->dim[l + 1] * (l == 0 && !with_din ? 2 : 3);
 	return f;
 }
 
@@ -234,13 +271,24 @@ void rec_mlp_reduce(struct rec_mlp *n)
 		for (size_t i = 0; i < n->nparam; i++)
 			n->grad[i] += g[i];
 		memset(g, 0, n->nparam * sizeof(float));
+		if (n->front_in) {
+			size_t nf = (size_t)n->front_in * n->dim[1];
+			float *restrict f0 = n->ws[0].front_grad, *restrict f = n->ws[t].front_grad;
+#pragma omp simd
+			for (size_t i = 0; i < nf; i++)
+				f0[i] += f[i];
+			memset(f, 0, nf * sizeof(float));
+		}
 	}
 }
 
 void rec_mlp_zero_grad(struct rec_mlp *n)
 {
-	for (size_t t = 0; t < n->nws; t++)
+	for (size_t t = 0; t < n->nws; t++) {
 		memset(n->ws[t].grad, 0, n->nparam * sizeof(float));
+		if (n->ws[t].front_grad)
+			memset(n->ws[t].front_grad, 0, (size_t)n->dim[0] * n->dim[1] * sizeof(float));
+	}
 }
 
 void rec_mlp_adam(struct rec_mlp *n, float lr)

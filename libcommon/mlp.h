@@ -17,8 +17,10 @@
 struct rec_mlp_ws {
 	float *act[REC_MLP_MAX_LAYERS + 1], *delta[2];
 	const float *in;           /* the last forward's input: act[0] or the caller's */
+	size_t ld;                 /* floats from one of its rows to the next */
 	float *wt;                 /* a layer's W^T, the forward's B operand */
 	float *grad;               /* workspace 0 uses the MLP's own */
+	float *front_grad;         /* dim[1] x front_in: the gradient for front */
 	size_t cap;
 };
 
@@ -32,6 +34,8 @@ struct rec_mlp {
 	uint64_t steps;                         /* Adam steps taken */
 	struct rec_mlp_ws *ws;
 	size_t nws;
+	unsigned front_in;                      /* layer 0 through front (rec_mlp_set_front) */
+	const float *front;
 };
 
 /* dims: inputs, then each layer's width. Weights and biases start uniform in
@@ -47,16 +51,25 @@ void rec_mlp_threads(struct rec_mlp *n, size_t threads);
 float *rec_mlp_input(struct rec_mlp *n, size_t t, size_t b);
 /* Runs workspace t's input; returns its outputs (b x out). */
 const float *rec_mlp_forward(struct rec_mlp *n, size_t t, size_t b);
-/* The same on b rows of x read in place, not copied: x must stay as it is
- * until the backward of this forward, which reads it again. */
-const float *rec_mlp_forward_from(struct rec_mlp *n, size_t t, size_t b, const float *x);
+/* The same on b rows of x read in place, not copied, ld floats apart: x
+ * must stay as it is until the backward of this forward, which reads it
+ * again and writes din with the same stride. */
+const float *rec_mlp_forward_from(struct rec_mlp *n, size_t t, size_t b, const float *x, size_t ld);
 /* The outputs of workspace t's last forward. */
 const float *rec_mlp_output(const struct rec_mlp *n, size_t t);
 /* dout (b x out): gradient of the loss with respect to the outputs of
  * workspace t's last forward. Adds the parameter gradients to the
  * workspace's sums and, when din is not NULL, writes the gradient with
- * respect to the inputs (b x dim[0]). */
+ * respect to the inputs (b x dim[0], or as rec_mlp_forward_from says). */
 void rec_mlp_backward(struct rec_mlp *n, size_t t, size_t b, const float *dout, float *din);
+/* Runs layer 0 on inputs of in columns (in <= dim[0]) through w (dim[1] x
+ * in) instead of W_0, from now on; in = 0 goes back to W_0. For a caller
+ * that folds some of W_0's inputs together (deepfm's numeric fields) and
+ * refills w before each forward. A backward then adds the gradient with
+ * respect to w to rec_mlp_front_grad (after rec_mlp_reduce, every
+ * workspace's), which the caller unfolds into W_0's and clears. */
+void rec_mlp_set_front(struct rec_mlp *n, unsigned in, const float *w);
+float *rec_mlp_front_grad(struct rec_mlp *n);
 /* Adds the other workspaces' gradient sums into n->grad, in a fixed order. */
 void rec_mlp_reduce(struct rec_mlp *n);
 /* Floating-point operations of one forward + backward of a b-row batch. */

@@ -29,7 +29,7 @@ struct rec_net_batch {
 	float *fx;               /* per feature: value */
 	struct rec_rowset rs;    /* the batch's distinct rows */
 	float *R, *dR;           /* rs.n x rowdim: values, gradients */
-	float *E, *dE;           /* b x nslot x width: field vectors */
+	float *E, *dE;           /* b x estride: field vectors (and deepfm's folded x) */
 	float *logit, *dlogit;   /* b */
 	float *fsum;             /* deepfm: b x k, each example's sum of field vectors */
 	float *din;              /* b x deep inputs: gradient of the deep part's input */
@@ -39,7 +39,31 @@ struct rec_net_batch {
 	float *dense;            /* dlrm: b x numeric fields, the bottom's input */
 	struct rec_featspan span;    /* the batch's features and their rows */
 	unsigned char *take;     /* per schema field: it has a slot */
+	unsigned *spos;          /* per slot: where its vector starts in a row of E */
+	size_t estride;          /* floats from one example's row of E to the next */
+	struct fold *fold;       /* deepfm with numeric fields */
 };
+
+/* deepfm's numeric fields fold into its first layer. Such a field's vector
+ * is x v: its value times the one row v the field has. W_0 times x v is x
+ * times W_0 v, so each batch computes W_0's k columns for the field times
+ * v once, one column; the MLP then runs on the other fields' vectors and
+ * each numeric field's x, a third fewer products on Criteo's 13 + 26
+ * fields. W_0 stays the model's; its gradient and v's come back from the
+ * folded columns' (unfold). The folded input, the first in columns of
+ * each row of E, has a categorical slot's vector and a numeric slot's x,
+ * in slot order; the numeric slots' vectors follow, for the FM part. */
+struct fold {
+	unsigned in;             /* folded inputs: (nslot - nnum) k + nnum */
+	float *w;                /* deep.dim[1] x in: the folded W_0 */
+	int *col;                /* per slot: a numeric one's column, or -1 */
+	size_t nnum;
+	unsigned *num_slot, *num_col;  /* nnum: each numeric slot and its column */
+	uint32_t *num_u;         /* nnum: its row's distinct index this batch, or NONE */
+	size_t nruns;            /* categorical slots next to each other */
+	unsigned *run_e, *run_x, *run_len;  /* where each starts in E and in X, floats */
+};
+#define FOLD_NONE UINT32_MAX
 
 static const char *const kind_names[] = { "deepfm", "dlrm", "ncf" };
 
@@ -129,6 +153,72 @@ static void build_dense(struct rec_net *n)
 	}
 }
 
+/* The numeric slots deepfm folds (struct fold), in slot order. */
+/* Where deepfm folds its numeric slots (struct fold), in slot order. */
+static void plan_fold(struct rec_net *n, struct rec_net_batch *bt)
+{
+	unsigned k = n->o.k, col = 0;
+	size_t nnum = 0, c = 0;
+	struct fold *fd;
+
+	for (size_t f = 0; n->o.kind == REC_DEEPFM && f < n->schema->nfields; f++)
+		nnum += n->slot[f] >= 0 && n->schema->field[f].kind == REC_NUMERIC;
+	if (!nnum)
+		return;
+	fd = bt->fold = rec_xcalloc(1, sizeof(*fd));
+	fd->nnum = nnum;
+	fd->col = rec_xmalloc(n->nslot * sizeof(int));
+	fd->num_slot = rec_xmalloc(nnum * sizeof(unsigned));
+	fd->num_col = rec_xmalloc(nnum * sizeof(unsigned));
+	fd->num_u = rec_xmalloc(nnum * sizeof(uint32_t));
+	fd->run_e = rec_xmalloc(n->nslot * 3 * sizeof(unsigned));
+	fd->run_x = fd->run_e + n->nslot;
+	fd->run_len = fd->run_x + n->nslot;
+	for (size_t s = 0; s < n->nslot; s++)
+		fd->col[s] = -1;
+	for (size_t f = 0; f < n->schema->nfields; f++)
+		if (n->slot[f] >= 0 && n->schema->field[f].kind == REC_NUMERIC)
+			fd->col[n->slot[f]] = 0;
+	for (unsigned s = 0; s < n->nslot; s++) {
+		size_t r = fd->nruns;
+		if (fd->col[s] == 0) {
+			fd->col[s] = (int)col;
+			fd->num_slot[c] = s;
+			fd->num_col[c++] = col++;
+			continue;
+		}
+		bt->spos[s] = col;
+		if (r && fd->run_e[r - 1] + fd->run_len[r - 1] == s * k) {
+			fd->run_len[r - 1] += k;
+		} else {
+			fd->run_e[r] = s * k;
+			fd->run_x[r] = col;
+			fd->run_len[fd->nruns++] = k;
+		}
+		col += k;
+	}
+	fd->in = col;
+	for (c = 0; c < nnum; c++)
+		bt->spos[fd->num_slot[c]] = col + (unsigned)c * k;
+	bt->estride = col + nnum * k;
+	fd->w = rec_xmalloc((size_t)n->deep.dim[1] * col * sizeof(float));
+	rec_mlp_set_front(&n->deep, col, fd->w);
+}
+
+/* The batch's workspace, and where each slot's vector goes in E: in slot
+ * order but where deepfm folds. */
+static struct rec_net_batch *new_batch(struct rec_net *n)
+{
+	struct rec_net_batch *bt = rec_xcalloc(1, sizeof(*bt));
+
+	bt->spos = rec_xmalloc((n->nslot + 1) * sizeof(unsigned));
+	for (size_t s = 0; s < n->nslot; s++)
+		bt->spos[s] = (unsigned)(s * n->width);
+	bt->estride = n->nslot * n->width;
+	plan_fold(n, bt);
+	return bt;
+}
+
 struct rec_net *rec_net_new(const struct rec_schema *s, const struct rec_net_opts *o)
 {
 	struct rec_embed_opts eo = REC_EMBED_OPTS_INIT;
@@ -166,7 +256,7 @@ struct rec_net *rec_net_new(const struct rec_schema *s, const struct rec_net_opt
 		n->numeric_id[f] = rec_hash_salt(s->seed, s->field[f].name) ^ UINT64_C(0x6e756d6572696300);
 	build_dense(n);
 	rec_net_set_threads(n, o->threads);
-	n->bt = rec_xcalloc(1, sizeof(*n->bt));
+	n->bt = new_batch(n);
 	return n;
 }
 
@@ -194,10 +284,25 @@ void rec_net_set_threads(struct rec_net *n, unsigned threads)
 			rec_mlp_threads(m[i], n->threads);
 }
 
+static void free_fold(struct fold *fd)
+{
+	if (!fd)
+		return;
+	free(fd->w);
+	free(fd->col);
+	free(fd->num_slot);
+	free(fd->num_col);
+	free(fd->num_u);
+	free(fd->run_e);
+	free(fd);
+}
+
 static void free_batch(struct rec_net_batch *bt)
 {
 	if (!bt)
 		return;
+	free_fold(bt->fold);
+	free(bt->spos);
 	free(bt->foff);
 	free(bt->fslot);
 	free(bt->fu);
@@ -244,7 +349,7 @@ void rec_net_free(struct rec_net *n)
 static void reserve_examples(struct rec_net *n, size_t b)
 {
 	struct rec_net_batch *bt = n->bt;
-	size_t e = b * n->nslot * n->width;
+	size_t e = b * bt->estride;
 
 	if (b <= bt->cap_b)
 		return;
@@ -317,6 +422,20 @@ static const unsigned char *slotted_fields(struct rec_net *n)
 	return bt->take;
 }
 
+/* Each folded numeric slot's row among the batch's distinct rows: every
+ * feature of the slot has it, and the first example with one tells. */
+static void find_numeric_rows(struct rec_net_batch *bt, size_t count)
+{
+	struct fold *fd = bt->fold;
+
+	for (size_t c = 0; c < fd->nnum; c++) {
+		fd->num_u[c] = FOLD_NONE;
+		for (uint32_t j = 0; j < bt->foff[count] && fd->num_u[c] == FOLD_NONE; j++)
+			if (bt->fslot[j] == fd->num_slot[c])
+				fd->num_u[c] = bt->fu[j];
+	}
+}
+
 /* Gathers records [first, first + count): features (their rows looked up
  * in one batch), distinct rows and their values, dlrm's numbers. */
 static void gather(struct rec_net *n, const struct rec_block *b, size_t first, size_t count, int create)
@@ -343,6 +462,8 @@ static void gather(struct rec_net *n, const struct rec_block *b, size_t first, s
 	}
 	bt->foff[count] = (uint32_t)bt->nf;
 	rec_embed_read_many(n->table, bt->rs.row, bt->rs.n, bt->R);
+	if (bt->fold)
+		find_numeric_rows(bt, count);
 }
 
 /* Field vectors of example i (and deepfm's first-order sum in logit[i]). */
@@ -350,15 +471,18 @@ static void pool(struct rec_net *n, size_t i)
 {
 	struct rec_net_batch *bt = n->bt;
 	size_t w = n->width;
-	float *e = bt->E + i * n->nslot * w, first = 0;
+	float *e = bt->E + i * bt->estride, first = 0;
+	const struct fold *fd = bt->fold;
 
-	memset(e, 0, n->nslot * w * sizeof(float));
+	memset(e, 0, bt->estride * sizeof(float));
 	for (uint32_t j = bt->foff[i]; j < bt->foff[i + 1]; j++) {
 		const float *row = bt->R + (size_t)bt->fu[j] * n->rowdim;
-		float x = bt->fx[j], *restrict dst = e + (size_t)bt->fslot[j] * w;
+		float x = bt->fx[j], *restrict dst = e + bt->spos[bt->fslot[j]];
 		const float *restrict v = row + n->voff;
 		if (n->voff)
 			first += x * row[0];
+		if (fd && fd->col[bt->fslot[j]] >= 0)
+			e[fd->col[bt->fslot[j]]] += x;
 #pragma omp simd
 		for (size_t d = 0; d < w; d++)
 			dst[d] += x * v[d];
@@ -375,11 +499,11 @@ static void scatter(struct rec_net *n, size_t count)
 
 	memset(bt->dR, 0, bt->rs.n * n->rowdim * sizeof(float));
 	for (size_t i = 0; i < count; i++) {
-		const float *de = bt->dE + i * n->nslot * w;
+		const float *de = bt->dE + i * bt->estride;
 		for (uint32_t j = bt->foff[i]; j < bt->foff[i + 1]; j++) {
 			float *g = bt->dR + (size_t)bt->fu[j] * n->rowdim, x = bt->fx[j];
 			float *restrict gv = g + n->voff;
-			const float *restrict src = de + (size_t)bt->fslot[j] * w;
+			const float *restrict src = de + bt->spos[bt->fslot[j]];
 			if (n->voff)
 				g[0] += x * bt->dlogit[i];
 #pragma omp simd
@@ -394,34 +518,102 @@ static void scatter(struct rec_net *n, size_t count)
 /* Each model runs a thread's share of the batch, examples [lo, hi), through
  * the thread's MLP workspace t: row i - lo there is example i. */
 
-/* s = the sum of the example's field vectors e (fields x k), sq that of
- * their squares: a vector loop over the k dimensions, each summing the
- * fields in order as a loop per dimension would. */
-static void field_sums(const float *restrict e, size_t fields, size_t k, float *restrict s, float *restrict sq)
+/* s = the sum of the example's field vectors (in its row of E, e, at
+ * spos), sq that of their squares: a vector loop over the k dimensions,
+ * each summing the fields in order as a loop per dimension would. */
+static void field_sums(const float *e, const unsigned *spos, size_t fields, size_t k, float *restrict s,
+		       float *restrict sq)
 {
 	memset(s, 0, k * sizeof(float));
 	memset(sq, 0, k * sizeof(float));
-	for (size_t f = 0; f < fields; f++, e += k)
+	for (size_t f = 0; f < fields; f++) {
+		const float *restrict v = e + spos[f];
 #pragma omp simd
 		for (size_t d = 0; d < k; d++) {
-			s[d] += e[d];
-			sq[d] += e[d] * e[d];
+			s[d] += v[d];
+			sq[d] += v[d] * v[d];
 		}
+	}
 }
 
-/* deepfm: FM over the field vectors plus the deep part over their concat;
- * the field sums wait in fsum for the backward pass. */
+/* The row of folded numeric slot c this batch: its v, or NULL. */
+static const float *numeric_row(const struct rec_net *n, size_t c)
+{
+	uint32_t u = n->bt->fold->num_u[c];
+
+	return u == FOLD_NONE ? NULL : n->bt->R + (size_t)u * n->rowdim + n->voff;
+}
+
+/* The folded W_0 for this batch's numeric rows: the categorical slots'
+ * columns as they are, each numeric slot's k columns times its v. */
+static void fold_weights(struct rec_net *n)
+{
+	const struct fold *fd = n->bt->fold;
+	const struct rec_mlp *m = &n->deep;
+	size_t k = n->o.k, in = m->dim[0];
+
+	for (size_t o = 0; o < m->dim[1]; o++) {
+		const float *w = m->param + m->w_off[0] + o * in;
+		float *fw = fd->w + o * fd->in;
+		for (size_t r = 0; r < fd->nruns; r++)
+			memcpy(fw + fd->run_x[r], w + fd->run_e[r], fd->run_len[r] * sizeof(float));
+		for (size_t c = 0; c < fd->nnum; c++) {
+			const float *v = numeric_row(n, c), *ws = w + (size_t)fd->num_slot[c] * k;
+			float sum = 0;
+			for (size_t d = 0; v && d < k; d++)
+				sum += ws[d] * v[d];
+			fw[fd->num_col[c]] = sum;
+		}
+	}
+}
+
+/* After the backward: W_0's gradient and the numeric rows' from the
+ * folded weights'. A folded column's gradient is the sum over the batch
+ * of the unit's gradient times x; times v it is W_0's for the slot's k
+ * columns, and W_0^T times it is v's from the deep part. */
+static void unfold_grads(struct rec_net *n)
+{
+	struct rec_net_batch *bt = n->bt;
+	const struct fold *fd = bt->fold;
+	struct rec_mlp *m = &n->deep;
+	size_t k = n->o.k, in = m->dim[0];
+	float *G = rec_mlp_front_grad(m);
+
+	for (size_t o = 0; o < m->dim[1]; o++) {
+		const float *gf = G + o * fd->in, *w = m->param + m->w_off[0] + o * in;
+		float *g = m->grad + m->w_off[0] + o * in;
+		for (size_t r = 0; r < fd->nruns; r++)
+			for (size_t d = 0; d < fd->run_len[r]; d++)
+				g[fd->run_e[r] + d] += gf[fd->run_x[r] + d];
+		for (size_t c = 0; c < fd->nnum; c++) {
+			const float *v = numeric_row(n, c);
+			size_t s0 = (size_t)fd->num_slot[c] * k;
+			float gc = gf[fd->num_col[c]], *dv;
+			if (!v)
+				continue;
+			dv = bt->dR + (size_t)fd->num_u[c] * n->rowdim + n->voff;
+			for (size_t d = 0; d < k; d++) {
+				g[s0 + d] += gc * v[d];
+				dv[d] += w[s0 + d] * gc;
+			}
+		}
+	}
+	memset(G, 0, m->dim[1] * fd->in * sizeof(float));
+}
+
+/* deepfm: FM over the field vectors plus the deep part over their concat
+ * (folded: struct fold); the field sums wait in fsum for the backward. */
 static void deepfm_forward(struct rec_net *n, size_t t, size_t lo, size_t hi)
 {
 	struct rec_net_batch *bt = n->bt;
-	size_t k = n->o.k, in = n->nslot * k;
+	size_t k = n->o.k, ld = bt->estride;
 	float *sq = rec_xmalloc(k * sizeof(float));
 	const float *out;
 
-	out = rec_mlp_forward_from(&n->deep, t, hi - lo, bt->E + lo * in);
+	out = rec_mlp_forward_from(&n->deep, t, hi - lo, bt->E + lo * ld, ld);
 	for (size_t i = lo; i < hi; i++) {
 		float fm = 0, *s = bt->fsum + i * k;
-		field_sums(bt->E + i * in, n->nslot, k, s, sq);
+		field_sums(bt->E + i * ld, bt->spos, n->nslot, k, s, sq);
 		for (size_t d = 0; d < k; d++)
 			fm += s[d] * s[d] - sq[d];
 		bt->logit[i] += 0.5f * fm + out[i - lo];
@@ -429,19 +621,28 @@ static void deepfm_forward(struct rec_net *n, size_t t, size_t lo, size_t hi)
 	free(sq);
 }
 
+/* The deep part's input gradient lands in dE as its input lay in E;
+ * folded, the numeric slots' vectors get none: theirs goes to v whole, in
+ * unfold_grads. */
 static void deepfm_backward(struct rec_net *n, size_t t, size_t lo, size_t hi)
 {
 	struct rec_net_batch *bt = n->bt;
-	size_t k = n->o.k, in = n->nslot * k;
+	const struct fold *fd = bt->fold;
+	size_t k = n->o.k, ld = bt->estride;
 
-	rec_mlp_backward(&n->deep, t, hi - lo, bt->dlogit + lo, bt->dE + lo * in);
+	rec_mlp_backward(&n->deep, t, hi - lo, bt->dlogit + lo, bt->dE + lo * ld);
 	for (size_t i = lo; i < hi; i++) {
-		const float *restrict e = bt->E + i * in, *restrict s = bt->fsum + i * k;
-		float *restrict de = bt->dE + i * in, g = bt->dlogit[i];
-		for (size_t f = 0; f < n->nslot; f++)
+		const float *e = bt->E + i * ld, *restrict s = bt->fsum + i * k;
+		float *de = bt->dE + i * ld, g = bt->dlogit[i];
+		if (fd)
+			memset(de + fd->in, 0, fd->nnum * k * sizeof(float));
+		for (size_t f = 0; f < n->nslot; f++) {
+			const float *restrict v = e + bt->spos[f];
+			float *restrict dv = de + bt->spos[f];
 #pragma omp simd
 			for (size_t d = 0; d < k; d++)
-				de[f * k + d] += g * (s[d] - e[f * k + d]);
+				dv[d] += g * (s[d] - v[d]);
+		}
 	}
 }
 
@@ -725,6 +926,8 @@ static void forward(struct rec_net *n, size_t count)
 {
 	size_t threads = n->threads < count ? n->threads : 1;
 
+	if (n->bt->fold)
+		fold_weights(n);
 #pragma omp parallel for num_threads(threads) schedule(static, 1) if (threads > 1)
 	for (size_t t = 0; t < threads; t++) {
 		size_t lo, hi;
@@ -760,6 +963,8 @@ static void backward(struct rec_net *n, size_t count)
 		if (m[i])
 			rec_mlp_reduce(m[i]);
 	scatter(n, count);
+	if (n->bt->fold)
+		unfold_grads(n);
 }
 
 /* Sum of the weighted logistic losses; dlogit gets the gradient of their
