@@ -173,11 +173,16 @@ static double row_loss(struct rec_net *n, const struct rec_block *b, uint32_t r,
 /* Rows of users, items, tags and (deepfm's) the numeric fields price and age. */
 static void check_rows(struct rec_net *n, const struct rec_block *b, struct fd_check *c)
 {
-	uint64_t ids[] = { 100, 102, 201, 205, 300, 303, n->numeric_id[3], n->numeric_id[4] };
+	uint64_t ids[] = { 100, 102, 201, 205, 300, 303, 0, 0 };
+	size_t nids = 6;
 	const float h = 1e-3f;
 	float row[64], g[64];
 
-	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+	if (n->schema->nfields > 4) {   /* the test schema's, not one of its own */
+		ids[nids++] = n->numeric_id[3];
+		ids[nids++] = n->numeric_id[4];
+	}
+	for (size_t i = 0; i < nids; i++) {
 		uint32_t r = rec_embed_find(n->table, ids[i], 0);
 		const float *ag;
 		rec_net_loss(n, b, 0, b->n, 1);
@@ -310,6 +315,60 @@ END_TEST
 START_TEST(test_dlrm_gradients_criteo_shape) { gradient_check_wide(REC_DLRM, 23, 19); }
 END_TEST
 START_TEST(test_ncf_gradients) { gradient_check(REC_NCF); }
+END_TEST
+
+/* The gradients of a batch shared by three threads: each thread's sums,
+ * added up (rec_mlp_reduce, deepfm's folded first layer's too), are one
+ * thread's to rounding. */
+static void grads_of(struct rec_net *n, const struct rec_block *b, float *out, size_t *len)
+{
+	static const uint64_t ids[] = { 100, 201, 300 };
+	struct rec_mlp *m[3];
+	size_t at = 0;
+
+	rec_net_loss(n, b, 0, b->n, 1);
+	rec_net_mlps(n, m);
+	for (int i = 0; i < 3; i++)
+		for (size_t p = 0; m[i] && p < m[i]->nparam; p++)
+			out[at++] = m[i]->grad[p];
+	for (size_t i = 0; i < 5; i++) {
+		uint64_t id = i < 3 ? ids[i] : n->numeric_id[i];
+		const float *g = rec_net_row_grad(n, id);
+		for (unsigned d = 0; g && d < n->rowdim; d++)
+			out[at++] = g[d];
+	}
+	*len = at;
+}
+
+static void threads_match_one(int kind)
+{
+	struct rec_schema *s = schema_wide(4);
+	struct rec_block *b = block_wide(s, 40, 7, 4);
+	struct rec_net *n = net_k(s, kind, 5);
+	float *one = malloc(65536 * sizeof(float)), *three = malloc(65536 * sizeof(float));
+	size_t n1, n3;
+	double worst = 0;
+
+	ck_assert_ptr_nonnull(n);
+	rec_net_loss(n, b, 0, b->n, 0);   /* creates the rows */
+	grads_of(n, b, one, &n1);
+	ck_assert_uint_lt(n1, 65536);
+	rec_net_set_threads(n, 3);
+	grads_of(n, b, three, &n3);
+	ck_assert_uint_eq(n1, n3);
+	for (size_t i = 0; i < n1; i++)
+		worst = fmax(worst, fabs(one[i] - three[i]) / fmax(1e-3, fabs(one[i])));
+	ck_assert_msg(worst < 1e-4, "%s: three threads' gradients off by %g", rec_net_kind_name(kind), worst);
+	rec_net_free(n);
+	rec_block_free(b);
+	rec_schema_free(s);
+	free(one);
+	free(three);
+}
+
+START_TEST(test_deepfm_threads) { threads_match_one(REC_DEEPFM); }
+END_TEST
+START_TEST(test_dlrm_threads) { threads_match_one(REC_DLRM); }
 END_TEST
 
 /* Without numeric fields dlrm has no bottom MLP: the dots alone. */
@@ -446,6 +505,8 @@ Suite *suite_net(void)
 	tcase_add_test(tc, test_dlrm_gradients_wide);
 	tcase_add_test(tc, test_dlrm_gradients_criteo_shape);
 	tcase_add_test(tc, test_ncf_gradients);
+	tcase_add_test(tc, test_deepfm_threads);
+	tcase_add_test(tc, test_dlrm_threads);
 	tcase_add_test(tc, test_dlrm_without_numbers);
 	tcase_add_test(tc, test_ncf_needs_user_and_item);
 	tcase_add_test(tc, test_deepfm_learns);
