@@ -61,9 +61,10 @@ struct fold {
 	unsigned *num_slot, *num_col;  /* nnum: each numeric slot and its column */
 	uint32_t *num_u;         /* nnum: its row's distinct index this batch, or NONE */
 	size_t nruns;            /* categorical slots next to each other */
-	unsigned *run_e, *run_x, *run_len;  /* where each starts in E and in X, floats */
+	unsigned *run_e, *run_x, *run_len;  /* where each starts among W_0's columns and the folded ones */
 };
 #define FOLD_NONE UINT32_MAX
+#define FOLD_NUMERIC (-2)
 
 static const char *const kind_names[] = { "deepfm", "dlrm", "ncf" };
 
@@ -153,7 +154,6 @@ static void build_dense(struct rec_net *n)
 	}
 }
 
-/* The numeric slots deepfm folds (struct fold), in slot order. */
 /* Where deepfm folds its numeric slots (struct fold), in slot order. */
 static void plan_fold(struct rec_net *n, struct rec_net_batch *bt)
 {
@@ -176,12 +176,12 @@ static void plan_fold(struct rec_net *n, struct rec_net_batch *bt)
 	fd->run_len = fd->run_x + n->nslot;
 	for (size_t s = 0; s < n->nslot; s++)
 		fd->col[s] = -1;
-	for (size_t f = 0; f < n->schema->nfields; f++)
+	for (size_t f = 0; f < n->schema->nfields; f++)   /* numeric, its column to come */
 		if (n->slot[f] >= 0 && n->schema->field[f].kind == REC_NUMERIC)
-			fd->col[n->slot[f]] = 0;
+			fd->col[n->slot[f]] = FOLD_NUMERIC;
 	for (unsigned s = 0; s < n->nslot; s++) {
 		size_t r = fd->nruns;
-		if (fd->col[s] == 0) {
+		if (fd->col[s] == FOLD_NUMERIC) {
 			fd->col[s] = (int)col;
 			fd->num_slot[c] = s;
 			fd->num_col[c++] = col++;
