@@ -58,7 +58,7 @@ struct fold {
 	float *w;                /* deep.dim[1] x in: the folded W_0 */
 	int *col;                /* per slot: a numeric one's column, or -1 */
 	size_t nnum;
-	unsigned *num_slot, *num_col;  /* nnum: each numeric slot and its column */
+	unsigned *num_slot;      /* nnum: each numeric slot, its column in col */
 	uint32_t *num_u;         /* nnum: its row's distinct index this batch, or NONE */
 	size_t nruns;            /* categorical slots next to each other */
 	unsigned *run_e, *run_x, *run_len;  /* where each starts among W_0's columns and the folded ones */
@@ -169,7 +169,6 @@ static void plan_fold(struct rec_net *n, struct rec_net_batch *bt)
 	fd->nnum = nnum;
 	fd->col = rec_xmalloc(n->nslot * sizeof(int));
 	fd->num_slot = rec_xmalloc(nnum * sizeof(unsigned));
-	fd->num_col = rec_xmalloc(nnum * sizeof(unsigned));
 	fd->num_u = rec_xmalloc(nnum * sizeof(uint32_t));
 	fd->run_e = rec_xmalloc(n->nslot * 3 * sizeof(unsigned));
 	fd->run_x = fd->run_e + n->nslot;
@@ -182,9 +181,8 @@ static void plan_fold(struct rec_net *n, struct rec_net_batch *bt)
 	for (unsigned s = 0; s < n->nslot; s++) {
 		size_t r = fd->nruns;
 		if (fd->col[s] == FOLD_NUMERIC) {
-			fd->col[s] = (int)col;
-			fd->num_slot[c] = s;
-			fd->num_col[c++] = col++;
+			fd->col[s] = (int)col++;
+			fd->num_slot[c++] = s;
 			continue;
 		}
 		bt->spos[s] = col;
@@ -291,7 +289,6 @@ static void free_fold(struct fold *fd)
 	free(fd->w);
 	free(fd->col);
 	free(fd->num_slot);
-	free(fd->num_col);
 	free(fd->num_u);
 	free(fd->run_e);
 	free(fd);
@@ -562,7 +559,7 @@ static void fold_weights(struct rec_net *n)
 			float sum = 0;
 			for (size_t d = 0; v && d < k; d++)
 				sum += ws[d] * v[d];
-			fw[fd->num_col[c]] = sum;
+			fw[fd->col[fd->num_slot[c]]] = sum;
 		}
 	}
 }
@@ -588,7 +585,7 @@ static void unfold_grads(struct rec_net *n)
 		for (size_t c = 0; c < fd->nnum; c++) {
 			const float *v = numeric_row(n, c);
 			size_t s0 = (size_t)fd->num_slot[c] * k;
-			float gc = gf[fd->num_col[c]], *dv;
+			float gc = gf[fd->col[fd->num_slot[c]]], *dv;
 			if (!v)
 				continue;
 			dv = bt->dR + (size_t)fd->num_u[c] * n->rowdim + n->voff;
